@@ -1,0 +1,10 @@
+//! `apexc diff` (not yet implemented).
+
+/// Not yet implemented.
+#[derive(clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> u8 {
+    eprintln!("apexc diff: not implemented yet");
+    2
+}

@@ -1,0 +1,10 @@
+//! `apexc schema` (not yet implemented).
+
+/// Not yet implemented.
+#[derive(clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> u8 {
+    eprintln!("apexc schema: not implemented yet");
+    2
+}

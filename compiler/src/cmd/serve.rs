@@ -1,0 +1,10 @@
+//! `apexc serve` (not yet implemented).
+
+/// Not yet implemented.
+#[derive(clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> u8 {
+    eprintln!("apexc serve: not implemented yet");
+    2
+}

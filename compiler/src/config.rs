@@ -1,0 +1,179 @@
+//! The `proxy.yaml` model: what a user writes.
+//!
+//! These types are the single source of truth for the config format: `schemas/apex.schema.json`
+//! is generated from them (doc comments become the descriptions editors show on hover), and
+//! the loader deserializes into them once validation has passed. Spellings here are a public
+//! contract: tests, examples and users' files depend on them.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// An apexc gateway: providers, the secrets that hold their API keys, and the public model
+/// names clients ask for. `apexc build` compiles it into a Cloudflare Worker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "apexc gateway config (proxy.yaml)")]
+pub struct Config {
+    /// Worker name: lower-case letters, digits and dashes (it becomes the `name` in
+    /// wrangler.toml and the subdomain on workers.dev).
+    #[schemars(regex(pattern = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"))]
+    pub name: String,
+
+    /// Who may call the gateway. Without it the gateway is open to anyone who knows its URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<Auth>,
+
+    /// Where stored Responses (`POST /v1/responses` with `store: true`) are kept. On Workers
+    /// this is a KV namespace; mind the free plan's 1,000 KV writes per day (one per stored
+    /// response).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub responses_store: Option<ResponsesStore>,
+
+    /// Most upstream attempts (keys and routes tried) for one request. Each attempt is a
+    /// Workers subrequest (the free plan allows 50 per request). Default 3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 50))]
+    pub max_attempts: Option<u32>,
+
+    /// Upstream providers by id. The id is how routes refer to a provider, and what clients
+    /// write after `#` to address one directly (`DeepSeek-R1#deepseek`).
+    pub providers: BTreeMap<String, Provider>,
+
+    /// Public model names clients send in `model`, each with the routes that can serve it.
+    pub models: BTreeMap<String, Model>,
+}
+
+/// Gateway authentication.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Auth {
+    /// Keys clients may present, as `Authorization: Bearer <key>` or `x-api-key: <key>`.
+    /// Each names a secret (`wrangler secret put NAME`); the key itself is never in this file.
+    pub keys: Vec<SecretRef>,
+}
+
+/// A reference to a secret by name. On Workers: `wrangler secret put NAME`. For `apexc serve`
+/// and `apexc dev`: an environment variable or a line `NAME=value` in `.dev.vars` beside the
+/// config.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecretRef {
+    /// Secret name: upper-case letters, digits and underscores, starting with a letter
+    /// (e.g. `DEEPSEEK_KEY_1`).
+    #[schemars(regex(pattern = r"^[A-Z][A-Z0-9_]*$"))]
+    pub secret: String,
+}
+
+/// Storage for the Responses API.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResponsesStore {
+    /// KV namespace binding name (e.g. `RESPONSES_KV`). `apexc serve` keeps responses in memory.
+    #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_]*$"))]
+    pub kv: String,
+
+    /// How long a stored response lives, in seconds (default 86400, one day; KV's minimum is 60).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 60))]
+    pub ttl_seconds: Option<u64>,
+}
+
+/// One upstream provider: where it is, how to authenticate, what protocol it speaks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Provider {
+    /// What the upstream speaks: `openai` (any OpenAI-compatible endpoint), `azure-openai`,
+    /// or `mock` (built in, no network, deterministic answers).
+    pub kind: ProviderKind,
+
+    /// Base URL of the API, e.g. `https://api.deepseek.com/v1` (requests go to
+    /// `{base_url}/chat/completions`). For `azure-openai`:
+    /// `https://NAME.openai.azure.com/openai/deployments/:model` (`:model` becomes the route's
+    /// model). Not used by `mock`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(url)]
+    pub base_url: Option<String>,
+
+    /// API keys, each a secret name. Requests are spread over them, and a rate-limited key is
+    /// skipped. Required for every kind but `mock`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub api_keys: Vec<SecretRef>,
+
+    /// `api-version` query parameter (`azure-openai`), e.g. `2025-01-01-preview`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+
+    /// Extra headers sent with every upstream request (not for credentials: use `api_keys`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+
+    /// Milliseconds to wait for the upstream's first byte before trying the next route
+    /// (default 30000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 600000))]
+    pub timeout_ms: Option<u32>,
+}
+
+/// The protocol family of an upstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum ProviderKind {
+    /// Any OpenAI-compatible endpoint (DeepSeek, DashScope, DeepInfra, Groq, OpenRouter, ...):
+    /// `Authorization: Bearer`, `{base_url}/chat/completions`.
+    #[serde(rename = "openai")]
+    OpenAi,
+    /// Azure OpenAI: `api-key` header, `api-version` query, deployment in the path.
+    #[serde(rename = "azure-openai")]
+    AzureOpenAi,
+    /// Built-in fake provider: no network, no keys, deterministic answers.
+    #[serde(rename = "mock")]
+    Mock,
+}
+
+/// A public model and how to serve it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Model {
+    /// How routes are ordered for each request (default `random`). Whatever the order, a
+    /// failed route falls over to the next one.
+    #[serde(default)]
+    pub strategy: Strategy,
+
+    /// Upstream routes that serve this model. At least one.
+    #[schemars(length(min = 1))]
+    pub routes: Vec<Route>,
+}
+
+/// How a model's routes are chosen.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Strategy {
+    /// Uniformly random order, per request.
+    #[default]
+    Random,
+    /// Each request starts at the next route in turn.
+    RoundRobin,
+    /// Random, in proportion to each route's `weight`.
+    Weighted,
+    /// Always the first healthy route in the order listed.
+    Priority,
+}
+
+/// One way to serve a model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Route {
+    /// Id of a provider under `providers`.
+    pub provider: String,
+    /// The model name this provider knows (sent upstream in `model`; the deployment name for
+    /// `azure-openai`).
+    pub model: String,
+    /// Relative share of traffic for the `weighted` strategy (default 1, must be > 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub weight: Option<u32>,
+}
+
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
+pub const DEFAULT_TIMEOUT_MS: u32 = 30_000;
+pub const DEFAULT_TTL_SECONDS: u64 = 86_400;

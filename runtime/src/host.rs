@@ -1,0 +1,104 @@
+//! The seam between the router and the platform it runs on.
+//!
+//! The router is written once against [`Host`]; `hosts::workers` implements it with the
+//! `worker` crate (Fetch, secrets, KV) and `hosts::native` with tokio/hyper. Futures are not
+//! `Send`: a Worker isolate is single-threaded, and the native host runs each connection on a
+//! `LocalSet`, so both execute the same code the same way.
+
+use bytes::Bytes;
+use futures_core::Stream;
+use std::future::Future;
+use std::pin::Pin;
+
+/// A body that arrives (or leaves) piece by piece. Each item is forwarded as soon as it exists.
+pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, StreamError>>>>;
+
+/// A failure in the middle of a body stream (connection dropped, upstream reset...).
+#[derive(Debug, Clone)]
+pub struct StreamError(pub String);
+
+/// An HTTP body: absent, whole, or streamed.
+pub enum Body {
+    Empty,
+    Bytes(Bytes),
+    Stream(ByteStream),
+}
+
+impl std::fmt::Debug for Body {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Body::Empty => f.write_str("Body::Empty"),
+            Body::Bytes(b) => write!(f, "Body::Bytes({} bytes)", b.len()),
+            Body::Stream(_) => f.write_str("Body::Stream"),
+        }
+    }
+}
+
+/// Header names are lower-case ASCII.
+pub type Headers = Vec<(String, String)>;
+
+/// A request as the router sees it: inbound from a client, or outbound to an upstream.
+#[derive(Debug)]
+pub struct HttpRequest {
+    /// Upper-case method (`GET`, `POST`, ...).
+    pub method: String,
+    /// Inbound: path with query (`/v1/models?x=1`). Outbound: absolute URL.
+    pub url: String,
+    pub headers: Headers,
+    pub body: Bytes,
+}
+
+/// A response: to the client, or from an upstream.
+#[derive(Debug)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Headers,
+    pub body: Body,
+}
+
+/// Why an upstream call produced no response.
+#[derive(Debug, Clone)]
+pub enum FetchError {
+    /// No response headers within the provider's `timeout_ms`.
+    Timeout,
+    /// DNS, connect, TLS or protocol failure before a response arrived.
+    Connect(String),
+}
+
+/// What a platform gives the router.
+pub trait Host {
+    /// The value of a secret by name (Worker secret; env var or `.dev.vars` natively).
+    fn secret(&self, name: &str) -> Option<String>;
+    /// One upstream HTTP call. Resolves when response headers arrive; the body may stream.
+    /// Must give up with [`FetchError::Timeout`] after `timeout_ms`.
+    fn fetch(
+        &self,
+        req: HttpRequest,
+        timeout_ms: u32,
+    ) -> impl Future<Output = Result<HttpResponse, FetchError>>;
+    /// Milliseconds since the Unix epoch.
+    fn now_ms(&self) -> u64;
+    /// A random number (for the `random` and `weighted` strategies).
+    fn random_u32(&self) -> u32;
+}
+
+impl HttpRequest {
+    /// First value of a header (name lower-case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        find_header(&self.headers, name)
+    }
+}
+
+impl HttpResponse {
+    /// First value of a header (name lower-case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        find_header(&self.headers, name)
+    }
+}
+
+fn find_header<'a>(headers: &'a Headers, name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}

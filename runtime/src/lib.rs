@@ -1,0 +1,13 @@
+//! apex-runtime: everything an apexc gateway does per request.
+//!
+//! ```text
+//! host (workers fetch | native server) → router::handle → auth → decode inbound
+//!   → model lookup in the static table → route/key plan → upstream kind encodes → Host::fetch
+//!   → same protocol: bytes pass through untouched, streamed as they arrive
+//! ```
+//!
+//! No code on a request path may panic: a panic in a Worker aborts every request in the isolate.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+pub mod host;
+pub mod table;

@@ -1,0 +1,130 @@
+//! The routing tables a gateway runs on.
+//!
+//! `apexc build` emits one `static GATEWAY: Gateway` as plain Rust literals (see the generated
+//! crate's `src/routes.rs`), so a deployed worker never parses configuration at run time.
+//! `apexc serve` builds the same structure from a loaded config and leaks it, so both hosts run
+//! the router over identical `&'static` data.
+//!
+//! Secrets appear here only by *name* (`"DEEPSEEK_KEY_1"`): the host resolves names to values
+//! per request (Worker secrets, or the environment / `.dev.vars` for `apexc serve`).
+
+/// A whole gateway: what one `proxy.yaml` describes.
+#[derive(Debug)]
+pub struct Gateway {
+    /// Worker name (`name:` in the config).
+    pub name: &'static str,
+    /// Secret names of the gateway keys clients must present. Empty: no auth (open gateway).
+    pub auth_keys: &'static [&'static str],
+    /// Providers, in config order. Routes refer to them by index.
+    pub providers: &'static [Provider],
+    /// Public models, **sorted by name** (the router binary-searches this slice).
+    pub models: &'static [Model],
+    /// Where stored Responses live, when the config asks for it.
+    pub responses_store: Option<ResponsesStore>,
+    /// Upper bound on upstream attempts per request (each is a Workers subrequest).
+    pub max_attempts: u32,
+}
+
+/// One upstream provider.
+#[derive(Debug)]
+pub struct Provider {
+    /// The provider's id in the config (`providers.<id>`); used in `model#provider` addressing
+    /// and reported in the `x-apex-provider` response header.
+    pub id: &'static str,
+    pub kind: Kind,
+    /// Base URL, without a trailing slash (e.g. `https://api.deepseek.com/v1`). For
+    /// `azure-openai` it contains `:model`, replaced by the route's model (the deployment).
+    pub base_url: &'static str,
+    /// Secret names of this provider's API keys. Empty only for `mock`.
+    pub api_keys: &'static [&'static str],
+    /// `api-version` query value (azure-openai).
+    pub api_version: Option<&'static str>,
+    /// Extra static headers sent on every upstream request.
+    pub headers: &'static [(&'static str, &'static str)],
+    /// Time allowed to the first byte of the upstream answer.
+    pub timeout_ms: u32,
+}
+
+/// What protocol and auth an upstream speaks. A kind's code is compiled in only when its
+/// cargo feature (`kind-openai`, `kind-azure-openai`, `kind-mock`) is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Any OpenAI-compatible endpoint: `Authorization: Bearer`, `{base_url}/chat/completions`.
+    OpenAi,
+    /// Azure OpenAI: `api-key` header, `?api-version=`, deployment in the path.
+    AzureOpenAi,
+    /// Built in, no network: deterministic answers for quickstarts and smoke tests.
+    Mock,
+}
+
+impl Kind {
+    /// The spelling used in `proxy.yaml`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Kind::OpenAi => "openai",
+            Kind::AzureOpenAi => "azure-openai",
+            Kind::Mock => "mock",
+        }
+    }
+}
+
+/// A public model name and the upstream routes that can serve it.
+#[derive(Debug)]
+pub struct Model {
+    pub name: &'static str,
+    pub strategy: Strategy,
+    /// Never empty (the compiler rejects a model without routes).
+    pub routes: &'static [Route],
+}
+
+/// One way to serve a public model: a provider and the model name it knows.
+#[derive(Debug)]
+pub struct Route {
+    /// Index into [`Gateway::providers`].
+    pub provider: u16,
+    /// The model name sent upstream.
+    pub model: &'static str,
+    /// Relative share for the `weighted` strategy (≥ 1).
+    pub weight: u32,
+}
+
+/// How a model's routes are ordered for each request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strategy {
+    Random,
+    RoundRobin,
+    Weighted,
+    Priority,
+}
+
+/// Stored Responses (`POST /v1/responses` with `store: true`).
+#[derive(Debug)]
+pub struct ResponsesStore {
+    /// KV namespace binding name on Workers.
+    pub kv: &'static str,
+    pub ttl_seconds: u64,
+}
+
+impl Gateway {
+    /// The model with this public name.
+    pub fn model(&self, name: &str) -> Option<&'static Model>
+    where
+        Self: 'static,
+    {
+        let models: &'static [Model] = self.models;
+        models
+            .binary_search_by(|m| m.name.cmp(name))
+            .ok()
+            .and_then(|i| models.get(i))
+    }
+
+    /// The provider with this id.
+    pub fn provider(&self, id: &str) -> Option<(u16, &'static Provider)> {
+        let providers: &'static [Provider] = self.providers;
+        providers
+            .iter()
+            .enumerate()
+            .find(|(_, p)| p.id == id)
+            .map(|(i, p)| (i as u16, p))
+    }
+}
