@@ -10,4 +10,5 @@
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 pub mod host;
+pub mod router;
 pub mod table;
