@@ -38,9 +38,12 @@ pub struct Config {
 
     /// Upstream providers by id. The id is how routes refer to a provider, and what clients
     /// write after `#` to address one directly (`DeepSeek-R1#deepseek`).
+    #[schemars(extend("propertyNames" = { "pattern": "^[^#\\s]+$" }))]
     pub providers: BTreeMap<String, Provider>,
 
     /// Public model names clients send in `model`, each with the routes that can serve it.
+    /// A name cannot contain `#` (clients write `MODEL#PROVIDER` to pick a provider).
+    #[schemars(extend("propertyNames" = { "pattern": "^[^#\\s]([^#]*[^#\\s])?$" }))]
     pub models: BTreeMap<String, Model>,
 }
 

@@ -4,3 +4,13 @@
 
 pub mod cmd;
 pub mod config;
+pub mod diagnostics;
+pub mod load;
+pub mod schema;
+pub mod validate;
+pub mod codegen;
+pub mod devvars;
+pub mod to_runtime;
+pub mod build;
+pub mod diff;
+pub mod toolchain;

@@ -1,10 +1,194 @@
-//! `apexc diff` (not yet implemented).
+//! `apexc diff`: what `apexc build` would change in an existing generated crate.
 
-/// Not yet implemented.
-#[derive(clap::Args)]
-pub struct Args {}
+use crate::build::resolve_runtime_path;
+use crate::codegen::{slash_path, ROUTING_FILE};
+use crate::diff::{self, FileChange, Style};
+use crate::load;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 
-pub fn run(_args: Args) -> u8 {
-    eprintln!("apexc diff: not implemented yet");
-    2
+/// When to colour the output.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Color {
+    /// Colour when stdout is a terminal and NO_COLOR is not set
+    Auto,
+    Always,
+    Never,
+}
+
+/// Show what a rebuild would change in a generated crate (for CI, before deploy)
+#[derive(clap::Args, Debug)]
+#[command(
+    long_about = "Generate the crate for CONFIG in memory and compare it with DIR, a crate an earlier \
+`apexc build` wrote. Nothing is written.\n\n\
+Output: a unified diff per changed file (`--- DIR/FILE` / `+++ generated`), then a routing summary \
+comparing the routing recorded by the previous build (DIR/apex-routing.json) with the new config: \
+models, routes (provider/model, weight, order, strategy), providers (kind, base_url, API key secret \
+names, timeout...) and gateway settings added (+), removed (-) or changed (~). Secret names are \
+shown; secret values are never in the crate, so never in the diff.\n\n\
+Exit status: 0 nothing would change, 1 something would change, 2 error (the config has errors — \
+diagnostics are printed — or DIR is missing or unreadable).\n\n\
+The runtime path compared in Cargo.toml is --runtime-path, else $APEXC_RUNTIME_PATH, else the one \
+DIR's Cargo.toml already has, so a crate built on another machine does not show a spurious change.",
+    after_long_help = "Examples:\n  \
+apexc diff proxy.yaml gateway              # review before `apexc build proxy.yaml -o gateway`\n  \
+apexc diff proxy.yaml gateway --summary    # routing summary and file list only\n\n  \
+# CI: fail the job when the committed crate is stale\n  \
+apexc diff proxy.yaml gateway --color never || { echo 'run apexc build'; exit 1; }"
+)]
+pub struct Args {
+    /// The config file (proxy.yaml)
+    #[arg(value_name = "CONFIG")]
+    pub config: PathBuf,
+
+    /// The generated crate to compare with
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+
+    /// Path of the apex-runtime crate for the generated Cargo.toml (see above for the default)
+    #[arg(long, value_name = "PATH")]
+    pub runtime_path: Option<PathBuf>,
+
+    /// Print only the routing summary and the list of changed files, no file diffs
+    #[arg(long)]
+    pub summary: bool,
+
+    /// Colour the output
+    #[arg(long, value_enum, default_value_t = Color::Auto, value_name = "WHEN")]
+    pub color: Color,
+}
+
+pub fn run(args: Args) -> u8 {
+    let loaded = match load::load_path(&args.config) {
+        Ok(l) => l,
+        Err(diags) => {
+            eprint!("{diags}");
+            eprintln!("apexc diff: cannot compare: fix the config first");
+            return 2;
+        }
+    };
+    match std::fs::metadata(&args.dir) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => {
+            eprintln!("apexc diff: {} is not a directory", args.dir.display());
+            return 2;
+        }
+        Err(_) => {
+            eprintln!(
+                "apexc diff: {} does not exist; create it with `apexc build {} -o {}`",
+                args.dir.display(),
+                args.config.display(),
+                args.dir.display()
+            );
+            return 2;
+        }
+    }
+
+    let runtime = runtime_path_for_diff(args.runtime_path.as_deref(), &args.dir);
+    let generated = match super::build::generate(&loaded, &runtime) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("apexc diff: {e}");
+            return 2;
+        }
+    };
+    let changes = match diff::compare_files(&generated, &args.dir) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("apexc diff: cannot read {}: {e}", args.dir.display());
+            return 2;
+        }
+    };
+    let style = Style { color: use_color(args.color) };
+    let dir_label = slash_path(&args.dir);
+    let config_label = args.config.display().to_string();
+
+    if changes.is_empty() {
+        println!("apexc diff: {dir_label} is up to date with {config_label}");
+        return 0;
+    }
+
+    let mut out = String::new();
+    if !args.summary {
+        // apex-routing.json is summarised below rather than diffed line by line.
+        for change in changes.iter().filter(|c| c.path() != Path::new(ROUTING_FILE)) {
+            out.push_str(&diff::render_file_change(change, &dir_label, style));
+            out.push('\n');
+        }
+    }
+
+    out.push_str(&format!("Routing changes ({dir_label}/{ROUTING_FILE} -> {config_label}):\n"));
+    match (diff::previous_routing(&args.dir), generated.routing()) {
+        (Ok(Some(old)), Some(new)) => {
+            let routing = diff::routing_changes(&old, &new);
+            if routing.is_empty() {
+                out.push_str("  none (only generated code differs, e.g. a different apexc or runtime path)\n");
+            } else {
+                out.push_str(&diff::render_routing(&routing, style));
+            }
+            let old_secrets = old.secret_names();
+            let new_secrets: Vec<String> =
+                new.secret_names().into_iter().filter(|s| !old_secrets.contains(s)).collect();
+            if !new_secrets.is_empty() {
+                out.push_str("\nNew secrets to set before deploying:\n");
+                for s in new_secrets {
+                    out.push_str(&format!("  npx wrangler secret put {s}\n"));
+                }
+            }
+        }
+        (Ok(None), _) => out.push_str(&format!(
+            "  unknown: {dir_label} has no {ROUTING_FILE} (not written by this apexc); see the file diffs\n"
+        )),
+        (Err(e), _) => out.push_str(&format!("  unknown: {e}\n")),
+        (Ok(Some(_)), None) => out.push_str("  unknown: internal error: no routing generated\n"),
+    }
+
+    let names: Vec<String> = changes
+        .iter()
+        .map(|c| {
+            let mark = match c {
+                FileChange::Added { .. } => " (new)",
+                FileChange::Removed { .. } => " (removed)",
+                FileChange::Modified { .. } => "",
+            };
+            format!("{}{mark}", slash_path(c.path()))
+        })
+        .collect();
+    let n = changes.len();
+    out.push_str(&format!(
+        "\napexc diff: {n} file{} would change: {}\n",
+        if n == 1 { "" } else { "s" },
+        names.join(", ")
+    ));
+    print!("{out}");
+    1
+}
+
+fn use_color(choice: Color) -> bool {
+    match choice {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    }
+}
+
+/// `--runtime-path`, else `$APEXC_RUNTIME_PATH`, else the path the crate's Cargo.toml already
+/// has, else the build default.
+fn runtime_path_for_diff(flag: Option<&Path>, dir: &Path) -> PathBuf {
+    if flag.is_some() || std::env::var_os("APEXC_RUNTIME_PATH").is_some_and(|v| !v.is_empty()) {
+        return resolve_runtime_path(flag);
+    }
+    // Kept byte for byte: it is what the previous build wrote.
+    match recorded_runtime_path(dir) {
+        Some(p) => PathBuf::from(p),
+        None => resolve_runtime_path(None),
+    }
+}
+
+/// The `apex-runtime` path in a generated Cargo.toml.
+fn recorded_runtime_path(dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(dir.join("Cargo.toml")).ok()?;
+    let line = text.lines().find(|l| l.trim_start().starts_with("apex-runtime = {"))?;
+    let rest = &line[line.find("path = \"")? + "path = \"".len()..];
+    crate::codegen::files::parse_toml_string(rest)
 }

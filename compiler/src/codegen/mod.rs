@@ -1,0 +1,118 @@
+//! Code generation: a loaded [`Config`] in, the files of a workers-rs crate out, in memory.
+//!
+//! Nothing here touches the disk or the clock: the same config and [`Options`] always give the
+//! same bytes. `crate::build` writes a [`GeneratedCrate`] to disk; `crate::diff` compares one
+//! with what is on disk.
+//!
+//! | file | from |
+//! |---|---|
+//! | `src/routes.rs` | [`routes`]: quote + prettyplease |
+//! | `Cargo.toml`, `wrangler.toml`, `package.json`, `README.md`, `.gitignore`, `src/lib.rs` | [`files`]: minijinja templates in `templates/` |
+//! | `apex-routing.json` | [`routing`]: the routing with defaults applied, for `apexc diff` |
+//! | `.apexc-manifest` | the list of generated files, so a rebuild can remove stale ones |
+
+pub mod files;
+pub mod routes;
+pub mod routing;
+
+use crate::config::Config;
+use routing::Routing;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+/// Name of the routing snapshot in the generated crate.
+pub const ROUTING_FILE: &str = "apex-routing.json";
+/// Name of the list of generated files in the generated crate.
+pub const MANIFEST_FILE: &str = ".apexc-manifest";
+
+/// What generation needs besides the config.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The config file's name as shown in generated headers (e.g. `proxy.yaml`). A bare file
+    /// name, not a path, so output does not depend on where the config lives.
+    pub source_name: String,
+    /// Path of the `apex-runtime` crate, written verbatim into the generated `Cargo.toml`.
+    pub runtime_path: String,
+}
+
+/// A generated crate: relative path (with `/` separators) → file content.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GeneratedCrate {
+    pub files: BTreeMap<PathBuf, String>,
+}
+
+/// Generation failed. Only a config that skipped validation can cause this (e.g. a route to an
+/// undefined provider); the message names the problem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodegenError(pub String);
+
+impl fmt::Display for CodegenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for CodegenError {}
+
+/// Generates the whole crate for a (validated) config.
+pub fn generate(config: &Config, opts: &Options) -> Result<GeneratedCrate, CodegenError> {
+    generate_from_routing(&Routing::from_config(config), opts)
+}
+
+/// Generates the crate from routing that already has its defaults applied.
+pub fn generate_from_routing(routing: &Routing, opts: &Options) -> Result<GeneratedCrate, CodegenError> {
+    let mut files = BTreeMap::new();
+    for (path, content) in files::render_all(routing, opts)? {
+        files.insert(PathBuf::from(path), content);
+    }
+    files.insert(PathBuf::from("src/routes.rs"), routes::routes_rs(routing, &opts.source_name)?);
+    files.insert(PathBuf::from(ROUTING_FILE), routing.to_json());
+    let manifest = manifest(files.keys().chain(std::iter::once(&PathBuf::from(MANIFEST_FILE))));
+    files.insert(PathBuf::from(MANIFEST_FILE), manifest);
+    Ok(GeneratedCrate { files })
+}
+
+impl GeneratedCrate {
+    /// The content of one generated file.
+    pub fn get(&self, path: &str) -> Option<&str> {
+        self.files.get(&PathBuf::from(path)).map(String::as_str)
+    }
+
+    /// The routing recorded in this crate's `apex-routing.json`.
+    pub fn routing(&self) -> Option<Routing> {
+        self.get(ROUTING_FILE).and_then(|s| Routing::from_json(s).ok())
+    }
+}
+
+fn manifest<'a>(paths: impl Iterator<Item = &'a PathBuf>) -> String {
+    let mut names: Vec<String> = paths.map(|p| slash_path(p)).collect();
+    names.sort();
+    names.dedup();
+    let mut out = String::from(
+        "# Files written by `apexc build`. A rebuild replaces these and removes any that are no\n\
+         # longer generated; every other file in this directory is left alone.\n",
+    );
+    for n in names {
+        out.push_str(&n);
+        out.push('\n');
+    }
+    out
+}
+
+/// Reads the file list out of a `.apexc-manifest`.
+pub fn parse_manifest(text: &str) -> Vec<PathBuf> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(PathBuf::from)
+        .collect()
+}
+
+/// A relative path with `/` separators, whatever the platform.
+pub fn slash_path(p: &std::path::Path) -> String {
+    p.components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
+}

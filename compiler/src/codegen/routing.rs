@@ -1,0 +1,190 @@
+//! The routing a config describes, with every default applied: the one intermediate form that
+//! `src/routes.rs` is emitted from and that `apex-routing.json` records.
+//!
+//! `apexc build` writes this structure into the generated crate as `apex-routing.json` so that a
+//! later `apexc diff` can tell what a new config changes in *routing* (models, routes, providers),
+//! not only which bytes of which file change. It holds secret **names** only: the config model
+//! has no place for a key value, so none can reach this file.
+
+use crate::config::{self, Config, ProviderKind, Strategy};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Version of the `apex-routing.json` layout. Bump when a field changes meaning.
+pub const FORMAT: u32 = 1;
+
+/// The routing of one gateway, defaults applied.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Routing {
+    /// Layout version of this record ([`FORMAT`]).
+    pub format: u32,
+    /// Worker name.
+    pub name: String,
+    /// Secret names of the gateway keys. Empty: an open gateway.
+    pub auth_keys: Vec<String>,
+    pub max_attempts: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub responses_store: Option<StoreRouting>,
+    /// Providers in table order (sorted by id); routes refer to them by position in the
+    /// generated tables and by id here.
+    pub providers: Vec<ProviderRouting>,
+    /// Models sorted by name (byte order, the order the router binary-searches).
+    pub models: Vec<ModelRouting>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoreRouting {
+    pub kv: String,
+    pub ttl_seconds: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProviderRouting {
+    pub id: String,
+    pub kind: ProviderKind,
+    /// Without trailing slashes; empty for `mock` without a `base_url`.
+    pub base_url: String,
+    /// Secret names, in config order.
+    pub api_keys: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    pub timeout_ms: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelRouting {
+    pub name: String,
+    pub strategy: Strategy,
+    pub routes: Vec<RouteRouting>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteRouting {
+    /// Provider id.
+    pub provider: String,
+    /// Model name sent upstream.
+    pub model: String,
+    pub weight: u32,
+}
+
+impl Routing {
+    /// Applies the defaults of the config format (timeout 30000 ms, 3 attempts, weight 1,
+    /// TTL 86400 s) and fixes the table order.
+    pub fn from_config(config: &Config) -> Routing {
+        Routing {
+            format: FORMAT,
+            name: config.name.clone(),
+            auth_keys: config
+                .auth
+                .as_ref()
+                .map(|a| a.keys.iter().map(|k| k.secret.clone()).collect())
+                .unwrap_or_default(),
+            max_attempts: config.max_attempts.unwrap_or(config::DEFAULT_MAX_ATTEMPTS),
+            responses_store: config.responses_store.as_ref().map(|s| StoreRouting {
+                kv: s.kv.clone(),
+                ttl_seconds: s.ttl_seconds.unwrap_or(config::DEFAULT_TTL_SECONDS),
+            }),
+            // BTreeMap iteration: sorted by id, so the same config always yields the same indices.
+            providers: config
+                .providers
+                .iter()
+                .map(|(id, p)| ProviderRouting {
+                    id: id.clone(),
+                    kind: p.kind,
+                    base_url: p
+                        .base_url
+                        .as_deref()
+                        .unwrap_or("")
+                        .trim_end_matches('/')
+                        .to_string(),
+                    api_keys: p.api_keys.iter().map(|k| k.secret.clone()).collect(),
+                    api_version: p.api_version.clone(),
+                    headers: p.headers.clone(),
+                    timeout_ms: p.timeout_ms.unwrap_or(config::DEFAULT_TIMEOUT_MS),
+                })
+                .collect(),
+            models: config
+                .models
+                .iter()
+                .map(|(name, m)| ModelRouting {
+                    name: name.clone(),
+                    strategy: m.strategy,
+                    routes: m
+                        .routes
+                        .iter()
+                        .map(|r| RouteRouting {
+                            provider: r.provider.clone(),
+                            model: r.model.clone(),
+                            weight: r.weight.unwrap_or(1),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Position of a provider in the tables.
+    pub fn provider_index(&self, id: &str) -> Option<usize> {
+        self.providers.iter().position(|p| p.id == id)
+    }
+
+    /// Every secret name the gateway reads, each once: gateway keys first, then provider keys
+    /// in table order (`mock` reads none). This is the list a user must `wrangler secret put`.
+    pub fn secret_names(&self) -> Vec<String> {
+        let mut seen = Vec::<String>::new();
+        let all = self.auth_keys.iter().chain(
+            self.providers
+                .iter()
+                .filter(|p| p.kind != ProviderKind::Mock)
+                .flat_map(|p| p.api_keys.iter()),
+        );
+        for name in all {
+            if !seen.contains(name) {
+                seen.push(name.clone());
+            }
+        }
+        seen
+    }
+
+    /// The provider kinds in use, in a fixed order (openai, azure-openai, mock).
+    pub fn kinds(&self) -> Vec<ProviderKind> {
+        [ProviderKind::OpenAi, ProviderKind::AzureOpenAi, ProviderKind::Mock]
+            .into_iter()
+            .filter(|k| self.providers.iter().any(|p| p.kind == *k))
+            .collect()
+    }
+
+    /// `apex-routing.json` content: pretty JSON with a trailing newline.
+    pub fn to_json(&self) -> String {
+        // Serializing plain strings, numbers and maps cannot fail.
+        let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
+        s.push('\n');
+        s
+    }
+
+    /// Reads an `apex-routing.json` written by `apexc build`.
+    pub fn from_json(s: &str) -> Result<Routing, serde_json::Error> {
+        serde_json::from_str(s)
+    }
+}
+
+/// The spelling of a kind in `proxy.yaml` (and the suffix of its runtime feature).
+pub fn kind_name(kind: ProviderKind) -> &'static str {
+    match kind {
+        ProviderKind::OpenAi => "openai",
+        ProviderKind::AzureOpenAi => "azure-openai",
+        ProviderKind::Mock => "mock",
+    }
+}
+
+/// The spelling of a strategy in `proxy.yaml`.
+pub fn strategy_name(strategy: Strategy) -> &'static str {
+    match strategy {
+        Strategy::Random => "random",
+        Strategy::RoundRobin => "round-robin",
+        Strategy::Weighted => "weighted",
+        Strategy::Priority => "priority",
+    }
+}

@@ -1,0 +1,158 @@
+//! A loaded [`Config`] as the runtime's routing tables, for `apexc serve`.
+//!
+//! `apexc build` writes the tables as Rust `static`s; `apexc serve` builds the same
+//! [`Gateway`] in memory and leaks it, once per process, so the router gets the `&'static`
+//! data it gets on Workers. The defaults and orderings applied here are those of the
+//! generated crate (timeout 30000 ms, 3 attempts, weight 1, TTL 86400 s, providers by id,
+//! models by name, base URL without trailing slash), so a config behaves the same under
+//! `serve` as deployed.
+
+use crate::config::{self, Config, ProviderKind, Strategy};
+use apex_runtime::table;
+
+/// The routing tables for `config`, leaked: the process serves one gateway for its lifetime.
+pub fn gateway(config: &Config) -> &'static table::Gateway {
+    // Providers in BTreeMap (id) order: routes refer to them by this index.
+    let ids: Vec<&str> = config.providers.keys().map(String::as_str).collect();
+    let providers: Vec<table::Provider> = config
+        .providers
+        .iter()
+        .map(|(id, p)| table::Provider {
+            id: leak_str(id),
+            kind: kind(p.kind),
+            base_url: leak_str(p.base_url.as_deref().unwrap_or("").trim_end_matches('/')),
+            api_keys: leak_names(p.api_keys.iter().map(|k| k.secret.as_str())),
+            api_version: p.api_version.as_deref().map(leak_str),
+            headers: Box::leak(
+                p.headers
+                    .iter()
+                    .map(|(k, v)| (leak_str(k), leak_str(v)))
+                    .collect::<Vec<_>>()
+                    .into_boxed_slice(),
+            ),
+            timeout_ms: p.timeout_ms.unwrap_or(config::DEFAULT_TIMEOUT_MS),
+        })
+        .collect();
+    // Models in BTreeMap (byte) order, the order the router binary-searches.
+    let models: Vec<table::Model> = config
+        .models
+        .iter()
+        .map(|(name, m)| table::Model {
+            name: leak_str(name),
+            strategy: strategy(m.strategy),
+            routes: Box::leak(
+                m.routes
+                    .iter()
+                    .map(|r| table::Route {
+                        // The loader has checked every route names a provider; a dangling one
+                        // (impossible after validation) points past the table and fails as
+                        // "no such provider" in the router rather than here.
+                        provider: ids
+                            .iter()
+                            .position(|id| *id == r.provider)
+                            .unwrap_or(ids.len()) as u16,
+                        model: leak_str(&r.model),
+                        weight: r.weight.unwrap_or(1),
+                    })
+                    .collect::<Vec<_>>()
+                    .into_boxed_slice(),
+            ),
+        })
+        .collect();
+    Box::leak(Box::new(table::Gateway {
+        name: leak_str(&config.name),
+        auth_keys: leak_names(
+            config
+                .auth
+                .iter()
+                .flat_map(|a| a.keys.iter())
+                .map(|k| k.secret.as_str()),
+        ),
+        providers: Box::leak(providers.into_boxed_slice()),
+        models: Box::leak(models.into_boxed_slice()),
+        responses_store: config
+            .responses_store
+            .as_ref()
+            .map(|s| table::ResponsesStore {
+                kv: leak_str(&s.kv),
+                ttl_seconds: s.ttl_seconds.unwrap_or(config::DEFAULT_TTL_SECONDS),
+            }),
+        max_attempts: config.max_attempts.unwrap_or(config::DEFAULT_MAX_ATTEMPTS),
+    }))
+}
+
+fn kind(k: ProviderKind) -> table::Kind {
+    match k {
+        ProviderKind::OpenAi => table::Kind::OpenAi,
+        ProviderKind::AzureOpenAi => table::Kind::AzureOpenAi,
+        ProviderKind::Mock => table::Kind::Mock,
+    }
+}
+
+fn strategy(s: Strategy) -> table::Strategy {
+    match s {
+        Strategy::Random => table::Strategy::Random,
+        Strategy::RoundRobin => table::Strategy::RoundRobin,
+        Strategy::Weighted => table::Strategy::Weighted,
+        Strategy::Priority => table::Strategy::Priority,
+    }
+}
+
+fn leak_str(s: &str) -> &'static str {
+    Box::leak(s.to_owned().into_boxed_str())
+}
+
+fn leak_names<'a>(names: impl Iterator<Item = &'a str>) -> &'static [&'static str] {
+    Box::leak(names.map(leak_str).collect::<Vec<_>>().into_boxed_slice())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(src: &str) -> Config {
+        match crate::load::load_str("test.yaml", src) {
+            Ok(l) => l.config,
+            Err(d) => panic!("config should load:\n{d}"),
+        }
+    }
+
+    #[test]
+    fn applies_the_same_defaults_as_the_generated_crate() {
+        let g = gateway(&load(
+            "name: t\nproviders:\n  up:\n    kind: openai\n    base_url: https://api.example.com/v1//\n    api_keys: [{ secret: UP_KEY }]\nmodels:\n  m:\n    routes: [{ provider: up, model: x }]\n",
+        ));
+        assert_eq!(g.max_attempts, 3);
+        assert!(g.auth_keys.is_empty());
+        assert!(g.responses_store.is_none());
+        let p = &g.providers[0];
+        assert_eq!(p.base_url, "https://api.example.com/v1");
+        assert_eq!(p.timeout_ms, 30_000);
+        assert_eq!(p.api_keys, &["UP_KEY"]);
+        let m = g.model("m").expect("model m");
+        assert_eq!(m.strategy, table::Strategy::Random);
+        assert_eq!(m.routes[0].weight, 1);
+        assert_eq!(m.routes[0].model, "x");
+    }
+
+    #[test]
+    fn providers_are_indexed_by_id_order_and_models_sorted_by_name() {
+        let g = gateway(&load(
+            "name: t\nauth:\n  keys: [{ secret: GW_KEY }]\nmax_attempts: 5\nresponses_store: { kv: STORE }\nproviders:\n  zeta:\n    kind: mock\n  alpha:\n    kind: openai\n    base_url: http://127.0.0.1:9/v1\n    api_keys: [{ secret: A_KEY }]\n    timeout_ms: 1500\nmodels:\n  b-model:\n    strategy: priority\n    routes:\n      - { provider: zeta, model: z1 }\n      - { provider: alpha, model: a1, weight: 4 }\n  A-model:\n    routes: [{ provider: alpha, model: a2 }]\n",
+        ));
+        let ids: Vec<_> = g.providers.iter().map(|p| p.id).collect();
+        assert_eq!(ids, ["alpha", "zeta"]);
+        let names: Vec<_> = g.models.iter().map(|m| m.name).collect();
+        assert_eq!(names, ["A-model", "b-model"]);
+        let b = g.model("b-model").expect("b-model");
+        assert_eq!(b.strategy, table::Strategy::Priority);
+        assert_eq!((b.routes[0].provider, b.routes[1].provider), (1, 0));
+        assert_eq!(b.routes[1].weight, 4);
+        assert_eq!(g.providers[0].timeout_ms, 1500);
+        assert_eq!(g.providers[1].kind, table::Kind::Mock);
+        assert_eq!(g.auth_keys, &["GW_KEY"]);
+        assert_eq!(g.max_attempts, 5);
+        let store = g.responses_store.as_ref().expect("store");
+        assert_eq!((store.kv, store.ttl_seconds), ("STORE", 86_400));
+    }
+}

@@ -1,0 +1,487 @@
+//! Semantic rules: what a config must satisfy beyond its shape.
+//!
+//! The rules read the raw JSON value (not `Config`), so they run even when the shape is wrong
+//! elsewhere and every problem is reported in one go. Each rule that owns a problem claims its
+//! path (see [`Context::claim`]) so the schema pass does not report it a second time.
+
+use super::paths::subject;
+use super::secrets::{how_to_store, is_secret_name, looks_like_api_key, secret_name_like, suggested_name};
+use super::suggest::{did_you_mean, list};
+use crate::diagnostics::{Diagnostic, Diagnostics, Span};
+use crate::load::yaml::{Path, Place, SpanMap};
+use serde_json::{Map, Value};
+
+/// What the rules share: where things are, where diagnostics go, which paths are claimed.
+pub struct Context<'a> {
+    spans: &'a SpanMap,
+    diags: &'a mut Diagnostics,
+    claimed: Vec<Path>,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(spans: &'a SpanMap, diags: &'a mut Diagnostics) -> Self {
+        Context { spans, diags, claimed: Vec::new() }
+    }
+
+    /// The paths whose problems the rules reported.
+    pub fn into_claimed(self) -> Vec<Path> {
+        self.claimed
+    }
+
+    fn place(&self, path: &[String]) -> Place {
+        self.spans.nearest(path)
+    }
+
+    /// Where the value at `path` is.
+    fn value_span(&self, path: &[String]) -> Span {
+        self.place(path).value
+    }
+
+    /// Where the entry at `path` is named (its key), else its value.
+    fn key_span(&self, path: &[String]) -> Span {
+        self.place(path).key_or_value()
+    }
+
+    fn push(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+
+    /// The schema pass will not report anything at or below `path`.
+    fn claim(&mut self, path: &[String]) {
+        self.claimed.push(path.to_vec());
+    }
+
+    /// Never show the value at `path` in a rendered source line.
+    pub fn mask(&mut self, path: &[String]) {
+        if let Some(place) = self.spans.get(path) {
+            self.diags.mask(place.value);
+        }
+    }
+}
+
+/// Whether `fields` has `name`, or a misspelling of it that the schema pass reports as an unknown
+/// key with "did you mean" (then "missing `name`" would only repeat that).
+fn has_or_misspells(fields: &Map<String, Value>, name: &str) -> bool {
+    fields.contains_key(name) || fields.keys().any(|k| did_you_mean(k, [name]).is_some())
+}
+
+fn path(parts: &[&str]) -> Path {
+    parts.iter().map(|s| s.to_string()).collect()
+}
+
+fn child(p: &[String], seg: impl ToString) -> Path {
+    let mut out = p.to_vec();
+    out.push(seg.to_string());
+    out
+}
+
+/// The kinds the rules know how to check; anything else is left to the schema's enum check.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    OpenAi,
+    Azure,
+    Mock,
+}
+
+fn kind_of(provider: &Value) -> Option<Kind> {
+    match provider.get("kind")?.as_str()? {
+        "openai" => Some(Kind::OpenAi),
+        "azure-openai" => Some(Kind::Azure),
+        "mock" => Some(Kind::Mock),
+        _ => None,
+    }
+}
+
+pub fn check(value: &Value, cx: &mut Context) {
+    let Some(root) = value.as_object() else {
+        cx.push(Diagnostic::error(
+            cx.value_span(&[]),
+            format!(
+                "expected a mapping at the top level (name: ..., providers: ..., models: ...), got {}",
+                describe_type(value)
+            ),
+        ));
+        cx.claim(&[]);
+        return;
+    };
+    let providers = check_providers(root, cx);
+    check_auth(root, &providers, cx);
+    check_models(root, &providers, cx);
+}
+
+/// Each provider id with its kind (when it is a known one).
+struct ProviderInfo {
+    id: String,
+    kind: Option<Kind>,
+}
+
+fn check_providers(root: &Map<String, Value>, cx: &mut Context) -> Vec<ProviderInfo> {
+    let Some(providers) = root.get("providers").and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (id, provider) in providers {
+        let p = path(&["providers", id]);
+        if id.is_empty() || id.contains('#') || id.contains(char::is_whitespace) {
+            cx.push(
+                Diagnostic::error(cx.key_span(&p), format!("invalid provider id \"{id}\": it must not be empty or contain \"#\" or spaces"))
+                    .with_help("clients pick a provider directly with MODEL#PROVIDER, so the id must be a plain word like `deepseek`"),
+            );
+        }
+        let kind = kind_of(provider);
+        out.push(ProviderInfo { id: id.clone(), kind });
+        let Some(fields) = provider.as_object() else { continue };
+        check_base_url(&p, fields, kind, cx);
+        check_provider_keys(&p, id, fields, kind, cx);
+        if kind == Some(Kind::Azure) && !has_or_misspells(fields, "api_version") {
+            cx.push(
+                Diagnostic::error(cx.key_span(&p), format!("provider \"{id}\" (kind azure-openai) has no \"api_version\""))
+                    .with_help("Azure OpenAI requires it on every request, e.g. api_version: 2025-01-01-preview"),
+            );
+        }
+        if let Some(headers) = fields.get("headers").and_then(Value::as_object) {
+            check_headers(&child(&p, "headers"), id, headers, cx);
+        }
+    }
+    out
+}
+
+fn check_base_url(p: &[String], fields: &Map<String, Value>, kind: Option<Kind>, cx: &mut Context) {
+    let id = &p[1];
+    let example = match kind {
+        Some(Kind::Azure) => "https://NAME.openai.azure.com/openai/deployments/:model",
+        _ => "https://api.deepseek.com/v1",
+    };
+    let Some(url) = fields.get("base_url") else {
+        if matches!(kind, Some(Kind::OpenAi | Kind::Azure)) && !has_or_misspells(fields, "base_url") {
+            let kind_name = if kind == Some(Kind::Azure) { "azure-openai" } else { "openai" };
+            cx.push(
+                Diagnostic::error(cx.key_span(p), format!("provider \"{id}\" (kind {kind_name}) has no \"base_url\""))
+                    .with_help(format!("add the API's base URL, e.g. base_url: {example}")),
+            );
+        }
+        return;
+    };
+    let Some(url) = url.as_str() else { return }; // wrong type: the schema pass says so
+    let at = child(p, "base_url");
+    let problem = url_problem(url).or_else(|| {
+        (kind == Some(Kind::Azure) && !url.contains(":model")).then(|| {
+            "must contain `:model` where the deployment name goes (kind azure-openai)".to_string()
+        })
+    });
+    if let Some(problem) = problem {
+        if url.contains('@') {
+            cx.mask(&at);
+        }
+        let help = match url.split_once("/deployments/") {
+            Some((head, _)) if kind == Some(Kind::Azure) && url_problem(url).is_none() => {
+                format!("did you mean base_url: {head}/deployments/:model? (each route's `model` is the deployment name)")
+            }
+            _ => format!("e.g. base_url: {example}"),
+        };
+        cx.push(Diagnostic::error(cx.value_span(&at), format!("\"base_url\" of provider \"{id}\" {problem}")).with_help(help));
+        cx.claim(&at);
+    }
+}
+
+/// What is wrong with a base URL, if anything.
+fn url_problem(url: &str) -> Option<String> {
+    if url.contains(char::is_whitespace) {
+        return Some("must not contain spaces".into());
+    }
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Some(format!("must be an http:// or https:// URL (got \"{url}\")"));
+    };
+    if scheme != "https" && scheme != "http" {
+        return Some(format!("must start with https:// or http:// (got \"{scheme}://\")"));
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.contains('@') {
+        return Some("must not contain a user name or password; credentials go in api_keys".into());
+    }
+    let (host, port) = match authority.find(']') {
+        Some(end) if authority.starts_with('[') => (&authority[..=end], authority[end + 1..].strip_prefix(':')),
+        _ => match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        },
+    };
+    if let Some(port) = port {
+        if port.parse::<u16>().map_or(true, |p| p == 0) {
+            return Some(format!("has an invalid port \"{port}\""));
+        }
+    }
+    if host.is_empty() {
+        return Some("has no host name".into());
+    }
+    let host_ok = host.starts_with('[') && host.ends_with(']')
+        || host.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+    if !host_ok {
+        return Some(format!("has an invalid host name \"{host}\""));
+    }
+    if rest.contains(['?', '#']) {
+        return Some("must not have a query string or a fragment (`?`, `#`)".into());
+    }
+    None
+}
+
+fn check_provider_keys(p: &[String], id: &str, fields: &Map<String, Value>, kind: Option<Kind>, cx: &mut Context) {
+    let keys = fields.get("api_keys");
+    if let Some(keys) = keys {
+        check_secret_list(&child(p, "api_keys"), id, keys, &format!("the api_keys of provider \"{id}\""), cx);
+    }
+    let empty = match keys {
+        None | Some(Value::Null) => true,
+        Some(Value::Array(items)) => items.is_empty(),
+        _ => false,
+    };
+    if empty && matches!(kind, Some(Kind::OpenAi | Kind::Azure)) && (keys.is_some() || !has_or_misspells(fields, "api_keys")) {
+        let name = suggested_name(id, 0, 1);
+        let at = if keys.is_some() { child(p, "api_keys") } else { p.to_vec() };
+        cx.push(
+            Diagnostic::error(cx.key_span(&at), format!("provider \"{id}\" has no API keys"))
+                .with_help(format!("add api_keys: [{{ secret: {name} }}] and {}", store_only(&name))),
+        );
+    }
+}
+
+fn store_only(name: &str) -> String {
+    format!("store the key with `wrangler secret put {name}` (and {name}=<key> in .dev.vars for apexc serve/dev)")
+}
+
+/// A list of secret references (`api_keys`, `auth.keys`): each entry must be `{ secret: NAME }`.
+/// `owner` names the provider (or `GATEWAY`) for suggested secret names; `whose` says in words
+/// whose list it is.
+fn check_secret_list(at: &[String], owner: &str, keys: &Value, whose: &str, cx: &mut Context) {
+    match keys {
+        Value::String(s) => {
+            literal_or_bare_name(at, s, &suggested_name(owner, 0, 1), whose, cx);
+            cx.claim(at);
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let item_at = child(at, i);
+                let suggestion = suggested_name(owner, i, items.len());
+                match item {
+                    Value::String(s) => {
+                        literal_or_bare_name(&item_at, s, &suggestion, whose, cx);
+                        cx.claim(&item_at);
+                    }
+                    Value::Object(fields) => {
+                        if let Some(Value::String(s)) = fields.get("secret") {
+                            check_secret_name(&child(&item_at, "secret"), s, &suggestion, whose, cx);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A plain string where `{ secret: NAME }` belongs: a pasted key, or a name missing its braces.
+fn literal_or_bare_name(at: &[String], s: &str, suggestion: &str, whose: &str, cx: &mut Context) {
+    if is_secret_name(s) {
+        cx.push(
+            Diagnostic::error(cx.value_span(at), format!("\"{s}\" in {whose} must be written as a secret reference"))
+                .with_help(format!("write {{ secret: {s} }}")),
+        );
+    } else {
+        literal_key(at, s, suggestion, whose, cx);
+    }
+}
+
+fn literal_key(at: &[String], s: &str, suggestion: &str, whose: &str, cx: &mut Context) {
+    cx.mask(at);
+    cx.push(
+        Diagnostic::error(
+            cx.value_span(at),
+            format!("an API key is written in plain text in {whose} (\"{}\"); keys must never be in the config", crate::diagnostics::mask_secret(s)),
+        )
+        .with_help(how_to_store(suggestion)),
+    );
+}
+
+fn check_secret_name(at: &[String], s: &str, suggestion: &str, whose: &str, cx: &mut Context) {
+    if is_secret_name(s) {
+        return;
+    }
+    cx.claim(at);
+    if looks_like_api_key(s) {
+        literal_key(at, s, suggestion, whose, cx);
+        return;
+    }
+    let mut d = Diagnostic::error(
+        cx.value_span(at),
+        format!("invalid secret name \"{s}\" in {whose}: use upper-case letters, digits and underscores, starting with a letter"),
+    );
+    if let Some(fixed) = secret_name_like(s) {
+        d = d.with_help(format!("did you mean {fixed}?"));
+    }
+    cx.push(d);
+}
+
+/// Header names that carry credentials.
+const CREDENTIAL_HEADERS: &[&str] = &["authorization", "proxy-authorization", "api-key", "x-api-key", "cookie"];
+
+fn check_headers(at: &[String], id: &str, headers: &Map<String, Value>, cx: &mut Context) {
+    for (name, value) in headers {
+        let lower = name.to_ascii_lowercase();
+        let credential_name = CREDENTIAL_HEADERS.contains(&lower.as_str())
+            || ["key", "token", "secret", "password"].iter().any(|w| lower.contains(w));
+        let Some(text) = value.as_str() else { continue };
+        if !credential_name && !looks_like_api_key(text) {
+            continue;
+        }
+        let h = child(at, name);
+        cx.mask(&h);
+        cx.claim(&h);
+        let secret = suggested_name(id, 0, 1);
+        cx.push(
+            Diagnostic::error(
+                cx.value_span(&h),
+                format!("header \"{name}\" of provider \"{id}\" carries a credential (\"{}\"); credentials must not be in the config", crate::diagnostics::mask_secret(text)),
+            )
+            .with_help(format!(
+                "remove the header and list the key under api_keys: [{{ secret: {secret} }}] (the gateway sends it the way the provider's kind expects); {}",
+                store_only(&secret)
+            )),
+        );
+    }
+}
+
+fn check_auth(root: &Map<String, Value>, providers: &[ProviderInfo], cx: &mut Context) {
+    match root.get("auth") {
+        None => {
+            // An open gateway in front of paid providers spends the owner's keys for anyone.
+            if providers.iter().any(|p| matches!(p.kind, Some(Kind::OpenAi | Kind::Azure))) {
+                let at = if root.contains_key("name") { path(&["name"]) } else { Vec::new() };
+                cx.push(
+                    Diagnostic::warning(cx.key_span(&at), "no \"auth\": anyone who finds the gateway's URL can use it, on your provider keys")
+                        .with_help(format!("add auth: {{ keys: [{{ secret: GATEWAY_KEY }}] }} and {}", store_only("GATEWAY_KEY"))),
+                );
+            }
+        }
+        Some(Value::Object(auth)) => {
+            let at = path(&["auth", "keys"]);
+            match auth.get("keys") {
+                Some(Value::Array(items)) if items.is_empty() => {
+                    cx.push(
+                        Diagnostic::error(cx.key_span(&at), "\"auth.keys\" is empty: no client could call the gateway")
+                            .with_help(format!("list at least one key, e.g. keys: [{{ secret: GATEWAY_KEY }}], and {}", store_only("GATEWAY_KEY"))),
+                    );
+                }
+                Some(keys) => check_secret_list(&at, "GATEWAY", keys, "auth.keys", cx),
+                None => {}
+            }
+        }
+        Some(_) => {}
+    }
+}
+
+fn check_models(root: &Map<String, Value>, providers: &[ProviderInfo], cx: &mut Context) {
+    let mut used = vec![false; providers.len()];
+    // A route naming an unknown provider is likely a misspelling of an "unused" one: one
+    // error is enough.
+    let mut unknown_seen = false;
+    if let Some(models) = root.get("models").and_then(Value::as_object) {
+        let ids: Vec<&str> = providers.iter().map(|p| p.id.as_str()).collect();
+        for (name, model) in models {
+            let m = path(&["models", name]);
+            if name.contains('#') {
+                cx.push(
+                    Diagnostic::error(cx.key_span(&m), format!("invalid model name \"{name}\": a public model name cannot contain \"#\""))
+                        .with_help("clients write MODEL#PROVIDER to pick a provider directly, so \"#\" separates the two"),
+                );
+            } else if name.trim().is_empty() || name.trim() != name {
+                cx.push(Diagnostic::error(
+                    cx.key_span(&m),
+                    format!("invalid model name \"{name}\": it must not be empty or start or end with a space"),
+                ));
+            }
+            let Some(fields) = model.as_object() else { continue };
+            let routes_at = child(&m, "routes");
+            let routes = fields.get("routes");
+            let no_routes = match routes {
+                None | Some(Value::Null) => true,
+                Some(Value::Array(items)) => items.is_empty(),
+                _ => false,
+            };
+            if no_routes && (routes.is_some() || !has_or_misspells(fields, "routes")) {
+                let at = if routes.is_some() { routes_at.clone() } else { m.clone() };
+                cx.push(
+                    Diagnostic::error(cx.key_span(&at), format!("model \"{name}\" has no routes"))
+                        .with_help("add at least one, e.g. routes: [{ provider: PROVIDER_ID, model: UPSTREAM_MODEL }]"),
+                );
+                cx.claim(&routes_at);
+                continue;
+            }
+            if no_routes {
+                cx.claim(&routes_at); // misspelled: the schema pass names the misspelling
+                continue;
+            }
+            // An unknown strategy is the schema pass's to report; no weight warning on top of it.
+            let strategy = fields.get("strategy").map_or(Some("random"), |s| {
+                s.as_str().filter(|s| ["random", "round-robin", "weighted", "priority"].contains(s))
+            });
+            let Some(routes) = routes.and_then(Value::as_array) else { continue };
+            for (i, route) in routes.iter().enumerate() {
+                let r = child(&routes_at, i);
+                if let Some(Value::String(provider)) = route.get("provider") {
+                    match ids.iter().position(|id| id == provider) {
+                        Some(idx) => used[idx] = true,
+                        None => {
+                            unknown_seen = true;
+                            unknown_provider(&child(&r, "provider"), provider, &ids, cx)
+                        }
+                    }
+                }
+                let weighted = route.get("weight").and_then(Value::as_u64).is_some_and(|w| w >= 1);
+                if let Some(strategy) = strategy.filter(|s| weighted && *s != "weighted") {
+                    let w = child(&r, "weight");
+                    cx.push(
+                        Diagnostic::warning(cx.key_span(&w), format!("\"weight\" has no effect: model \"{name}\" uses strategy {strategy}"))
+                            .with_help("set strategy: weighted to share traffic by weight"),
+                    );
+                }
+            }
+        }
+    }
+    if unknown_seen {
+        return;
+    }
+    for (p, used) in providers.iter().zip(used) {
+        if !used {
+            let at = path(&["providers", &p.id]);
+            cx.push(Diagnostic::warning(cx.key_span(&at), format!("provider \"{}\" is not used by any model", p.id)));
+        }
+    }
+}
+
+fn unknown_provider(at: &[String], provider: &str, ids: &[&str], cx: &mut Context) {
+    let mut message = format!("unknown provider \"{provider}\" in {}", subject(&at[..at.len() - 1]));
+    if let Some(near) = did_you_mean(provider, ids.iter().copied()) {
+        message.push_str(&format!("; did you mean \"{near}\"?"));
+    }
+    let help = if ids.is_empty() {
+        "no providers are defined: add one under `providers`".to_string()
+    } else {
+        format!("providers defined in this file: {}", list(ids))
+    };
+    cx.push(Diagnostic::error(cx.value_span(at), message).with_help(help));
+    cx.claim(at);
+}
+
+/// "a string", "a list", "nothing"... for "expected X, got Y" messages.
+pub fn describe_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "nothing (an empty value)",
+        Value::Bool(_) => "true/false",
+        Value::Number(n) if n.is_f64() => "a number with a fraction",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
+}

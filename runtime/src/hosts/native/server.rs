@@ -1,0 +1,310 @@
+//! The server side of the native host: accept loop, one HTTP/1.1 connection task per client,
+//! request in (bounded body), response out (streamed bodies written frame by frame as the
+//! router yields them), and the optional access log.
+
+use super::{NativeHost, Options};
+use crate::host::{Body, ByteStream, HttpRequest, HttpResponse};
+use crate::hosts::{is_hop_by_hop, too_large_body};
+use crate::router::Runtime;
+use crate::table::Gateway;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Limited};
+use hyper::body::{Frame, Incoming, SizeHint};
+use hyper::header::{HeaderName, HeaderValue, CONTENT_LENGTH};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::io;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+use tokio::task::LocalSet;
+
+/// Everything a connection task needs; one per worker thread.
+struct Shared {
+    runtime: Runtime,
+    host: NativeHost,
+    options: Options,
+}
+
+/// One worker thread's life: an event loop accepting from the shared listener until `stop`.
+pub(super) fn run_thread(
+    gateway: &'static Gateway,
+    secrets: Arc<HashMap<String, String>>,
+    listener: std::net::TcpListener,
+    options: Options,
+    mut stop: watch::Receiver<bool>,
+) -> io::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let local = LocalSet::new();
+    local.block_on(&rt, async move {
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        let shared = Rc::new(Shared {
+            runtime: Runtime::new(gateway),
+            host: NativeHost::new(secrets)?,
+            options,
+        });
+        while !*stop.borrow() {
+            tokio::select! {
+                // A send or the sender's drop both mean: stop.
+                _ = stop.changed() => break,
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _peer)) => {
+                        let _ = stream.set_nodelay(true);
+                        tokio::task::spawn_local(serve_connection(Rc::clone(&shared), stream));
+                    }
+                    // Out of file descriptors and the like: the listener stays usable, so wait a
+                    // moment instead of spinning on the same error.
+                    Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+                },
+            }
+        }
+        Ok(())
+    })
+}
+
+async fn serve_connection(shared: Rc<Shared>, stream: tokio::net::TcpStream) {
+    let service = service_fn(move |req| {
+        let shared = Rc::clone(&shared);
+        async move { Ok::<_, Infallible>(handle(&shared, req).await) }
+    });
+    // Errors here are the client's doing (reset, malformed request, idle timeout): nothing to
+    // report beyond closing the connection, which dropping it does.
+    let _ = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(stream), service)
+        .await;
+}
+
+async fn handle(shared: &Shared, req: hyper::Request<Incoming>) -> hyper::Response<OutBody> {
+    let started = Instant::now();
+    let max = shared.options.max_body;
+    let (parts, incoming) = req.into_parts();
+    let method = parts.method.as_str().to_owned();
+    let url = parts
+        .uri
+        .path_and_query()
+        .map(|pq| pq.as_str())
+        .unwrap_or("/")
+        .to_owned();
+    let mut log = shared.options.access_log.then(|| AccessLog {
+        method: method.clone(),
+        path: url.split('?').next().unwrap_or("/").to_owned(),
+        status: 0,
+        model: None,
+        provider: None,
+        attempts: None,
+        started,
+    });
+
+    // A declared length over the limit is refused before a single body byte is read.
+    let declared = parts
+        .headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return finish(error_response(413, too_large_body()), log);
+    }
+    let body = match Limited::new(incoming, max).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            return finish(error_response(413, too_large_body()), log);
+        }
+        Err(_) => return finish(error_response(400, BAD_BODY), log),
+    };
+
+    let headers = parts
+        .headers
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_owned(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    if let Some(log) = log.as_mut() {
+        log.model = model_of(&body);
+    }
+    let request = HttpRequest {
+        method,
+        url,
+        headers,
+        body,
+    };
+    let response = shared.runtime.handle(&shared.host, request).await;
+    finish(response, log)
+}
+
+const BAD_BODY: &[u8] = br#"{"error":{"message":"the request body could not be read","type":"invalid_request_error","param":null,"code":null}}"#;
+
+fn error_response(status: u16, body: &'static [u8]) -> HttpResponse {
+    HttpResponse {
+        status,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: Body::Bytes(Bytes::from_static(body)),
+    }
+}
+
+/// The router's response as hyper's. A streamed body stays a stream: each item becomes one
+/// data frame, written as soon as it is yielded.
+fn finish(response: HttpResponse, mut log: Option<AccessLog>) -> hyper::Response<OutBody> {
+    let mut out = hyper::Response::new(OutBody::Empty);
+    *out.status_mut() =
+        hyper::StatusCode::from_u16(response.status).unwrap_or(hyper::StatusCode::BAD_GATEWAY);
+    let headers = out.headers_mut();
+    for (name, value) in &response.headers {
+        // The length is hyper's to write (from the body), as are the connection headers.
+        if is_hop_by_hop(name) || name == "content-length" {
+            continue;
+        }
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            headers.append(n, v);
+        }
+    }
+    if let Some(log) = log.as_mut() {
+        log.status = response.status;
+        log.provider = response.header("x-apex-provider").map(str::to_owned);
+        log.attempts = response.header("x-apex-attempts").map(str::to_owned);
+        if let Some(model) = response.header("x-apex-model") {
+            log.model = Some(model.to_owned());
+        }
+    }
+    *out.body_mut() = match response.body {
+        Body::Empty => {
+            drop(log);
+            OutBody::Empty
+        }
+        Body::Bytes(b) => {
+            drop(log);
+            OutBody::Full(Some(b))
+        }
+        // Logged when the stream ends (or the client goes away), so the line has the total time.
+        Body::Stream(stream) => OutBody::Stream { stream, _log: log },
+    };
+    out
+}
+
+/// The response body hyper writes.
+enum OutBody {
+    Empty,
+    Full(Option<Bytes>),
+    Stream {
+        stream: ByteStream,
+        _log: Option<AccessLog>,
+    },
+}
+
+/// A stream that failed mid-way; hyper then cuts the connection, which is how a client learns
+/// a streamed response is incomplete.
+#[derive(Debug)]
+struct StreamFailed(String);
+
+impl std::fmt::Display for StreamFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "response stream failed: {}", self.0)
+    }
+}
+
+impl std::error::Error for StreamFailed {}
+
+impl hyper::body::Body for OutBody {
+    type Data = Bytes;
+    type Error = StreamFailed;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, StreamFailed>>> {
+        match self.get_mut() {
+            OutBody::Empty => Poll::Ready(None),
+            OutBody::Full(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
+            OutBody::Stream { stream, .. } => loop {
+                match stream.as_mut().poll_next(cx) {
+                    // An empty chunk would read as the end of a chunked body: skip it.
+                    Poll::Ready(Some(Ok(b))) if b.is_empty() => continue,
+                    Poll::Ready(Some(Ok(b))) => return Poll::Ready(Some(Ok(Frame::data(b)))),
+                    Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(StreamFailed(e.0)))),
+                    Poll::Ready(None) => return Poll::Ready(None),
+                    Poll::Pending => return Poll::Pending,
+                }
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            OutBody::Empty | OutBody::Full(None) => true,
+            OutBody::Full(Some(_)) | OutBody::Stream { .. } => false,
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            OutBody::Empty | OutBody::Full(None) => SizeHint::with_exact(0),
+            OutBody::Full(Some(b)) => SizeHint::with_exact(b.len() as u64),
+            OutBody::Stream { .. } => SizeHint::default(),
+        }
+    }
+}
+
+/// One access-log line, written to stderr when dropped: after a whole body was handed to
+/// hyper, or when a stream ends or its client disconnects. Holds no header or body content
+/// beyond the model name, so no key can reach the log.
+struct AccessLog {
+    method: String,
+    path: String,
+    status: u16,
+    model: Option<String>,
+    provider: Option<String>,
+    attempts: Option<String>,
+    started: Instant,
+}
+
+impl Drop for AccessLog {
+    fn drop(&mut self) {
+        let ms = self.started.elapsed().as_secs_f64() * 1000.0;
+        eprintln!(
+            "{} {} {} model={} provider={} attempts={} {:.1}ms",
+            self.method,
+            self.path,
+            self.status,
+            self.model.as_deref().unwrap_or("-"),
+            self.provider.as_deref().unwrap_or("-"),
+            self.attempts.as_deref().unwrap_or("-"),
+            ms
+        );
+    }
+}
+
+/// The `model` field of a JSON request body, for the access log only.
+fn model_of(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct ModelOnly {
+        model: Option<String>,
+    }
+    if body.first() != Some(&b'{') {
+        return None;
+    }
+    let model = serde_json::from_slice::<ModelOnly>(body).ok()?.model?;
+    // Log a readable name, not whatever a client managed to put there.
+    Some(
+        model
+            .chars()
+            .take(100)
+            .map(|c| if c.is_control() || c == ' ' { '_' } else { c })
+            .collect(),
+    )
+}

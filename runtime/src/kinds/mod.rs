@@ -1,0 +1,100 @@
+//! Upstream kinds: how one attempt is put on the wire for each protocol family.
+//!
+//! Each kind lives in its own module behind its cargo feature, so a gateway whose config does
+//! not use a kind carries none of its code. A table that names a kind whose feature is off (a
+//! hand-edited crate, a mismatched build) gets a clear 500, never a panic.
+
+#[cfg(feature = "kind-azure-openai")]
+pub mod azure;
+#[cfg(feature = "kind-mock")]
+pub mod mock;
+#[cfg(feature = "kind-openai")]
+pub mod openai;
+
+use crate::errors::ApiError;
+use crate::host::{HttpRequest, HttpResponse};
+use crate::openai::Endpoint;
+use crate::table::{Kind, Provider};
+use bytes::Bytes;
+
+/// One upstream attempt, decided by the router.
+#[derive(Debug)]
+pub struct Call<'a> {
+    pub provider: &'static Provider,
+    pub endpoint: Endpoint,
+    /// The model name the upstream knows (already spliced into `body`).
+    pub model: &'a str,
+    /// The API key value, for kinds that need one.
+    pub key: Option<&'a str>,
+    pub body: Bytes,
+    pub stream: bool,
+}
+
+/// What a kind makes of a call.
+#[derive(Debug)]
+pub enum Prepared {
+    /// Send this request with `Host::fetch`.
+    Fetch(HttpRequest),
+    /// Answered in process (the `mock` kind): no network.
+    Local(HttpResponse),
+}
+
+/// Whether attempts on this kind need one of the provider's API keys.
+pub const fn needs_key(kind: Kind) -> bool {
+    !matches!(kind, Kind::Mock)
+}
+
+/// Whether this build carries the code of `kind`.
+pub const fn compiled(kind: Kind) -> bool {
+    match kind {
+        Kind::OpenAi => cfg!(feature = "kind-openai"),
+        Kind::AzureOpenAi => cfg!(feature = "kind-azure-openai"),
+        Kind::Mock => cfg!(feature = "kind-mock"),
+    }
+}
+
+/// The 500 for a kind this gateway was built without.
+pub fn not_compiled(provider: &Provider) -> ApiError {
+    ApiError::server(
+        "kind_not_compiled",
+        format!(
+            "provider `{}` has kind `{}`, which is not compiled into this gateway \
+             (rebuild it with apexc build, which enables the kinds the config uses).",
+            provider.id,
+            provider.kind.as_str()
+        ),
+    )
+}
+
+/// Encodes a call for its provider's kind.
+pub fn prepare(call: Call<'_>) -> Result<Prepared, ApiError> {
+    match call.provider.kind {
+        #[cfg(feature = "kind-openai")]
+        Kind::OpenAi => Ok(Prepared::Fetch(openai::request(&call))),
+        #[cfg(feature = "kind-azure-openai")]
+        Kind::AzureOpenAi => Ok(Prepared::Fetch(azure::request(&call))),
+        #[cfg(feature = "kind-mock")]
+        Kind::Mock => Ok(Prepared::Local(mock::respond(&call))),
+        #[allow(unreachable_patterns)]
+        _ => Err(not_compiled(call.provider)),
+    }
+}
+
+/// Headers every OpenAI-protocol upstream request carries: content type, accept, and the
+/// provider's static extra headers.
+#[cfg(any(feature = "kind-openai", feature = "kind-azure-openai"))]
+fn common_headers(call: &Call<'_>, auth: (&str, String)) -> crate::host::Headers {
+    let mut headers = Vec::with_capacity(3 + call.provider.headers.len());
+    headers.push(("content-type".to_owned(), "application/json".to_owned()));
+    let accept = if call.stream {
+        "text/event-stream"
+    } else {
+        "application/json"
+    };
+    headers.push(("accept".to_owned(), accept.to_owned()));
+    for (k, v) in call.provider.headers {
+        headers.push(((*k).to_ascii_lowercase(), (*v).to_owned()));
+    }
+    headers.push((auth.0.to_owned(), auth.1));
+    headers
+}

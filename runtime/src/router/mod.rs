@@ -1,0 +1,249 @@
+//! The request path shared by every host:
+//! CORS preflight → gateway auth → endpoint by path → routing fields of the body → model
+//! lookup → attempt plan → upstream calls → response (+ CORS headers on everything).
+//!
+//! | module | holds |
+//! |---|---|
+//! | [`auth`] | gateway keys, constant-time comparison |
+//! | [`cors`] | preflight answer and the headers on every response |
+//! | [`models`] | `GET /v1/models[/{id}]` |
+//! | [`plan`] | route order per strategy, key order, what a failure leads to |
+//! | [`forward`] | the attempt loop, passthrough and upstream-error shaping |
+//! | [`scrub`] | credential removal from upstream error bodies |
+
+pub mod auth;
+pub mod cors;
+pub mod forward;
+pub mod models;
+pub mod plan;
+pub mod scrub;
+
+use crate::errors::{ApiError, MAX_BODY_BYTES};
+use crate::host::{Body, Host, HttpRequest, HttpResponse};
+use crate::openai::{Endpoint, Routing};
+use crate::table::{Gateway, Strategy};
+use bytes::Bytes;
+use forward::Resolved;
+use plan::Target;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// A gateway plus its per-isolate state (round-robin counters). Create one per process /
+/// isolate and reuse it for every request.
+pub struct Runtime {
+    pub gateway: &'static Gateway,
+    /// Round-robin position per model (same index as `gateway.models`).
+    model_ticks: Box<[AtomicU32]>,
+    /// Key rotation per provider (same index as `gateway.providers`).
+    key_ticks: Box<[AtomicU32]>,
+    /// `GET /v1/models`, built once.
+    models_body: Bytes,
+}
+
+/// Where a request goes, by method and path.
+enum Route<'a> {
+    Upstream(Endpoint),
+    ListModels,
+    GetModel(&'a str),
+}
+
+impl Runtime {
+    pub fn new(gateway: &'static Gateway) -> Self {
+        let counters = |n: usize| (0..n).map(|_| AtomicU32::new(0)).collect::<Box<[_]>>();
+        Runtime {
+            gateway,
+            model_ticks: counters(gateway.models.len()),
+            key_ticks: counters(gateway.providers.len()),
+            models_body: models::list_body(gateway),
+        }
+    }
+
+    /// Serve one inbound request. Never panics; every failure becomes an OpenAI-shaped error.
+    pub async fn handle<H: Host>(&self, host: &H, req: HttpRequest) -> HttpResponse {
+        let mut resp = if req.method == "OPTIONS" {
+            cors::preflight(&req)
+        } else {
+            match self.serve(host, req).await {
+                Ok(r) => r,
+                Err(e) => e.into_response(),
+            }
+        };
+        cors::add_headers(&mut resp.headers);
+        resp
+    }
+
+    async fn serve<H: Host>(&self, host: &H, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+        auth::check(self.gateway, host, &req)?;
+        let path = path_of(&req.url);
+        let route = match (route_of(path), req.method.as_str()) {
+            (Some((route, _)), m) if method_matches(&route, m) => route,
+            (Some((_, allow)), m) => return Err(ApiError::method_not_allowed(m, path, allow)),
+            (None, m) => return Err(ApiError::unknown_path(m, path)),
+        };
+        match route {
+            Route::ListModels => Ok(json_ok(self.models_body.clone())),
+            Route::GetModel(id) => {
+                models::one_body(self.gateway, &models::percent_decode(id)).map(json_ok)
+            }
+            Route::Upstream(endpoint) => {
+                if req.body.len() > MAX_BODY_BYTES {
+                    return Err(ApiError::too_large(req.body.len()));
+                }
+                let routing = Routing::parse(endpoint, &req.body)?;
+                let resolved = self.resolve(&routing.model)?;
+                Ok(forward::forward(self, host, endpoint, &routing, &req.body, resolved).await)
+            }
+        }
+    }
+
+    /// The routes for a `model` value: a public model, or `model#provider`.
+    fn resolve<'a>(&self, name: &'a str) -> Result<Resolved<'a>, ApiError> {
+        let gateway = self.gateway;
+        if let Some(i) = self.model_index(name) {
+            let model = gateway
+                .models
+                .get(i)
+                .ok_or_else(|| ApiError::unknown_model(name))?;
+            let tick = self.model_tick(i, model.strategy);
+            let targets = model
+                .routes
+                .iter()
+                .map(|r| Target {
+                    provider: r.provider,
+                    model: r.model,
+                    weight: r.weight,
+                })
+                .collect();
+            return Ok(Resolved {
+                targets,
+                strategy: model.strategy,
+                tick,
+            });
+        }
+        let Some((model_name, provider_id)) = name.rsplit_once('#') else {
+            return Err(ApiError::unknown_model(name));
+        };
+        let Some((p, _)) = gateway.provider(provider_id) else {
+            let known: Vec<&str> = gateway.providers.iter().map(|p| p.id).collect();
+            return Err(ApiError::unknown_provider(provider_id, &known.join(", ")));
+        };
+        if model_name.is_empty() {
+            return Err(ApiError::unknown_model(name));
+        }
+        // A public model on that provider: only its routes there. Otherwise the name goes to
+        // the provider as written (the seed's direct addressing).
+        if let Some(i) = self.model_index(model_name) {
+            if let Some(model) = gateway.models.get(i) {
+                let targets: Vec<Target<'a>> = model
+                    .routes
+                    .iter()
+                    .filter(|r| r.provider == p)
+                    .map(|r| Target {
+                        provider: r.provider,
+                        model: r.model,
+                        weight: r.weight,
+                    })
+                    .collect();
+                if !targets.is_empty() {
+                    let tick = self.model_tick(i, model.strategy);
+                    return Ok(Resolved {
+                        targets,
+                        strategy: model.strategy,
+                        tick,
+                    });
+                }
+            }
+        }
+        Ok(Resolved {
+            targets: vec![Target {
+                provider: p,
+                model: model_name,
+                weight: 1,
+            }],
+            strategy: Strategy::Priority,
+            tick: 0,
+        })
+    }
+
+    fn model_index(&self, name: &str) -> Option<usize> {
+        self.gateway
+            .models
+            .binary_search_by(|m| m.name.cmp(name))
+            .ok()
+    }
+
+    fn model_tick(&self, i: usize, strategy: Strategy) -> u32 {
+        if strategy != Strategy::RoundRobin {
+            return 0;
+        }
+        self.model_ticks
+            .get(i)
+            .map_or(0, |c| c.fetch_add(1, Ordering::Relaxed))
+    }
+
+    pub(crate) fn next_key_tick(&self, provider: u16) -> u32 {
+        self.key_ticks
+            .get(usize::from(provider))
+            .map_or(0, |c| c.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+/// The path of an inbound URL: no query or fragment, no trailing slash, no scheme/authority
+/// (tolerated when a host passes an absolute URL).
+fn path_of(url: &str) -> &str {
+    let url = match url.find("://") {
+        Some(i) => url
+            .get(i + 3..)
+            .and_then(|rest| rest.find('/').and_then(|j| rest.get(j..)))
+            .unwrap_or("/"),
+        None => url,
+    };
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    if path.len() > 1 {
+        path.strip_suffix('/').unwrap_or(path)
+    } else {
+        path
+    }
+}
+
+/// The endpoint at `path` and the methods it allows.
+fn route_of(path: &str) -> Option<(Route<'_>, &'static str)> {
+    match path {
+        "/v1/chat/completions" => {
+            Some((Route::Upstream(Endpoint::ChatCompletions), "POST, OPTIONS"))
+        }
+        "/v1/embeddings" => Some((Route::Upstream(Endpoint::Embeddings), "POST, OPTIONS")),
+        "/v1/models" => Some((Route::ListModels, "GET, OPTIONS")),
+        _ => path
+            .strip_prefix("/v1/models/")
+            .filter(|id| !id.is_empty())
+            .map(|id| (Route::GetModel(id), "GET, OPTIONS")),
+    }
+}
+
+fn method_matches(route: &Route<'_>, method: &str) -> bool {
+    match route {
+        Route::Upstream(_) => method == "POST",
+        Route::ListModels | Route::GetModel(_) => method == "GET",
+    }
+}
+
+fn json_ok(body: Bytes) -> HttpResponse {
+    HttpResponse {
+        status: 200,
+        headers: vec![("content-type".to_owned(), "application/json".to_owned())],
+        body: Body::Bytes(body),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::path_of;
+
+    #[test]
+    fn paths() {
+        assert_eq!(path_of("/v1/models/"), "/v1/models");
+        assert_eq!(path_of("/v1/models?x=1"), "/v1/models");
+        assert_eq!(path_of("http://h:1/v1/models/a/b"), "/v1/models/a/b");
+        assert_eq!(path_of("/"), "/");
+    }
+}

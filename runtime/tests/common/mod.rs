@@ -1,0 +1,326 @@
+//! Shared by the router tests: a static gateway table and a fake host that records upstream
+//! requests and answers from a script.
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use apex_runtime::host::{Body, FetchError, Host, HttpRequest, HttpResponse};
+use apex_runtime::router::Runtime;
+use apex_runtime::table::{Gateway, Kind, Model, Provider, Route, Strategy};
+use bytes::Bytes;
+use futures::StreamExt;
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, VecDeque};
+
+pub const ALPHA_KEY_1: &str = "alpha-secret-value-1111";
+pub const ALPHA_KEY_2: &str = "alpha-secret-value-2222";
+pub const BETA_KEY: &str = "beta-secret-value-3333";
+pub const AZURE_KEY: &str = "azure-secret-value-4444";
+pub const GW_KEY: &str = "gw-key-aaaa";
+pub const GW_KEY_2: &str = "gw-key-bbbb";
+
+const fn provider(
+    id: &'static str,
+    kind: Kind,
+    base_url: &'static str,
+    api_keys: &'static [&'static str],
+) -> Provider {
+    Provider {
+        id,
+        kind,
+        base_url,
+        api_keys,
+        api_version: None,
+        headers: &[],
+        timeout_ms: 1000,
+    }
+}
+
+const fn route(provider: u16, model: &'static str, weight: u32) -> Route {
+    Route {
+        provider,
+        model,
+        weight,
+    }
+}
+
+pub static PROVIDERS: [Provider; 4] = [
+    Provider {
+        headers: &[("X-Extra", "on")],
+        ..provider(
+            "alpha",
+            Kind::OpenAi,
+            "https://alpha.example/v1",
+            &["ALPHA_KEY_1", "ALPHA_KEY_2"],
+        )
+    },
+    provider(
+        "beta",
+        Kind::OpenAi,
+        "https://beta.example/v1",
+        &["BETA_KEY"],
+    ),
+    Provider {
+        api_version: Some("2025-01-01-preview"),
+        timeout_ms: 2500,
+        ..provider(
+            "azure",
+            Kind::AzureOpenAi,
+            "https://az.example/openai/deployments/:model",
+            &["AZURE_KEY"],
+        )
+    },
+    provider("mock", Kind::Mock, "", &[]),
+];
+
+/// Sorted by name, as the compiler emits them.
+pub static MODELS: [Model; 7] = [
+    Model {
+        name: "chat-azure",
+        strategy: Strategy::Random,
+        routes: &[route(2, "gpt-4o-mini", 1)],
+    },
+    Model {
+        name: "chat-pri",
+        strategy: Strategy::Priority,
+        routes: &[route(0, "a-model", 1), route(1, "b-model", 1)],
+    },
+    Model {
+        name: "chat-rand",
+        strategy: Strategy::Random,
+        routes: &[route(0, "a-model", 1), route(1, "b-model", 1)],
+    },
+    Model {
+        name: "chat-rr",
+        strategy: Strategy::RoundRobin,
+        routes: &[route(0, "a-model", 1), route(1, "b-model", 1)],
+    },
+    Model {
+        name: "chat-w",
+        strategy: Strategy::Weighted,
+        routes: &[route(0, "a-model", 3), route(1, "b-model", 1)],
+    },
+    Model {
+        name: "demo",
+        strategy: Strategy::Random,
+        routes: &[route(3, "mock-1", 1)],
+    },
+    Model {
+        name: "org/model-x",
+        strategy: Strategy::Random,
+        routes: &[route(0, "x", 1)],
+    },
+];
+
+const fn gateway(
+    name: &'static str,
+    auth_keys: &'static [&'static str],
+    max_attempts: u32,
+) -> Gateway {
+    Gateway {
+        name,
+        auth_keys,
+        providers: &PROVIDERS,
+        models: &MODELS,
+        responses_store: None,
+        max_attempts,
+    }
+}
+
+pub static GATEWAY: Gateway = gateway("test-gw", &["GW_KEY", "GW_KEY_2"], 3);
+
+/// The same providers without auth and with a higher attempt bound.
+pub static OPEN_GATEWAY: Gateway = gateway("open-gw", &[], 5);
+
+type Scripted = Result<HttpResponse, FetchError>;
+
+/// A host whose upstream is a script: each `fetch` records the request and returns the next
+/// scripted answer (200 `{"ok":true}` when the script is empty).
+pub struct FakeHost {
+    pub secrets: RefCell<HashMap<&'static str, String>>,
+    pub requests: RefCell<Vec<(HttpRequest, u32)>>,
+    pub script: RefCell<VecDeque<Scripted>>,
+    rng: Cell<u32>,
+}
+
+impl FakeHost {
+    pub fn new() -> Self {
+        let secrets = HashMap::from([
+            ("ALPHA_KEY_1", ALPHA_KEY_1.to_owned()),
+            ("ALPHA_KEY_2", ALPHA_KEY_2.to_owned()),
+            ("BETA_KEY", BETA_KEY.to_owned()),
+            ("AZURE_KEY", AZURE_KEY.to_owned()),
+            ("GW_KEY", GW_KEY.to_owned()),
+            ("GW_KEY_2", GW_KEY_2.to_owned()),
+        ]);
+        FakeHost {
+            secrets: RefCell::new(secrets),
+            requests: RefCell::new(Vec::new()),
+            script: RefCell::new(VecDeque::new()),
+            rng: Cell::new(0x9E37_79B9),
+        }
+    }
+
+    pub fn then(&self, answer: Scripted) -> &Self {
+        self.script.borrow_mut().push_back(answer);
+        self
+    }
+
+    pub fn then_status(&self, status: u16, body: &str) -> &Self {
+        self.then(Ok(response(status, body)))
+    }
+
+    pub fn urls(&self) -> Vec<String> {
+        self.requests
+            .borrow()
+            .iter()
+            .map(|(r, _)| r.url.clone())
+            .collect()
+    }
+
+    /// The upstream host names hit so far, in order (`alpha.example`, ...).
+    pub fn hosts(&self) -> Vec<String> {
+        self.urls()
+            .iter()
+            .map(|u| {
+                u.trim_start_matches("https://")
+                    .split('/')
+                    .next()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect()
+    }
+}
+
+impl Host for FakeHost {
+    fn secret(&self, name: &str) -> Option<String> {
+        self.secrets.borrow().get(name).cloned()
+    }
+
+    fn fetch(
+        &self,
+        req: HttpRequest,
+        timeout_ms: u32,
+    ) -> impl std::future::Future<Output = Scripted> {
+        self.requests.borrow_mut().push((req, timeout_ms));
+        let next = self
+            .script
+            .borrow_mut()
+            .pop_front()
+            .unwrap_or_else(|| Ok(response(200, r#"{"ok":true}"#)));
+        std::future::ready(next)
+    }
+
+    fn now_ms(&self) -> u64 {
+        0
+    }
+
+    fn random_u32(&self) -> u32 {
+        // xorshift32: deterministic but well spread.
+        let mut x = self.rng.get();
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        self.rng.set(x);
+        x
+    }
+}
+
+pub fn response(status: u16, body: &str) -> HttpResponse {
+    HttpResponse {
+        status,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: Body::Bytes(Bytes::from(body.to_owned())),
+    }
+}
+
+pub fn request(method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> HttpRequest {
+    HttpRequest {
+        method: method.to_owned(),
+        url: path.to_owned(),
+        headers: headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        body: Bytes::from(body.to_owned()),
+    }
+}
+
+/// An authorized POST.
+pub fn post(path: &str, body: &str) -> HttpRequest {
+    let auth = format!("Bearer {GW_KEY}");
+    request(
+        "POST",
+        path,
+        &[
+            ("authorization", &auth),
+            ("content-type", "application/json"),
+        ],
+        body,
+    )
+}
+
+pub fn get(path: &str) -> HttpRequest {
+    let auth = format!("Bearer {GW_KEY}");
+    request("GET", path, &[("authorization", &auth)], "")
+}
+
+pub fn chat(model: &str) -> String {
+    format!(r#"{{"model":"{model}","messages":[{{"role":"user","content":"hi"}}]}}"#)
+}
+
+pub fn run(gateway: &'static Gateway, host: &FakeHost, req: HttpRequest) -> HttpResponse {
+    let rt = Runtime::new(gateway);
+    futures::executor::block_on(rt.handle(host, req))
+}
+
+pub fn body_of(resp: HttpResponse) -> Vec<u8> {
+    match resp.body {
+        Body::Empty => Vec::new(),
+        Body::Bytes(b) => b.to_vec(),
+        Body::Stream(mut s) => futures::executor::block_on(async move {
+            let mut out = Vec::new();
+            while let Some(chunk) = s.next().await {
+                out.extend_from_slice(&chunk.unwrap());
+            }
+            out
+        }),
+    }
+}
+
+pub fn json_of(resp: HttpResponse) -> serde_json::Value {
+    let body = body_of(resp);
+    serde_json::from_slice(&body)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&body)))
+}
+
+pub fn header<'a>(resp: &'a HttpResponse, name: &str) -> Option<&'a str> {
+    resp.header(name)
+}
+
+/// Asserts the OpenAI error shape and returns the error object.
+pub fn assert_error(resp: HttpResponse, status: u16) -> serde_json::Value {
+    assert_eq!(resp.status, status, "status");
+    assert_eq!(resp.header("content-type"), Some("application/json"));
+    assert_eq!(resp.header("access-control-allow-origin"), Some("*"));
+    let v = json_of(resp);
+    let e = v
+        .get("error")
+        .unwrap_or_else(|| panic!("no error object: {v}"))
+        .clone();
+    assert!(
+        e["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "message: {e}"
+    );
+    assert!(e["type"].is_string(), "type: {e}");
+    assert!(
+        e.get("param").is_some() && e.get("code").is_some(),
+        "param/code present: {e}"
+    );
+    e
+}

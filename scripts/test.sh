@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The one command that runs every test: installs what is missing (scripts/setup.sh), runs the
+# Rust tests of the whole workspace, then the end-to-end suite (tests/e2e: the official
+# OpenAI Python SDK against `apexc serve` and against the generated worker under wrangler dev,
+# both in front of tests/fake-upstream).
+#
+#   bash scripts/test.sh                 # everything
+#   bash scripts/test.sh -k streamed     # extra arguments go to pytest
+#   APEX_E2E_GATEWAYS=serve bash scripts/test.sh   # skip the (slow to build) worker gateway
+#
+# Exits non-zero when anything failed; the last lines are a summary.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+START=$SECONDS
+
+bash scripts/setup.sh
+# shellcheck source=/dev/null
+source target/tools/env.sh
+
+LOGDIR="$ROOT/target/test-logs"
+mkdir -p "$LOGDIR"
+
+printf '\n==> [test] cargo test --workspace\n'
+T0=$SECONDS
+set +e
+cargo test --workspace 2>&1 | tee "$LOGDIR/cargo-test.log"
+CARGO_RC=${PIPESTATUS[0]}
+set -e
+CARGO_TIME=$((SECONDS - T0))
+CARGO_SUMMARY="$(awk '/^test result:/ { p += $4; f += $6; i += $8 } END { printf "%d passed, %d failed, %d ignored", p, f, i }' "$LOGDIR/cargo-test.log")"
+
+printf '\n==> [test] building apexc and fake-upstream for the end-to-end suite\n'
+T0=$SECONDS
+set +e
+cargo build -p apexc -p fake-upstream 2>&1 | tail -n 3
+BUILD_RC=${PIPESTATUS[0]}
+set -e
+printf '    done in %ds\n' "$((SECONDS - T0))"
+
+printf '\n==> [test] pytest tests/e2e\n'
+T0=$SECONDS
+PYTEST_RC=1
+if [ "$BUILD_RC" -eq 0 ]; then
+  export APEXC_BIN="$ROOT/target/debug/apexc" FAKE_UPSTREAM_BIN="$ROOT/target/debug/fake-upstream"
+  set +e
+  python3 -m pytest tests/e2e -ra "$@" 2>&1 | tee "$LOGDIR/pytest.log"
+  PYTEST_RC=${PIPESTATUS[0]}
+  set -e
+  PYTEST_SUMMARY="$(grep -E '^=+ .*(passed|failed|error|skipped|no tests ran).* =+$' "$LOGDIR/pytest.log" | tail -n 1 | sed -E 's/^=+ //; s/ =+$//')"
+else
+  PYTEST_SUMMARY="not run: cargo build of apexc/fake-upstream failed"
+fi
+PYTEST_TIME=$((SECONDS - T0))
+
+printf '\n==> [test] summary (%ds in all)\n' "$((SECONDS - START))"
+printf '    cargo test: %s (exit %d, %ds)\n' "$CARGO_SUMMARY" "$CARGO_RC" "$CARGO_TIME"
+printf '    pytest e2e: %s (exit %d, %ds)\n' "${PYTEST_SUMMARY:-no summary}" "$PYTEST_RC" "$PYTEST_TIME"
+if [ "$CARGO_RC" -ne 0 ] || [ "$PYTEST_RC" -ne 0 ]; then
+  echo "    FAILED (logs: $LOGDIR)"
+  exit 1
+fi
+echo "    OK"

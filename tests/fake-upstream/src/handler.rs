@@ -1,0 +1,335 @@
+//! One request in, one (possibly misbehaving) response out.
+
+use crate::fault::{self, Drop, Fault};
+use crate::openai;
+use crate::state::{Recorded, Rule, State};
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use hyper::body::{Frame, Incoming};
+use hyper::{Request, Response};
+use serde_json::{json, Value};
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use tokio::sync::mpsc;
+
+/// A response body: whole, or fed piece by piece from a task (streams, slow streams, and
+/// bodies cut off in the middle, which end in an error so hyper resets the connection).
+pub enum Out {
+    Full(Option<Bytes>),
+    Chan(mpsc::Receiver<Result<Bytes, io::Error>>),
+}
+
+impl hyper::body::Body for Out {
+    type Data = Bytes;
+    type Error = io::Error;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+        match self.get_mut() {
+            Out::Full(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
+            Out::Chan(rx) => rx.poll_recv(cx).map(|o| o.map(|r| r.map(Frame::data))),
+        }
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        match self {
+            Out::Full(Some(b)) => hyper::body::SizeHint::with_exact(b.len() as u64),
+            Out::Full(None) => hyper::body::SizeHint::with_exact(0),
+            Out::Chan(_) => hyper::body::SizeHint::default(),
+        }
+    }
+}
+
+/// Returned instead of a response to make hyper close the connection without answering.
+#[derive(Debug)]
+pub struct DropConnection;
+
+impl std::fmt::Display for DropConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("fault injected: connection dropped before the response")
+    }
+}
+impl std::error::Error for DropConnection {}
+
+type Resp = Response<Out>;
+
+fn json_resp(status: u16, v: &Value, extra: &[(&str, String)]) -> Resp {
+    let mut b = Response::builder().status(status).header("content-type", "application/json");
+    for (k, val) in extra {
+        b = b.header(*k, val.as_str());
+    }
+    b.body(Out::Full(Some(Bytes::from(v.to_string()))))
+        .unwrap_or_else(|_| Response::new(Out::Full(None)))
+}
+
+/// What kind of API call a path is, whatever prefix the gateway's base_url adds
+/// (`/v1/chat/completions`, `/openai/deployments/m/chat/completions`, ...).
+enum Call {
+    Chat,
+    Embeddings,
+    Models,
+    Model(String),
+    Unknown,
+}
+
+fn classify(method: &str, path: &str) -> Call {
+    let p = path.split('?').next().unwrap_or(path).trim_end_matches('/');
+    if method == "POST" && p.ends_with("/chat/completions") {
+        Call::Chat
+    } else if method == "POST" && p.ends_with("/embeddings") {
+        Call::Embeddings
+    } else if method == "GET" && p.ends_with("/models") {
+        Call::Models
+    } else if let (true, Some((_, id))) = (method == "GET", p.rsplit_once("/models/")) {
+        Call::Model(id.to_string())
+    } else {
+        Call::Unknown
+    }
+}
+
+/// The API key a request carried: `Authorization: Bearer`, Azure's `api-key`, or `x-api-key`.
+fn key_of(headers: &[(String, String)]) -> String {
+    let get = |name: &str| headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    if let Some(auth) = get("authorization") {
+        return auth.strip_prefix("Bearer ").unwrap_or(auth).trim().to_string();
+    }
+    get("api-key").or(get("x-api-key")).unwrap_or("").to_string()
+}
+
+/// The model: the body's `model`, else the Azure deployment in the path.
+fn model_of(path: &str, body: &Value) -> String {
+    if let Some(m) = body.get("model").and_then(Value::as_str) {
+        return m.to_string();
+    }
+    path.split_once("/deployments/")
+        .and_then(|(_, rest)| rest.split('/').next())
+        .unwrap_or("")
+        .to_string()
+}
+
+pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Resp, DropConnection> {
+    let method = req.method().as_str().to_string();
+    let path = req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
+    let headers: Vec<(String, String)> = req
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .collect();
+    let raw = match req.into_body().collect().await {
+        Ok(c) => c.to_bytes(),
+        Err(_) => return Err(DropConnection),
+    };
+    let body: Value = if raw.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&raw).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&raw).into_owned()))
+    };
+
+    // Control endpoints: not recorded.
+    match (method.as_str(), path.split('?').next().unwrap_or("")) {
+        ("GET", "/_health") => return Ok(json_resp(200, &json!({"ok": true}), &[])),
+        ("GET", "/_requests") => return Ok(json_resp(200, &state.requests_json(), &[])),
+        ("DELETE", "/_requests") => {
+            state.clear_requests();
+            return Ok(json_resp(200, &json!({"ok": true}), &[]));
+        }
+        ("POST", "/_control") => {
+            let list = body.get("rules").and_then(Value::as_array).cloned().unwrap_or_else(|| vec![body.clone()]);
+            return Ok(match list.iter().map(Rule::from_json).collect::<Result<Vec<_>, _>>() {
+                Ok(rules) => {
+                    let n = rules.len();
+                    state.add_rules(rules);
+                    json_resp(200, &json!({"ok": true, "added": n}), &[])
+                }
+                Err(e) => json_resp(400, &openai::error(400, &e, "invalid_request_error"), &[]),
+            });
+        }
+        ("DELETE", "/_control") => {
+            state.clear_rules();
+            return Ok(json_resp(200, &json!({"ok": true}), &[]));
+        }
+        _ => {}
+    }
+
+    let key = key_of(&headers);
+    let model_full = model_of(&path, &body);
+    let (model, model_spec) = match model_full.split_once('?') {
+        Some((m, spec)) => (m.to_string(), Some(spec.to_string())),
+        None => (model_full.clone(), None),
+    };
+    let header_spec = headers.iter().find(|(k, _)| k == "x-fake-fault").map(|(_, v)| v.clone());
+    let text = openai::all_text(&body);
+    let directive = fault::directive_in(&text).map(str::to_string);
+
+    let seq = state.record(Recorded {
+        seq: 0,
+        method: method.clone(),
+        path: path.clone(),
+        headers,
+        body: body.clone(),
+        received_ms: openai::now_ms(),
+    });
+
+    let fault = if let Some(spec) = header_spec.or(directive) {
+        Fault::parse(&spec)
+    } else if let Some(f) = state.take_rule(&model_full, &key) {
+        Ok(f)
+    } else {
+        Fault::parse(model_spec.as_deref().unwrap_or(""))
+    };
+    let fault = match fault {
+        Ok(f) => f,
+        Err(e) => return Ok(json_resp(400, &openai::error(400, &format!("fake upstream: {e}"), "invalid_request_error"), &[])),
+    };
+
+    if let Some(d) = fault.delay {
+        tokio::time::sleep(d).await;
+    }
+    if fault.drop == Some(Drop::Before) {
+        return Err(DropConnection);
+    }
+    let mut extra = vec![("x-fake-key", key.clone()), ("x-fake-model", model_full.clone()), ("x-fake-seq", seq.to_string())];
+    if let Some(s) = fault.status {
+        if let Some(ra) = &fault.retry_after {
+            extra.push(("retry-after", ra.clone()));
+        }
+        if let Some(b) = &fault.body {
+            let mut r = json_resp(s, &Value::Null, &extra);
+            *r.body_mut() = Out::Full(Some(Bytes::from(b.clone())));
+            return Ok(r);
+        }
+        let kind = match s {
+            401 => "authentication_error",
+            429 => "rate_limit_error",
+            400..=499 => "invalid_request_error",
+            _ => "server_error",
+        };
+        return Ok(json_resp(s, &openai::error(s, &format!("fake upstream: injected status {s}"), kind), &extra));
+    }
+    if fault.garbage {
+        let mut r = json_resp(200, &Value::Null, &extra);
+        *r.body_mut() = Out::Full(Some(Bytes::from_static(b"<html>502 Bad Gateway (not JSON)</html>")));
+        return Ok(r);
+    }
+
+    let id = format!("chatcmpl-fake-{seq}");
+    let resp = match classify(&method, &path) {
+        Call::Chat => {
+            let prompt = openai::last_user_text(&body);
+            let reply = fault.reply.clone().unwrap_or_else(|| format!("echo: {prompt}"));
+            if body.get("stream").and_then(Value::as_bool) == Some(true) {
+                let usage = body.pointer("/stream_options/include_usage").and_then(Value::as_bool) == Some(true);
+                return Ok(stream_chat(StreamPlan { id, model, key, prompt, reply, usage, fault }, extra));
+            }
+            let v = openai::chat_completion(&id, &model, &key, &prompt, &reply);
+            if fault.drop == Some(Drop::Mid) {
+                return Ok(cut_body(v.to_string().into_bytes(), extra));
+            }
+            json_resp(200, &v, &extra)
+        }
+        Call::Embeddings => json_resp(200, &openai::embeddings(&model, &key, &body), &extra),
+        Call::Models => json_resp(200, &openai::models(), &extra),
+        Call::Model(id) => json_resp(
+            200,
+            &json!({"id": id, "object": "model", "created": openai::CREATED, "owned_by": "fake-upstream"}),
+            &extra,
+        ),
+        Call::Unknown => json_resp(404, &openai::error(404, &format!("fake upstream: no route for {method} {path}"), "invalid_request_error"), &extra),
+    };
+    Ok(resp)
+}
+
+/// Gives hyper time to write what was sent before an injected reset; otherwise the reset
+/// can discard bytes still in its write buffer and the "mid-stream" drop becomes a drop
+/// before the body.
+async fn flush_pause() {
+    tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+}
+
+/// Sends the first half of a body, then resets the connection.
+fn cut_body(bytes: Vec<u8>, extra: Vec<(&str, String)>) -> Resp {
+    let (tx, rx) = mpsc::channel(4);
+    let half = bytes.len() / 2;
+    tokio::spawn(async move {
+        let _ = tx.send(Ok(Bytes::copy_from_slice(bytes.get(..half).unwrap_or_default()))).await;
+        flush_pause().await;
+        let _ = tx.send(Err(io::Error::other("fault injected: dropped mid body"))).await;
+    });
+    let mut r = json_resp(200, &Value::Null, &extra);
+    *r.body_mut() = Out::Chan(rx);
+    r
+}
+
+struct StreamPlan {
+    id: String,
+    model: String,
+    key: String,
+    prompt: String,
+    reply: String,
+    usage: bool,
+    fault: Fault,
+}
+
+fn stream_chat(p: StreamPlan, extra: Vec<(&str, String)>) -> Resp {
+    let (tx, rx) = mpsc::channel(16);
+    tokio::spawn(async move {
+        let send = |s: String| {
+            let tx = tx.clone();
+            async move { tx.send(Ok(Bytes::from(s))).await.is_ok() }
+        };
+        let pieces = openai::pieces(&p.reply, p.fault.chunks);
+        let drop_after = match p.fault.drop {
+            Some(Drop::Mid) => Some(p.fault.drop_after.unwrap_or(pieces.len() / 2)),
+            _ => None,
+        };
+        let first = openai::chunk(&p.id, &p.model, &p.key, json!({"role": "assistant", "content": ""}), None, None);
+        if !send(openai::sse(&first)).await {
+            return;
+        }
+        for (k, piece) in pieces.iter().enumerate() {
+            if drop_after == Some(k) {
+                flush_pause().await;
+                let _ = tx.send(Err(io::Error::other("fault injected: dropped mid stream"))).await;
+                return;
+            }
+            if k > 0 {
+                if let Some(d) = p.fault.chunk_delay {
+                    tokio::time::sleep(d).await;
+                }
+            }
+            let c = openai::chunk(&p.id, &p.model, &p.key, json!({"content": piece}), None, None);
+            if !send(openai::sse(&c)).await {
+                return;
+            }
+        }
+        if drop_after.is_some() {
+            flush_pause().await;
+            let _ = tx.send(Err(io::Error::other("fault injected: dropped mid stream"))).await;
+            return;
+        }
+        if p.fault.truncate {
+            return;
+        }
+        let fin = openai::chunk(&p.id, &p.model, &p.key, json!({}), Some("stop"), None);
+        if !send(openai::sse(&fin)).await {
+            return;
+        }
+        if p.usage {
+            let (pt, ct) = (openai::tokens(&p.prompt), openai::tokens(&p.reply));
+            let u = json!({"prompt_tokens": pt, "completion_tokens": ct, "total_tokens": pt + ct});
+            if !send(openai::sse(&openai::chunk(&p.id, &p.model, &p.key, json!({}), None, Some(u)))).await {
+                return;
+            }
+        }
+        send("data: [DONE]\n\n".to_string()).await;
+    });
+    let mut b = Response::builder()
+        .status(200)
+        .header("content-type", "text/event-stream")
+        .header("cache-control", "no-cache");
+    for (k, v) in &extra {
+        b = b.header(*k, v.as_str());
+    }
+    b.body(Out::Chan(rx)).unwrap_or_else(|_| Response::new(Out::Full(None)))
+}
