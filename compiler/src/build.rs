@@ -40,13 +40,19 @@ pub enum WriteError {
     /// overwrite.
     Foreign { dir: PathBuf, files: Vec<PathBuf> },
     /// A file system operation failed.
-    Io { action: String, path: PathBuf, source: io::Error },
+    Io {
+        action: String,
+        path: PathBuf,
+        source: io::Error,
+    },
 }
 
 impl fmt::Display for WriteError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            WriteError::NotADirectory(p) => write!(f, "{} exists and is not a directory", p.display()),
+            WriteError::NotADirectory(p) => {
+                write!(f, "{} exists and is not a directory", p.display())
+            }
             WriteError::Foreign { dir, files } => {
                 let list: Vec<String> = files.iter().map(|p| slash_path(p)).collect();
                 write!(
@@ -57,7 +63,11 @@ impl fmt::Display for WriteError {
                     list.join(", ")
                 )
             }
-            WriteError::Io { action, path, source } => {
+            WriteError::Io {
+                action,
+                path,
+                source,
+            } => {
                 write!(f, "cannot {action} {}: {source}", path.display())
             }
         }
@@ -69,16 +79,26 @@ impl std::error::Error for WriteError {}
 fn io_err(action: &str, path: &Path) -> impl FnOnce(io::Error) -> WriteError {
     let action = action.to_string();
     let path = path.to_path_buf();
-    move |source| WriteError::Io { action, path, source }
+    move |source| WriteError::Io {
+        action,
+        path,
+        source,
+    }
 }
 
 /// Writes `krate` into `out`. `force` allows overwriting files in a directory that apexc did
 /// not create.
-pub fn write_crate(krate: &GeneratedCrate, out: &Path, force: bool) -> Result<WriteReport, WriteError> {
+pub fn write_crate(
+    krate: &GeneratedCrate,
+    out: &Path,
+    force: bool,
+) -> Result<WriteReport, WriteError> {
     match fs::symlink_metadata(out) {
         Ok(meta) if meta.is_dir() => update_existing(krate, out, force),
         // A symlink to a directory is followed like the directory it points to.
-        Ok(meta) if meta.file_type().is_symlink() && out.is_dir() => update_existing(krate, out, force),
+        Ok(meta) if meta.file_type().is_symlink() && out.is_dir() => {
+            update_existing(krate, out, force)
+        }
         Ok(_) => Err(WriteError::NotADirectory(out.to_path_buf())),
         Err(e) if e.kind() == io::ErrorKind::NotFound => create_new(krate, out),
         Err(e) => Err(io_err("inspect", out)(e)),
@@ -96,11 +116,19 @@ fn create_new(krate: &GeneratedCrate, out: &Path) -> Result<WriteReport, WriteEr
     fs::rename(&staging.dir, out).map_err(io_err("move the new crate into", out))?;
     // The staging directory is now the output directory: nothing left to clean up.
     std::mem::forget(staging);
-    Ok(WriteReport { created: true, written: krate.files.keys().cloned().collect(), ..Default::default() })
+    Ok(WriteReport {
+        created: true,
+        written: krate.files.keys().cloned().collect(),
+        ..Default::default()
+    })
 }
 
 /// Existing output directory: replace changed files one by one, each atomically.
-fn update_existing(krate: &GeneratedCrate, out: &Path, force: bool) -> Result<WriteReport, WriteError> {
+fn update_existing(
+    krate: &GeneratedCrate,
+    out: &Path,
+    force: bool,
+) -> Result<WriteReport, WriteError> {
     let manifest_path = out.join(MANIFEST_FILE);
     let previous = match fs::read_to_string(&manifest_path) {
         Ok(text) => Some(parse_manifest(&text)),
@@ -122,10 +150,16 @@ fn update_existing(krate: &GeneratedCrate, out: &Path, force: bool) -> Result<Wr
     }
 
     if previous.is_none() && !force {
-        let foreign: Vec<PathBuf> =
-            changed.iter().filter(|(_, _, exists)| *exists).map(|(rel, _, _)| (*rel).clone()).collect();
+        let foreign: Vec<PathBuf> = changed
+            .iter()
+            .filter(|(_, _, exists)| *exists)
+            .map(|(rel, _, _)| (*rel).clone())
+            .collect();
         if !foreign.is_empty() {
-            return Err(WriteError::Foreign { dir: out.to_path_buf(), files: foreign });
+            return Err(WriteError::Foreign {
+                dir: out.to_path_buf(),
+                files: foreign,
+            });
         }
     }
 
@@ -161,7 +195,8 @@ fn update_existing(krate: &GeneratedCrate, out: &Path, force: bool) -> Result<Wr
 
 /// Only paths inside the output directory are ever removed, whatever a manifest says.
 fn is_plain_relative(p: &Path) -> bool {
-    p.components().all(|c| matches!(c, std::path::Component::Normal(_)))
+    p.components()
+        .all(|c| matches!(c, std::path::Component::Normal(_)))
 }
 
 fn parent_dir(out: &Path) -> PathBuf {
@@ -179,8 +214,14 @@ struct Staging {
 
 impl Staging {
     fn new(out: &Path) -> Result<Staging, WriteError> {
-        let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "gateway".into());
-        let dir = parent_dir(out).join(format!(".{name}.apexc-tmp-{}", std::process::id()));
+        let name = out
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "gateway".into());
+        // Unique per process and per call, so concurrent builds never share a staging directory.
+        static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = parent_dir(out).join(format!(".{name}.apexc-tmp-{}-{n}", std::process::id()));
         if dir.exists() {
             fs::remove_dir_all(&dir).map_err(io_err("remove stale staging directory", &dir))?;
         }
@@ -209,8 +250,16 @@ impl Drop for Staging {
 pub fn resolve_runtime_path(flag: Option<&Path>) -> PathBuf {
     let chosen = flag
         .map(Path::to_path_buf)
-        .or_else(|| std::env::var_os("APEXC_RUNTIME_PATH").filter(|v| !v.is_empty()).map(PathBuf::from))
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("runtime"));
+        .or_else(|| {
+            std::env::var_os("APEXC_RUNTIME_PATH")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        })
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("..")
+                .join("runtime")
+        });
     absolute(&chosen)
 }
 
@@ -222,6 +271,8 @@ pub fn absolute(p: &Path) -> PathBuf {
     if p.is_absolute() {
         p.to_path_buf()
     } else {
-        std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf())
+        std::env::current_dir()
+            .map(|d| d.join(p))
+            .unwrap_or_else(|_| p.to_path_buf())
     }
 }

@@ -22,13 +22,19 @@ pub enum FileChange {
     /// On disk from a previous build (listed in its manifest), no longer generated.
     Removed { path: PathBuf, old: String },
     /// On disk with other content.
-    Modified { path: PathBuf, old: String, new: String },
+    Modified {
+        path: PathBuf,
+        old: String,
+        new: String,
+    },
 }
 
 impl FileChange {
     pub fn path(&self) -> &Path {
         match self {
-            FileChange::Added { path, .. } | FileChange::Removed { path, .. } | FileChange::Modified { path, .. } => path,
+            FileChange::Added { path, .. }
+            | FileChange::Removed { path, .. }
+            | FileChange::Modified { path, .. } => path,
         }
     }
 }
@@ -40,8 +46,15 @@ pub fn compare_files(generated: &GeneratedCrate, dir: &Path) -> io::Result<Vec<F
     for (rel, new) in &generated.files {
         match read_text(&dir.join(rel))? {
             Some(old) if &old == new => {}
-            Some(old) => changes.push(FileChange::Modified { path: rel.clone(), old, new: new.clone() }),
-            None => changes.push(FileChange::Added { path: rel.clone(), new: new.clone() }),
+            Some(old) => changes.push(FileChange::Modified {
+                path: rel.clone(),
+                old,
+                new: new.clone(),
+            }),
+            None => changes.push(FileChange::Added {
+                path: rel.clone(),
+                new: new.clone(),
+            }),
         }
     }
     if let Some(manifest) = read_text(&dir.join(MANIFEST_FILE))? {
@@ -72,9 +85,12 @@ pub fn previous_routing(dir: &Path) -> Result<Option<Routing>, String> {
     let path = dir.join(ROUTING_FILE);
     match read_text(&path) {
         Ok(None) => Ok(None),
-        Ok(Some(text)) => Routing::from_json(&text)
-            .map(Some)
-            .map_err(|e| format!("{} is not a routing record apexc can read: {e}", path.display())),
+        Ok(Some(text)) => Routing::from_json(&text).map(Some).map_err(|e| {
+            format!(
+                "{} is not a routing record apexc can read: {e}",
+                path.display()
+            )
+        }),
         Err(e) => Err(format!("cannot read {}: {e}", path.display())),
     }
 }
@@ -120,21 +136,41 @@ pub fn routing_changes(old: &Routing, new: &Routing) -> Vec<RoutingChange> {
 
 fn gateway_changes(old: &Routing, new: &Routing, out: &mut Vec<RoutingChange>) {
     if old.name != new.name {
-        push(out, Sign::Changed, format!("worker name {} -> {}", old.name, new.name));
+        push(
+            out,
+            Sign::Changed,
+            format!("worker name {} -> {}", old.name, new.name),
+        );
     }
     if old.auth_keys != new.auth_keys {
         let text = match (old.auth_keys.is_empty(), new.auth_keys.is_empty()) {
-            (true, false) => format!("auth: now required ({})", list_changes(&old.auth_keys, &new.auth_keys)),
-            (false, true) => "auth: REMOVED, the gateway is now open to anyone with its URL".to_string(),
-            _ => format!("auth keys: {}", list_changes(&old.auth_keys, &new.auth_keys)),
+            (true, false) => format!(
+                "auth: now required ({})",
+                list_changes(&old.auth_keys, &new.auth_keys)
+            ),
+            (false, true) => {
+                "auth: REMOVED, the gateway is now open to anyone with its URL".to_string()
+            }
+            _ => format!(
+                "auth keys: {}",
+                list_changes(&old.auth_keys, &new.auth_keys)
+            ),
         };
         push(out, Sign::Changed, text);
     }
     if old.max_attempts != new.max_attempts {
-        push(out, Sign::Changed, format!("max_attempts {} -> {}", old.max_attempts, new.max_attempts));
+        push(
+            out,
+            Sign::Changed,
+            format!("max_attempts {} -> {}", old.max_attempts, new.max_attempts),
+        );
     }
     match (&old.responses_store, &new.responses_store) {
-        (None, Some(s)) => push(out, Sign::Added, format!("responses_store (KV {}, ttl {} s)", s.kv, s.ttl_seconds)),
+        (None, Some(s)) => push(
+            out,
+            Sign::Added,
+            format!("responses_store (KV {}, ttl {} s)", s.kv, s.ttl_seconds),
+        ),
         (Some(s), None) => push(out, Sign::Removed, format!("responses_store (KV {})", s.kv)),
         (Some(a), Some(b)) if a != b => {
             let mut parts = Vec::new();
@@ -142,9 +178,16 @@ fn gateway_changes(old: &Routing, new: &Routing, out: &mut Vec<RoutingChange>) {
                 parts.push(format!("kv {} -> {}", a.kv, b.kv));
             }
             if a.ttl_seconds != b.ttl_seconds {
-                parts.push(format!("ttl_seconds {} -> {}", a.ttl_seconds, b.ttl_seconds));
+                parts.push(format!(
+                    "ttl_seconds {} -> {}",
+                    a.ttl_seconds, b.ttl_seconds
+                ));
             }
-            push(out, Sign::Changed, format!("responses_store: {}", parts.join(", ")));
+            push(
+                out,
+                Sign::Changed,
+                format!("responses_store: {}", parts.join(", ")),
+            );
         }
         _ => {}
     }
@@ -153,7 +196,16 @@ fn gateway_changes(old: &Routing, new: &Routing, out: &mut Vec<RoutingChange>) {
 fn model_changes(old: &Routing, new: &Routing, out: &mut Vec<RoutingChange>) {
     for m in &new.models {
         match old.models.iter().find(|o| o.name == m.name) {
-            None => push(out, Sign::Added, format!("model {} ({}): {}", m.name, strategy_name(m.strategy), route_list(m))),
+            None => push(
+                out,
+                Sign::Added,
+                format!(
+                    "model {} ({}): {}",
+                    m.name,
+                    strategy_name(m.strategy),
+                    route_list(m)
+                ),
+            ),
             Some(o) => {
                 for text in model_diff(o, m) {
                     push(out, Sign::Changed, format!("model {}: {text}", m.name));
@@ -163,7 +215,11 @@ fn model_changes(old: &Routing, new: &Routing, out: &mut Vec<RoutingChange>) {
     }
     for o in &old.models {
         if !new.models.iter().any(|m| m.name == o.name) {
-            push(out, Sign::Removed, format!("model {} (clients asking for it will get 404)", o.name));
+            push(
+                out,
+                Sign::Removed,
+                format!("model {} (clients asking for it will get 404)", o.name),
+            );
         }
     }
 }
@@ -187,10 +243,15 @@ fn route_list(m: &ModelRouting) -> String {
 fn model_diff(old: &ModelRouting, new: &ModelRouting) -> Vec<String> {
     let mut out = Vec::new();
     if old.strategy != new.strategy {
-        out.push(format!("strategy {} -> {}", strategy_name(old.strategy), strategy_name(new.strategy)));
+        out.push(format!(
+            "strategy {} -> {}",
+            strategy_name(old.strategy),
+            strategy_name(new.strategy)
+        ));
     }
     let key = |r: &crate::codegen::routing::RouteRouting| (r.provider.clone(), r.model.clone());
-    let mut unmatched_old: Vec<&crate::codegen::routing::RouteRouting> = old.routes.iter().collect();
+    let mut unmatched_old: Vec<&crate::codegen::routing::RouteRouting> =
+        old.routes.iter().collect();
     let mut kept_order_old = Vec::new();
     let mut kept_order_new = Vec::new();
     for r in &new.routes {
@@ -198,11 +259,17 @@ fn model_diff(old: &ModelRouting, new: &ModelRouting) -> Vec<String> {
             Some(i) => {
                 let o = unmatched_old.remove(i);
                 if o.weight != r.weight {
-                    out.push(format!("route {}/{} weight {} -> {}", r.provider, r.model, o.weight, r.weight));
+                    out.push(format!(
+                        "route {}/{} weight {} -> {}",
+                        r.provider, r.model, o.weight, r.weight
+                    ));
                 }
                 kept_order_new.push(key(r));
             }
-            None => out.push(format!("+ route {}/{} (weight {})", r.provider, r.model, r.weight)),
+            None => out.push(format!(
+                "+ route {}/{} (weight {})",
+                r.provider, r.model, r.weight
+            )),
         }
     }
     for o in &unmatched_old {
@@ -214,7 +281,11 @@ fn model_diff(old: &ModelRouting, new: &ModelRouting) -> Vec<String> {
         }
     }
     if kept_order_old != kept_order_new {
-        let order: Vec<String> = new.routes.iter().map(|r| format!("{}/{}", r.provider, r.model)).collect();
+        let order: Vec<String> = new
+            .routes
+            .iter()
+            .map(|r| format!("{}/{}", r.provider, r.model))
+            .collect();
         out.push(format!("routes reordered: {}", order.join(", ")));
     }
     out
@@ -223,18 +294,30 @@ fn model_diff(old: &ModelRouting, new: &ModelRouting) -> Vec<String> {
 fn provider_changes(old: &Routing, new: &Routing, out: &mut Vec<RoutingChange>) {
     for p in &new.providers {
         match old.providers.iter().find(|o| o.id == p.id) {
-            None => push(out, Sign::Added, format!("provider {} ({})", p.id, provider_brief(p))),
+            None => push(
+                out,
+                Sign::Added,
+                format!("provider {} ({})", p.id, provider_brief(p)),
+            ),
             Some(o) => {
                 let parts = provider_diff(o, p);
                 if !parts.is_empty() {
-                    push(out, Sign::Changed, format!("provider {}: {}", p.id, parts.join("; ")));
+                    push(
+                        out,
+                        Sign::Changed,
+                        format!("provider {}: {}", p.id, parts.join("; ")),
+                    );
                 }
             }
         }
     }
     for o in &old.providers {
         if !new.providers.iter().any(|p| p.id == o.id) {
-            push(out, Sign::Removed, format!("provider {} ({})", o.id, provider_brief(o)));
+            push(
+                out,
+                Sign::Removed,
+                format!("provider {} ({})", o.id, provider_brief(o)),
+            );
         }
     }
 }
@@ -252,10 +335,18 @@ fn provider_brief(p: &ProviderRouting) -> String {
 fn provider_diff(old: &ProviderRouting, new: &ProviderRouting) -> Vec<String> {
     let mut out = Vec::new();
     if old.kind != new.kind {
-        out.push(format!("kind {} -> {}", kind_name(old.kind), kind_name(new.kind)));
+        out.push(format!(
+            "kind {} -> {}",
+            kind_name(old.kind),
+            kind_name(new.kind)
+        ));
     }
     if old.base_url != new.base_url {
-        out.push(format!("base_url {} -> {}", or_none(&old.base_url), or_none(&new.base_url)));
+        out.push(format!(
+            "base_url {} -> {}",
+            or_none(&old.base_url),
+            or_none(&new.base_url)
+        ));
     }
     if old.api_keys != new.api_keys {
         out.push(format!(
@@ -275,8 +366,12 @@ fn provider_diff(old: &ProviderRouting, new: &ProviderRouting) -> Vec<String> {
     if old.headers != new.headers {
         let old_names: Vec<String> = old.headers.keys().cloned().collect();
         let new_names: Vec<String> = new.headers.keys().cloned().collect();
-        let changed: Vec<&String> =
-            new.headers.iter().filter(|(k, v)| old.headers.get(*k).is_some_and(|o| o != *v)).map(|(k, _)| k).collect();
+        let changed: Vec<&String> = new
+            .headers
+            .iter()
+            .filter(|(k, v)| old.headers.get(*k).is_some_and(|o| o != *v))
+            .map(|(k, _)| k)
+            .collect();
         let mut text = format!("headers {}", list_changes(&old_names, &new_names));
         if !changed.is_empty() {
             let names: Vec<&str> = changed.iter().map(|s| s.as_str()).collect();
@@ -285,7 +380,10 @@ fn provider_diff(old: &ProviderRouting, new: &ProviderRouting) -> Vec<String> {
         out.push(text);
     }
     if old.timeout_ms != new.timeout_ms {
-        out.push(format!("timeout_ms {} -> {}", old.timeout_ms, new.timeout_ms));
+        out.push(format!(
+            "timeout_ms {} -> {}",
+            old.timeout_ms, new.timeout_ms
+        ));
     }
     out
 }
@@ -300,8 +398,16 @@ fn or_none(s: &str) -> &str {
 
 /// "added B, removed A" / "reordered" for two lists of names.
 fn list_changes(old: &[String], new: &[String]) -> String {
-    let added: Vec<&str> = new.iter().filter(|n| !old.contains(n)).map(String::as_str).collect();
-    let removed: Vec<&str> = old.iter().filter(|n| !new.contains(n)).map(String::as_str).collect();
+    let added: Vec<&str> = new
+        .iter()
+        .filter(|n| !old.contains(n))
+        .map(String::as_str)
+        .collect();
+    let removed: Vec<&str> = old
+        .iter()
+        .filter(|n| !new.contains(n))
+        .map(String::as_str)
+        .collect();
     let mut parts = Vec::new();
     if !added.is_empty() {
         parts.push(format!("added {}", added.join(", ")));
@@ -336,9 +442,21 @@ pub fn render_file_change(change: &FileChange, dir_label: &str, style: Style) ->
     let rel = slash_path(change.path());
     let on_disk = format!("{}/{rel}", dir_label.trim_end_matches('/'));
     let (old, new, old_header, new_header) = match change {
-        FileChange::Added { new, .. } => ("", new.as_str(), format!("{on_disk} (not on disk)"), "generated".to_string()),
-        FileChange::Removed { old, .. } => (old.as_str(), "", on_disk, "generated (no longer generated)".to_string()),
-        FileChange::Modified { old, new, .. } => (old.as_str(), new.as_str(), on_disk, "generated".to_string()),
+        FileChange::Added { new, .. } => (
+            "",
+            new.as_str(),
+            format!("{on_disk} (not on disk)"),
+            "generated".to_string(),
+        ),
+        FileChange::Removed { old, .. } => (
+            old.as_str(),
+            "",
+            on_disk,
+            "generated (no longer generated)".to_string(),
+        ),
+        FileChange::Modified { old, new, .. } => {
+            (old.as_str(), new.as_str(), on_disk, "generated".to_string())
+        }
     };
     let diff = similar::TextDiff::from_lines(old, new);
     let mut out = String::new();
@@ -401,7 +519,11 @@ mod tests {
             headers: Default::default(),
             timeout_ms: 30000,
         };
-        let route = |p: &str, m: &str| RouteRouting { provider: p.into(), model: m.into(), weight: 1 };
+        let route = |p: &str, m: &str| RouteRouting {
+            provider: p.into(),
+            model: m.into(),
+            weight: 1,
+        };
         Routing {
             format: 1,
             name: "gw".into(),
@@ -418,7 +540,10 @@ mod tests {
     }
 
     fn texts(old: &Routing, new: &Routing) -> Vec<String> {
-        routing_changes(old, new).into_iter().map(|c| format!("{} {}", c.sign.symbol(), c.text)).collect()
+        routing_changes(old, new)
+            .into_iter()
+            .map(|c| format!("{} {}", c.sign.symbol(), c.text))
+            .collect()
     }
 
     #[test]
@@ -438,8 +563,18 @@ mod tests {
     fn added_and_removed_routes_are_named() {
         let old = routing();
         let mut new = routing();
-        new.models[0].routes[1] = RouteRouting { provider: "b".into(), model: "z".into(), weight: 2 };
-        assert_eq!(texts(&old, &new), ["~ model m: + route b/z (weight 2)", "~ model m: - route b/y"]);
+        new.models[0].routes[1] = RouteRouting {
+            provider: "b".into(),
+            model: "z".into(),
+            weight: 2,
+        };
+        assert_eq!(
+            texts(&old, &new),
+            [
+                "~ model m: + route b/z (weight 2)",
+                "~ model m: - route b/y"
+            ]
+        );
     }
 
     #[test]
@@ -447,7 +582,10 @@ mod tests {
         let old = routing();
         let mut new = routing();
         new.auth_keys.clear();
-        assert_eq!(texts(&old, &new), ["~ auth: REMOVED, the gateway is now open to anyone with its URL"]);
+        assert_eq!(
+            texts(&old, &new),
+            ["~ auth: REMOVED, the gateway is now open to anyone with its URL"]
+        );
     }
 
     #[test]
@@ -456,13 +594,23 @@ mod tests {
         let mut new = routing();
         new.providers[1].api_keys.push("B_KEY_2".into());
         new.providers[1].kind = ProviderKind::AzureOpenAi;
-        assert_eq!(texts(&old, &new), ["~ provider b: kind openai -> azure-openai; api_keys 1 -> 2 (added B_KEY_2)"]);
+        assert_eq!(
+            texts(&old, &new),
+            ["~ provider b: kind openai -> azure-openai; api_keys 1 -> 2 (added B_KEY_2)"]
+        );
     }
 
     #[test]
     fn unified_diff_has_the_promised_headers() {
-        let change = FileChange::Modified { path: "src/routes.rs".into(), old: "a\nb\n".into(), new: "a\nc\n".into() };
+        let change = FileChange::Modified {
+            path: "src/routes.rs".into(),
+            old: "a\nb\n".into(),
+            new: "a\nc\n".into(),
+        };
         let text = render_file_change(&change, "gateway/", Style { color: false });
-        assert_eq!(text, "--- gateway/src/routes.rs\n+++ generated\n@@ -1,2 +1,2 @@\n a\n-b\n+c\n");
+        assert_eq!(
+            text,
+            "--- gateway/src/routes.rs\n+++ generated\n@@ -1,2 +1,2 @@\n a\n-b\n+c\n"
+        );
     }
 }

@@ -155,4 +155,58 @@ mod tests {
         let store = g.responses_store.as_ref().expect("store");
         assert_eq!((store.kv, store.ttl_seconds), ("STORE", 86_400));
     }
+
+    /// `apexc serve` and `apexc build` must run the same tables: compare with the routing
+    /// record codegen emits `src/routes.rs` from, for every shipped example.
+    #[test]
+    fn matches_the_routing_codegen_emits_for_every_example() {
+        use crate::codegen::routing::Routing;
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&dir).expect("examples dir") {
+            let path = entry.expect("entry").path();
+            if path.extension().and_then(|e| e.to_str()) != Some("yaml") {
+                continue;
+            }
+            let loaded = crate::load::load_path(&path).unwrap_or_else(|d| panic!("{d}"));
+            let g = gateway(&loaded.config);
+            let r = Routing::from_config(&loaded.config);
+            let what = path.display();
+            assert_eq!(g.name, r.name, "{what}");
+            assert_eq!(g.max_attempts, r.max_attempts, "{what}");
+            assert_eq!(g.auth_keys.to_vec(), r.auth_keys, "{what}");
+            assert_eq!(
+                g.responses_store.as_ref().map(|s| (s.kv, s.ttl_seconds)),
+                r.responses_store.as_ref().map(|s| (s.kv.as_str(), s.ttl_seconds)),
+                "{what}"
+            );
+            assert_eq!(g.providers.len(), r.providers.len(), "{what}");
+            for (gp, rp) in g.providers.iter().zip(&r.providers) {
+                assert_eq!(gp.id, rp.id, "{what}");
+                assert_eq!(gp.kind.as_str(), crate::codegen::routing::kind_name(rp.kind), "{what}");
+                assert_eq!(gp.base_url, rp.base_url, "{what}");
+                assert_eq!(gp.api_keys.to_vec(), rp.api_keys, "{what}");
+                assert_eq!(gp.api_version, rp.api_version.as_deref(), "{what}");
+                let headers: Vec<(&str, &str)> =
+                    rp.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                assert_eq!(gp.headers.to_vec(), headers, "{what}");
+                assert_eq!(gp.timeout_ms, rp.timeout_ms, "{what}");
+            }
+            assert_eq!(g.models.len(), r.models.len(), "{what}");
+            for (gm, rm) in g.models.iter().zip(&r.models) {
+                assert_eq!(gm.name, rm.name, "{what}");
+                assert_eq!(strategy(rm.strategy), gm.strategy, "{what}");
+                let routes: Vec<(usize, &str, u32)> = rm
+                    .routes
+                    .iter()
+                    .map(|rr| (r.provider_index(&rr.provider).expect("provider"), rr.model.as_str(), rr.weight))
+                    .collect();
+                let got: Vec<(usize, &str, u32)> =
+                    gm.routes.iter().map(|gr| (gr.provider as usize, gr.model, gr.weight)).collect();
+                assert_eq!(got, routes, "{what}");
+            }
+            seen += 1;
+        }
+        assert!(seen >= 4, "expected the shipped examples, found {seen}");
+    }
 }

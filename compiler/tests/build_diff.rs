@@ -28,14 +28,21 @@ fn stderr(o: &Output) -> String {
 
 /// A fresh, empty scratch directory for one test.
 fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("build_diff").join(name);
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("build_diff")
+        .join(name);
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).unwrap();
     dir
 }
 
 fn example(name: &str) -> String {
-    fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples").join(name)).unwrap()
+    fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../examples")
+            .join(name),
+    )
+    .unwrap()
 }
 
 /// Every file under `dir` (relative path → bytes), including hidden ones.
@@ -46,7 +53,10 @@ fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
             if path.is_dir() {
                 walk(root, &path, out);
             } else {
-                out.insert(path.strip_prefix(root).unwrap().to_path_buf(), fs::read(&path).unwrap());
+                out.insert(
+                    path.strip_prefix(root).unwrap().to_path_buf(),
+                    fs::read(&path).unwrap(),
+                );
             }
         }
     }
@@ -72,27 +82,58 @@ fn building_twice_gives_identical_files_and_keeps_mtimes() {
 
     let first = build(&config, &out);
     assert_eq!(code(&first), 0, "{}", stderr(&first));
-    assert!(stdout(&first).contains("npx wrangler secret put AZURE_KEY"), "{}", stdout(&first));
+    assert!(
+        stdout(&first).contains("npx wrangler secret put AZURE_KEY"),
+        "{}",
+        stdout(&first)
+    );
     assert!(stdout(&first).contains("npx wrangler deploy"));
     let before = tree(&out);
-    let mtime = fs::metadata(out.join("src/routes.rs")).unwrap().modified().unwrap();
+    let mtime = fs::metadata(out.join("src/routes.rs"))
+        .unwrap()
+        .modified()
+        .unwrap();
 
     let second = build(&config, &out);
     assert_eq!(code(&second), 0, "{}", stderr(&second));
-    assert!(stdout(&second).contains("up to date"), "{}", stdout(&second));
+    assert!(
+        stdout(&second).contains("up to date"),
+        "{}",
+        stdout(&second)
+    );
     assert_eq!(tree(&out), before);
-    assert_eq!(fs::metadata(out.join("src/routes.rs")).unwrap().modified().unwrap(), mtime);
+    assert_eq!(
+        fs::metadata(out.join("src/routes.rs"))
+            .unwrap()
+            .modified()
+            .unwrap(),
+        mtime
+    );
 
     // The same config in another directory gives the same bytes.
     let other = dir.join("gateway2");
     assert_eq!(code(&build(&config, &other)), 0);
     assert_eq!(tree(&other), before);
 
-    for file in ["Cargo.toml", "wrangler.toml", "package.json", "README.md", ".gitignore", "src/lib.rs", "src/routes.rs", "apex-routing.json", ".apexc-manifest"] {
+    for file in [
+        "Cargo.toml",
+        "wrangler.toml",
+        "package.json",
+        "README.md",
+        ".gitignore",
+        "src/lib.rs",
+        "src/routes.rs",
+        "apex-routing.json",
+        ".apexc-manifest",
+    ] {
         assert!(before.contains_key(Path::new(file)), "{file} not generated");
     }
     // No staging directory left beside the output.
-    let leftovers: Vec<_> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).filter(|n| n.to_string_lossy().contains("apexc-tmp")).collect();
+    let leftovers: Vec<_> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n.to_string_lossy().contains("apexc-tmp"))
+        .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
@@ -123,15 +164,29 @@ fn rebuild_replaces_generated_files_and_keeps_the_users() {
     m.push_str("stale.txt\n");
     fs::write(&manifest, m).unwrap();
 
-    fs::write(&config, example("quickstart.yaml").replace("demo-embed:", "demo-embeddings:")).unwrap();
+    fs::write(
+        &config,
+        example("quickstart.yaml").replace("demo-embed:", "demo-embeddings:"),
+    )
+    .unwrap();
     let o = build(&config, &out);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(stdout(&o).contains("1 removed"), "{}", stdout(&o));
 
-    assert!(fs::read_to_string(out.join("src/routes.rs")).unwrap().contains("\"demo-embeddings\""));
+    assert!(fs::read_to_string(out.join("src/routes.rs"))
+        .unwrap()
+        .contains("\"demo-embeddings\""));
     assert!(!out.join("stale.txt").exists());
-    assert_eq!(fs::read_to_string(out.join(".dev.vars")).unwrap(), "GATEWAY_KEY=sk-local\n");
-    for kept in ["node_modules/wrangler/package.json", "target/release/x", "build/worker/shim.mjs", ".wrangler/state/kv"] {
+    assert_eq!(
+        fs::read_to_string(out.join(".dev.vars")).unwrap(),
+        "GATEWAY_KEY=sk-local\n"
+    );
+    for kept in [
+        "node_modules/wrangler/package.json",
+        "target/release/x",
+        "build/worker/shim.mjs",
+        ".wrangler/state/kv",
+    ] {
         assert!(out.join(kept).exists(), "{kept} was removed");
     }
 }
@@ -151,10 +206,17 @@ fn a_broken_config_leaves_an_existing_output_untouched() {
     let o = build(&config, &out);
     assert_eq!(code(&o), 1);
     let err = stderr(&o);
-    assert!(err.contains("proxy.yaml:10:"), "diagnostic with file:line:col expected:\n{err}");
+    assert!(
+        err.contains("proxy.yaml:10:"),
+        "diagnostic with file:line:col expected:\n{err}"
+    );
     assert!(err.contains("nope"), "{err}");
     assert_eq!(tree(&out), before);
-    let leftovers: Vec<_> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).filter(|n| n.to_string_lossy().contains("apexc-tmp")).collect();
+    let leftovers: Vec<_> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n.to_string_lossy().contains("apexc-tmp"))
+        .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
@@ -182,12 +244,17 @@ fn build_refuses_to_overwrite_a_directory_it_did_not_create() {
     let o = build(&config, &out);
     assert_eq!(code(&o), 1);
     assert!(stderr(&o).contains("--force"), "{}", stderr(&o));
-    assert_eq!(fs::read_to_string(out.join("Cargo.toml")).unwrap(), "[package]\nname = \"mine\"\n");
+    assert_eq!(
+        fs::read_to_string(out.join("Cargo.toml")).unwrap(),
+        "[package]\nname = \"mine\"\n"
+    );
     assert!(!out.join("src").exists());
 
     let o = apexc(&["build", s(&config), "-o", s(&out), "--force"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    assert!(fs::read_to_string(out.join("Cargo.toml")).unwrap().contains("name = \"quickstart\""));
+    assert!(fs::read_to_string(out.join("Cargo.toml"))
+        .unwrap()
+        .contains("name = \"quickstart\""));
 }
 
 #[test]
@@ -204,7 +271,10 @@ fn no_secret_value_reaches_the_generated_files() {
         ("DEEPSEEK_KEY_1", "sk-ds-FAKE-444"),
         ("DEEPSEEK_KEY_2", "sk-ds-FAKE-555"),
     ];
-    let dev_vars: String = fakes.iter().map(|(k, v)| format!("{k}={v}-devvars\n")).collect();
+    let dev_vars: String = fakes
+        .iter()
+        .map(|(k, v)| format!("{k}={v}-devvars\n"))
+        .collect();
     fs::write(dir.join(".dev.vars"), dev_vars).unwrap();
     let out = dir.join("gateway");
     let o = Command::new(env!("CARGO_BIN_EXE_apexc"))
@@ -221,14 +291,26 @@ fn no_secret_value_reaches_the_generated_files() {
         everything.push_str(&String::from_utf8_lossy(&bytes));
     }
     for (name, value) in fakes {
-        assert!(!everything.contains(value), "the value of {name} leaked into the build output");
-        assert!(everything.contains(name), "secret name {name} should be listed");
+        assert!(
+            !everything.contains(value),
+            "the value of {name} leaked into the build output"
+        );
+        assert!(
+            everything.contains(name),
+            "secret name {name} should be listed"
+        );
     }
-    assert!(!everything.contains("FAKE"), "a secret value leaked into the build output");
+    assert!(
+        !everything.contains("FAKE"),
+        "a secret value leaked into the build output"
+    );
     // The README tells how to set each secret.
     let readme = fs::read_to_string(out.join("README.md")).unwrap();
     for (name, _) in fakes {
-        assert!(readme.contains(&format!("npx wrangler secret put {name}")), "README lacks {name}");
+        assert!(
+            readme.contains(&format!("npx wrangler secret put {name}")),
+            "README lacks {name}"
+        );
     }
 }
 
@@ -260,15 +342,31 @@ fn diff_exits_0_when_nothing_changes() {
 fn diff_reports_a_changed_weight() {
     let (config, out) = built_seed("diff-weight");
     let before = tree(&out);
-    fs::write(&config, example("seed.yaml").replace("model: DeepSeek-R1, weight: 2", "model: DeepSeek-R1, weight: 5")).unwrap();
+    fs::write(
+        &config,
+        example("seed.yaml").replace(
+            "model: DeepSeek-R1, weight: 2",
+            "model: DeepSeek-R1, weight: 5",
+        ),
+    )
+    .unwrap();
     let o = diff(&config, &out);
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     let text = stdout(&o);
     assert!(text.contains("--- "), "{text}");
     assert!(text.contains("/src/routes.rs\n+++ generated\n"), "{text}");
-    assert!(text.contains("-                    weight: 2,") || text.contains("weight: 2"), "{text}");
-    assert!(text.contains("~ model DeepSeek-R1: route azure/DeepSeek-R1 weight 2 -> 5"), "{text}");
-    assert!(!text.contains('\x1b'), "no colour when stdout is not a terminal");
+    assert!(
+        text.contains("-                    weight: 2,") || text.contains("weight: 2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("~ model DeepSeek-R1: route azure/DeepSeek-R1 weight 2 -> 5"),
+        "{text}"
+    );
+    assert!(
+        !text.contains('\x1b'),
+        "no colour when stdout is not a terminal"
+    );
     // diff writes nothing.
     assert_eq!(tree(&out), before);
 }
@@ -292,23 +390,44 @@ fn diff_reports_an_added_model_and_a_removed_provider() {
     let o = diff(&config, &out);
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     let text = stdout(&o);
-    assert!(text.contains("+ model qwen-max (random): aliyuncs/qwen-max"), "{text}");
-    assert!(text.contains("- provider deepinfra (openai, https://api.deepinfra.com/v1/openai, 1 key)"), "{text}");
-    assert!(text.contains("~ model DeepSeek-R1: - route deepinfra/deepseek-ai/DeepSeek-R1"), "{text}");
+    assert!(
+        text.contains("+ model qwen-max (random): aliyuncs/qwen-max"),
+        "{text}"
+    );
+    assert!(
+        text.contains("- provider deepinfra (openai, https://api.deepinfra.com/v1/openai, 1 key)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("~ model DeepSeek-R1: - route deepinfra/deepseek-ai/DeepSeek-R1"),
+        "{text}"
+    );
     assert!(text.contains("README.md"), "{text}");
 }
 
 #[test]
 fn diff_colours_only_when_asked() {
     let (config, out) = built_seed("diff-colour");
-    fs::write(&config, example("seed.yaml").replace("max_attempts: 3", "max_attempts: 4")).unwrap();
+    fs::write(
+        &config,
+        example("seed.yaml").replace("max_attempts: 3", "max_attempts: 4"),
+    )
+    .unwrap();
     let plain = apexc(&["diff", s(&config), s(&out), "--color", "never"]);
     assert_eq!(code(&plain), 1);
-    assert!(stdout(&plain).contains("~ max_attempts 3 -> 4"), "{}", stdout(&plain));
+    assert!(
+        stdout(&plain).contains("~ max_attempts 3 -> 4"),
+        "{}",
+        stdout(&plain)
+    );
     assert!(!stdout(&plain).contains('\x1b'));
     let coloured = apexc(&["diff", s(&config), s(&out), "--color", "always"]);
     assert_eq!(code(&coloured), 1);
-    assert!(stdout(&coloured).contains("\x1b[33m~ max_attempts 3 -> 4\x1b[0m"), "{}", stdout(&coloured));
+    assert!(
+        stdout(&coloured).contains("\x1b[33m~ max_attempts 3 -> 4\x1b[0m"),
+        "{}",
+        stdout(&coloured)
+    );
 }
 
 #[test]
@@ -334,6 +453,9 @@ fn help_teaches_with_examples() {
         assert_eq!(code(&o), 0);
         let text = stdout(&o);
         assert!(text.contains("Examples:"), "{cmd} --help:\n{text}");
-        assert!(text.contains(&format!("apexc {cmd} proxy.yaml")), "{cmd} --help:\n{text}");
+        assert!(
+            text.contains(&format!("apexc {cmd} proxy.yaml")),
+            "{cmd} --help:\n{text}"
+        );
     }
 }

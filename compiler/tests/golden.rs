@@ -31,7 +31,8 @@ fn examples() -> Vec<PathBuf> {
 }
 
 fn generate_example(path: &Path) -> GeneratedCrate {
-    let loaded = apexc::load::load_path(path).unwrap_or_else(|d| panic!("{} does not load:\n{d}", path.display()));
+    let loaded = apexc::load::load_path(path)
+        .unwrap_or_else(|d| panic!("{} does not load:\n{d}", path.display()));
     let opts = Options {
         source_name: path.file_name().unwrap().to_string_lossy().into_owned(),
         runtime_path: RUNTIME_PATH.to_string(),
@@ -42,14 +43,19 @@ fn generate_example(path: &Path) -> GeneratedCrate {
 /// Every file under `dir`, relative, with its content.
 fn read_tree(dir: &Path) -> BTreeMap<PathBuf, String> {
     fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, String>) {
-        let Ok(entries) = fs::read_dir(dir) else { return };
+        let Ok(entries) = fs::read_dir(dir) else {
+            return;
+        };
         for e in entries {
             let path = e.expect("dir entry").path();
             if path.is_dir() {
                 walk(root, &path, out);
             } else {
                 let rel = path.strip_prefix(root).unwrap().to_path_buf();
-                out.insert(rel, fs::read_to_string(&path).expect("golden files are UTF-8"));
+                out.insert(
+                    rel,
+                    fs::read_to_string(&path).expect("golden files are UTF-8"),
+                );
             }
         }
     }
@@ -64,7 +70,9 @@ fn every_example_matches_its_golden_crate() {
     let mut failures = Vec::new();
     for example in examples() {
         let stem = example.file_stem().unwrap().to_string_lossy().into_owned();
-        let golden_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(&stem);
+        let golden_dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/golden")
+            .join(&stem);
         let krate = generate_example(&example);
         if update {
             let _ = fs::remove_dir_all(&golden_dir);
@@ -78,7 +86,10 @@ fn every_example_matches_its_golden_crate() {
         let golden = read_tree(&golden_dir);
         for (rel, content) in &krate.files {
             match golden.get(rel) {
-                None => failures.push(format!("{stem}/{}: generated but not in the golden copy", slash_path(rel))),
+                None => failures.push(format!(
+                    "{stem}/{}: generated but not in the golden copy",
+                    slash_path(rel)
+                )),
                 Some(expected) if expected != content => {
                     let diff = similar::TextDiff::from_lines(expected.as_str(), content.as_str())
                         .unified_diff()
@@ -90,7 +101,10 @@ fn every_example_matches_its_golden_crate() {
             }
         }
         for rel in golden.keys().filter(|r| !krate.files.contains_key(*r)) {
-            failures.push(format!("{stem}/{}: in the golden copy but no longer generated", slash_path(rel)));
+            failures.push(format!(
+                "{stem}/{}: in the golden copy but no longer generated",
+                slash_path(rel)
+            ));
         }
     }
     assert!(
@@ -103,7 +117,12 @@ fn every_example_matches_its_golden_crate() {
 #[test]
 fn generation_is_deterministic() {
     for example in examples() {
-        assert_eq!(generate_example(&example), generate_example(&example), "{}", example.display());
+        assert_eq!(
+            generate_example(&example),
+            generate_example(&example),
+            "{}",
+            example.display()
+        );
     }
 }
 

@@ -31,7 +31,10 @@ const GATEWAYS: &[(&str, &Gateway)] = &[
 ];
 
 fn recorded_routing(example: &str) -> Routing {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(example).join("apex-routing.json");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(example)
+        .join("apex-routing.json");
     Routing::from_json(&std::fs::read_to_string(&path).unwrap()).unwrap()
 }
 
@@ -46,15 +49,19 @@ fn strategy_spelling(s: Strategy) -> &'static str {
 
 #[test]
 fn every_example_is_compiled_here() {
-    let mut examples: Vec<String> = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
-        .collect();
+    let mut examples: Vec<String> =
+        std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+            .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+            .collect();
     examples.sort();
     let here: Vec<&str> = GATEWAYS.iter().map(|(n, _)| *n).collect();
-    assert_eq!(examples, here, "add a module for each example to compiler/tests/golden_tables.rs");
+    assert_eq!(
+        examples, here,
+        "add a module for each example to compiler/tests/golden_tables.rs"
+    );
 }
 
 #[test]
@@ -66,7 +73,9 @@ fn compiled_tables_match_the_routing_record() {
         assert_eq!(gw.max_attempts, r.max_attempts, "{example}");
         assert_eq!(
             gw.responses_store.as_ref().map(|s| (s.kv, s.ttl_seconds)),
-            r.responses_store.as_ref().map(|s| (s.kv.as_str(), s.ttl_seconds)),
+            r.responses_store
+                .as_ref()
+                .map(|s| (s.kv.as_str(), s.ttl_seconds)),
             "{example}"
         );
         assert_eq!(gw.providers.len(), r.providers.len(), "{example}");
@@ -82,15 +91,23 @@ fn compiled_tables_match_the_routing_record() {
         assert_eq!(gw.models.len(), r.models.len(), "{example}");
         for rm in &r.models {
             // Looked up the way the router does (binary search over the sorted slice).
-            let m = gw.model(&rm.name).unwrap_or_else(|| panic!("{example}: model {} not found", rm.name));
+            let m = gw
+                .model(&rm.name)
+                .unwrap_or_else(|| panic!("{example}: model {} not found", rm.name));
             assert_eq!(strategy_spelling(m.strategy), strategy_name(rm.strategy));
             assert_eq!(m.routes.len(), rm.routes.len());
             for (route, rr) in m.routes.iter().zip(&rm.routes) {
-                let provider = gw.providers.get(usize::from(route.provider)).expect("provider index in range");
+                let provider = gw
+                    .providers
+                    .get(usize::from(route.provider))
+                    .expect("provider index in range");
                 assert_eq!(provider.id, rr.provider, "{example}/{}", rm.name);
                 assert_eq!(route.model, rr.model);
                 assert_eq!(route.weight, rr.weight);
-                assert_eq!(gw.provider(&rr.provider).map(|(i, _)| i), Some(route.provider));
+                assert_eq!(
+                    gw.provider(&rr.provider).map(|(i, _)| i),
+                    Some(route.provider)
+                );
             }
         }
         assert!(gw.model("no-such-model").is_none());
@@ -102,15 +119,33 @@ fn seed_tables_apply_the_documented_defaults() {
     let gw = &seed::GATEWAY;
     let r1 = gw.model("DeepSeek-R1").unwrap();
     assert_eq!(r1.strategy, Strategy::Weighted);
-    let weights: Vec<(&str, u32)> =
-        r1.routes.iter().map(|r| (gw.providers[usize::from(r.provider)].id, r.weight)).collect();
-    assert_eq!(weights, [("azure", 2), ("aliyuncs", 1), ("deepinfra", 1), ("deepseek", 1)]);
+    let weights: Vec<(&str, u32)> = r1
+        .routes
+        .iter()
+        .map(|r| (gw.providers[usize::from(r.provider)].id, r.weight))
+        .collect();
+    assert_eq!(
+        weights,
+        [
+            ("azure", 2),
+            ("aliyuncs", 1),
+            ("deepinfra", 1),
+            ("deepseek", 1)
+        ]
+    );
     let (_, deepinfra) = gw.provider("deepinfra").unwrap();
     assert_eq!(deepinfra.timeout_ms, 20000);
     let (_, deepseek) = gw.provider("deepseek").unwrap();
     assert_eq!(deepseek.timeout_ms, 30000, "default timeout");
-    assert_eq!(gw.model("text-embedding-v3").unwrap().strategy, Strategy::Random, "default strategy");
-    assert_eq!(gw.responses_store.as_ref().map(|s| s.ttl_seconds), Some(86400));
+    assert_eq!(
+        gw.model("text-embedding-v3").unwrap().strategy,
+        Strategy::Random,
+        "default strategy"
+    );
+    assert_eq!(
+        gw.responses_store.as_ref().map(|s| s.ttl_seconds),
+        Some(86400)
+    );
     let names: Vec<&str> = gw.models.iter().map(|m| m.name).collect();
     let mut sorted = names.clone();
     sorted.sort_unstable();

@@ -14,7 +14,10 @@ import pytest
 from conftest import GATEWAY_KEY, secrets
 from harness import http
 
-PUBLIC_MODELS = {"chat", "embed", "slow", "failover-500", "failover-429", "failover-drop", "all-down", "mocked"}
+PUBLIC_MODELS = {
+    "chat", "embed", "slow", "failover-500", "failover-429", "failover-drop", "failover-timeout",
+    "client-error", "drop-mid", "truncated", "all-down", "mocked",
+}
 
 
 def upstream_auth(req: dict) -> str:
@@ -219,3 +222,60 @@ def test_stream_chunks_arrive_as_upstream_sends_them(client):
     first_received = arrivals[0][1]
     last_sent = arrivals[-1][0]
     assert first_received < last_sent - 1000, "the first chunk waited for later ones"
+
+
+# --- upstream misbehaviour beyond failover ----------------------------------------------------
+
+
+def test_failover_on_first_byte_timeout(client, upstream, marker):
+    """flaky_slow has timeout_ms 500 and its upstream waits 5 s before answering: the gateway
+    gives up at the timeout and answers from the next route, well before the slow one would."""
+    started = time.monotonic()
+    raw = client.chat.completions.with_raw_response.create(
+        model="failover-timeout", messages=[{"role": "user", "content": f"to {marker}"}]
+    )
+    elapsed = time.monotonic() - started
+    assert raw.parse().choices[0].message.content == f"echo: to {marker}"
+    assert raw.headers.get("x-apex-provider") == "up_b"
+    assert elapsed < 3.0, f"took {elapsed:.2f}s: the 500 ms first-byte timeout did not apply"
+    assert [upstream_auth(r) for r in upstream.requests_with(marker)] == ["Bearer sk-flaky-slow", "Bearer sk-up-b"]
+
+
+def test_upstream_client_error_is_returned_not_retried(client, upstream, marker):
+    """A 400 from the upstream is the request's fault: it goes back to the client as is, and
+    no other route is tried with the same bad request."""
+    with pytest.raises(openai.BadRequestError) as e:
+        client.chat.completions.create(model="client-error", messages=[{"role": "user", "content": marker}])
+    assert e.value.status_code == 400
+    assert [upstream_auth(r) for r in upstream.requests_with(marker)] == ["Bearer sk-reject"]
+
+
+def collect_stream(client, model: str, prompt: str):
+    """(texts, finish_reasons, exception) of a streamed chat, however it ends."""
+    texts, finishes = [], []
+    try:
+        for c in client.chat.completions.create(model=model, messages=[{"role": "user", "content": prompt}], stream=True):
+            if c.choices:
+                texts.append(c.choices[0].delta.content or "")
+                finishes.append(c.choices[0].finish_reason)
+    except (openai.APIError, Exception) as exc:  # the transport error type differs by host
+        return texts, finishes, exc
+    return texts, finishes, None
+
+
+def test_stream_cut_mid_way_is_visible_to_the_client(client):
+    """The upstream resets the connection after 3 of 6 chunks. The client gets what was sent,
+    and must be able to tell the answer is incomplete: an error, or at least no finish."""
+    texts, finishes, exc = collect_stream(client, "drop-mid", "cut")
+    got = "".join(texts)
+    assert "0 1 2 ".startswith(got) or got.startswith("0 1 2 ")
+    assert "stop" not in finishes
+    assert exc is not None or "5 " not in got
+
+
+def test_truncated_stream_gets_no_invented_finish(client, marker):
+    """The upstream ends the stream early (no finish event, no [DONE]); the gateway must not
+    make it look complete."""
+    texts, finishes, _ = collect_stream(client, "truncated", f"t {marker}")
+    assert "".join(texts) == f"echo: t {marker}"
+    assert "stop" not in finishes

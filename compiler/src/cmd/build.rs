@@ -3,6 +3,8 @@
 use crate::build::{resolve_runtime_path, write_crate, WriteReport};
 use crate::codegen::{self, GeneratedCrate, Options};
 use crate::load::{self, Loaded};
+use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 /// Compile proxy.yaml into a Cloudflare Worker crate
@@ -52,7 +54,10 @@ pub fn run(args: Args) -> u8 {
         Ok(l) => l,
         Err(diags) => {
             eprint!("{diags}");
-            eprintln!("apexc build: {} not written: fix the config first", args.out.display());
+            eprintln!(
+                "apexc build: {} not written: fix the config first",
+                args.out.display()
+            );
             return 1;
         }
     };
@@ -87,18 +92,24 @@ pub fn run(args: Args) -> u8 {
 }
 
 /// The crate `apexc build` (and `apexc diff`) generate for a loaded config.
-pub fn generate(loaded: &Loaded, runtime_path: &Path) -> Result<GeneratedCrate, codegen::CodegenError> {
+pub fn generate(
+    loaded: &Loaded,
+    runtime_path: &Path,
+) -> Result<GeneratedCrate, codegen::CodegenError> {
     let source_name = loaded
         .path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "proxy.yaml".to_string());
-    let opts = Options { source_name, runtime_path: runtime_path.to_string_lossy().into_owned() };
+    let opts = Options {
+        source_name,
+        runtime_path: runtime_path.to_string_lossy().into_owned(),
+    };
     codegen::generate(&loaded.config, &opts)
 }
 
 fn print_summary(loaded: &Loaded, krate: &GeneratedCrate, out: &Path, report: &WriteReport) {
-    let out_s = out.display().to_string();
+    let out_s = crate::codegen::slash_path(out);
     let what = if report.created {
         format!("created {out_s}/ ({} files)", report.written.len())
     } else if report.written.is_empty() && report.removed.is_empty() {
@@ -115,31 +126,44 @@ fn print_summary(loaded: &Loaded, krate: &GeneratedCrate, out: &Path, report: &W
         s.push(')');
         s
     };
-    println!("apexc build: {what}: gateway `{}`, {}", loaded.config.name, loaded.summary());
+    let mut text = format!(
+        "apexc build: {what}: gateway `{}`, {}\n",
+        loaded.config.name,
+        loaded.summary()
+    );
 
-    let secrets = krate.routing().map(|r| r.secret_names()).unwrap_or_default();
-    println!();
-    println!("Next steps:");
+    let secrets = krate
+        .routing()
+        .map(|r| r.secret_names())
+        .unwrap_or_default();
+    text.push('\n');
+    text.push_str("Next steps:\n");
     let cd = shell_word(&out_s);
-    println!("  cd {cd} && npm install");
+    let _ = writeln!(text, "  cd {cd} && npm install");
     for s in &secrets {
-        println!("  npx wrangler secret put {s}");
+        let _ = writeln!(text, "  npx wrangler secret put {s}");
     }
-    println!("  npx wrangler deploy");
-    println!();
-    println!(
+    text.push_str("  npx wrangler deploy\n");
+    text.push('\n');
+    let _ = writeln!(
+        text,
         "Needs once per machine: rustup target add wasm32-unknown-unknown; \
          cargo install worker-build --version {} --locked",
         codegen::files::WORKER_VERSION
     );
     if !secrets.is_empty() {
-        println!("For `npx wrangler dev`, put the same secret names in {cd}/.dev.vars (NAME=value per line).");
+        let _ = writeln!(text, "For `npx wrangler dev`, put the same secret names in {cd}/.dev.vars (NAME=value per line).");
     }
+    // A closed pipe (`apexc build ... | head`) is not an error worth a panic.
+    let _ = std::io::stdout().write_all(text.as_bytes());
 }
 
 /// Quotes a path for the shell only when it needs it.
 fn shell_word(s: &str) -> String {
-    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+~".contains(c)) {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+~".contains(c))
+    {
         s.to_string()
     } else {
         format!("'{}'", s.replace('\'', r"'\''"))

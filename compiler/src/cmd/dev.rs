@@ -61,7 +61,7 @@ pub struct Args {
     #[arg(long)]
     pub no_install: bool,
 
-    /// Stop after worker-build (the bundle is in <out>/build/worker)
+    /// Stop after worker-build (the bundle is in <out>/build)
     #[arg(long)]
     pub build_only: bool,
 
@@ -127,7 +127,7 @@ fn dev(args: &Args) -> Result<(), String> {
     // 4. worker-build.
     build_worker(&tools, &out, &interrupted)?;
     if args.build_only {
-        eprintln!("apexc dev: built {} in {:.1}s", out.join("build/worker").display(), total.elapsed().as_secs_f64());
+        eprintln!("apexc dev: built {} in {:.1}s", out.join("build").display(), total.elapsed().as_secs_f64());
         return Ok(());
     }
 
@@ -283,15 +283,16 @@ fn build_worker(tools: &Tools, out: &Path, interrupted: &AtomicBool) -> Result<(
             tools.wasm_bindgen.display()
         ));
     }
-    let wasm = std::fs::read_dir(out.join("build/worker"))
-        .ok()
-        .into_iter()
+    // worker-build 0.8 writes the module to build/ and the shim to build/worker/.
+    let wasm: u64 = ["build", "build/worker"]
+        .iter()
+        .filter_map(|d| std::fs::read_dir(out.join(d)).ok())
         .flatten()
         .flatten()
         .filter(|e| e.path().extension().is_some_and(|x| x == "wasm"))
         .filter_map(|e| e.metadata().ok())
         .map(|m| m.len())
-        .sum::<u64>();
+        .sum();
     step.done(&format!("wasm {} KiB", wasm / 1024));
     Ok(())
 }

@@ -45,7 +45,8 @@ pub struct Args {
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
 
-    /// Path of the apex-runtime crate for the generated Cargo.toml (see above for the default)
+    /// Path of the apex-runtime crate for the generated Cargo.toml [default: $APEXC_RUNTIME_PATH,
+    /// else the path DIR's Cargo.toml already has]
     #[arg(long, value_name = "PATH")]
     pub runtime_path: Option<PathBuf>,
 
@@ -99,25 +100,34 @@ pub fn run(args: Args) -> u8 {
             return 2;
         }
     };
-    let style = Style { color: use_color(args.color) };
+    let style = Style {
+        color: use_color(args.color),
+    };
     let dir_label = slash_path(&args.dir);
     let config_label = args.config.display().to_string();
 
     if changes.is_empty() {
-        println!("apexc diff: {dir_label} is up to date with {config_label}");
+        print_out(&format!(
+            "apexc diff: {dir_label} is up to date with {config_label}\n"
+        ));
         return 0;
     }
 
     let mut out = String::new();
     if !args.summary {
         // apex-routing.json is summarised below rather than diffed line by line.
-        for change in changes.iter().filter(|c| c.path() != Path::new(ROUTING_FILE)) {
+        for change in changes
+            .iter()
+            .filter(|c| c.path() != Path::new(ROUTING_FILE))
+        {
             out.push_str(&diff::render_file_change(change, &dir_label, style));
             out.push('\n');
         }
     }
 
-    out.push_str(&format!("Routing changes ({dir_label}/{ROUTING_FILE} -> {config_label}):\n"));
+    out.push_str(&format!(
+        "Routing changes ({dir_label}/{ROUTING_FILE} -> {config_label}):\n"
+    ));
     match (diff::previous_routing(&args.dir), generated.routing()) {
         (Ok(Some(old)), Some(new)) => {
             let routing = diff::routing_changes(&old, &new);
@@ -160,15 +170,24 @@ pub fn run(args: Args) -> u8 {
         if n == 1 { "" } else { "s" },
         names.join(", ")
     ));
-    print!("{out}");
+    print_out(&out);
     1
+}
+
+/// Writes to stdout; a closed pipe (`apexc diff ... | head`) is not worth a panic.
+fn print_out(text: &str) {
+    use std::io::Write as _;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }
 
 fn use_color(choice: Color) -> bool {
     match choice {
         Color::Always => true,
         Color::Never => false,
-        Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        Color::Auto => {
+            std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
     }
 }
 
@@ -188,7 +207,9 @@ fn runtime_path_for_diff(flag: Option<&Path>, dir: &Path) -> PathBuf {
 /// The `apex-runtime` path in a generated Cargo.toml.
 fn recorded_runtime_path(dir: &Path) -> Option<String> {
     let text = std::fs::read_to_string(dir.join("Cargo.toml")).ok()?;
-    let line = text.lines().find(|l| l.trim_start().starts_with("apex-runtime = {"))?;
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("apex-runtime = {"))?;
     let rest = &line[line.find("path = \"")? + "path = \"".len()..];
     crate::codegen::files::parse_toml_string(rest)
 }

@@ -18,12 +18,36 @@ pub const COMPATIBILITY_DATE: &str = "2025-10-01";
 
 /// (path in the generated crate, template name, template source)
 const TEMPLATES: &[(&str, &str, &str)] = &[
-    ("Cargo.toml", "Cargo.toml.j2", include_str!("../../../templates/Cargo.toml.j2")),
-    ("wrangler.toml", "wrangler.toml.j2", include_str!("../../../templates/wrangler.toml.j2")),
-    ("package.json", "package.json.j2", include_str!("../../../templates/package.json.j2")),
-    ("README.md", "README.md.j2", include_str!("../../../templates/README.md.j2")),
-    (".gitignore", "gitignore.j2", include_str!("../../../templates/gitignore.j2")),
-    ("src/lib.rs", "lib.rs.j2", include_str!("../../../templates/lib.rs.j2")),
+    (
+        "Cargo.toml",
+        "Cargo.toml.j2",
+        include_str!("../../../templates/Cargo.toml.j2"),
+    ),
+    (
+        "wrangler.toml",
+        "wrangler.toml.j2",
+        include_str!("../../../templates/wrangler.toml.j2"),
+    ),
+    (
+        "package.json",
+        "package.json.j2",
+        include_str!("../../../templates/package.json.j2"),
+    ),
+    (
+        "README.md",
+        "README.md.j2",
+        include_str!("../../../templates/README.md.j2"),
+    ),
+    (
+        ".gitignore",
+        "gitignore.j2",
+        include_str!("../../../templates/gitignore.j2"),
+    ),
+    (
+        "src/lib.rs",
+        "lib.rs.j2",
+        include_str!("../../../templates/lib.rs.j2"),
+    ),
 ];
 
 #[derive(Serialize)]
@@ -72,7 +96,10 @@ struct ProviderCtx<'a> {
 }
 
 /// Renders every templated file: `(relative path, content)`.
-pub fn render_all(routing: &Routing, opts: &Options) -> Result<Vec<(&'static str, String)>, CodegenError> {
+pub fn render_all(
+    routing: &Routing,
+    opts: &Options,
+) -> Result<Vec<(&'static str, String)>, CodegenError> {
     let env = environment()?;
     let ctx = context(routing, opts);
     let mut out = Vec::with_capacity(TEMPLATES.len());
@@ -119,7 +146,11 @@ fn context<'a>(routing: &'a Routing, opts: &'a Options) -> Context<'a> {
         models: routing
             .models
             .iter()
-            .map(|m| ModelCtx { name: &m.name, strategy: strategy_name(m.strategy), routes: &m.routes })
+            .map(|m| ModelCtx {
+                name: &m.name,
+                strategy: strategy_name(m.strategy),
+                routes: &m.routes,
+            })
             .collect(),
         providers: routing
             .providers
@@ -132,7 +163,11 @@ fn context<'a>(routing: &'a Routing, opts: &'a Options) -> Context<'a> {
                 timeout_ms: p.timeout_ms,
             })
             .collect(),
-        example_model: routing.models.first().map(|m| m.name.as_str()).unwrap_or("MODEL"),
+        example_model: routing
+            .models
+            .first()
+            .map(|m| m.name.as_str())
+            .unwrap_or("MODEL"),
         example_provider: routing
             .models
             .first()
@@ -145,7 +180,12 @@ fn context<'a>(routing: &'a Routing, opts: &'a Options) -> Context<'a> {
 /// Runtime features: the worker host plus one `kind-*` per provider kind in use.
 pub fn features(routing: &Routing) -> Vec<String> {
     std::iter::once("host-workers".to_string())
-        .chain(routing.kinds().into_iter().map(|k| format!("kind-{}", kind_name(k))))
+        .chain(
+            routing
+                .kinds()
+                .into_iter()
+                .map(|k| format!("kind-{}", kind_name(k))),
+        )
         .collect()
 }
 
@@ -153,14 +193,72 @@ pub fn features(routing: &Routing) -> Vec<String> {
 /// is a name Cargo reserves; then it gets a prefix (the worker keeps its name in wrangler.toml).
 pub fn package_name(worker: &str) -> String {
     const RESERVED: &[&str] = &[
-        "test", "core", "std", "alloc", "proc-macro", "proc_macro", "build", "deps", "examples",
-        "self", "super", "crate", "Self", "as", "async", "await", "break", "const", "continue",
-        "dyn", "else", "enum", "extern", "false", "fn", "for", "if", "impl", "in", "let", "loop",
-        "match", "mod", "move", "mut", "pub", "ref", "return", "static", "struct", "trait", "true",
-        "type", "unsafe", "use", "where", "while", "abstract", "become", "box", "do", "final",
-        "macro", "override", "priv", "try", "typeof", "unsized", "virtual", "yield", "gen",
+        "test",
+        "core",
+        "std",
+        "alloc",
+        "proc-macro",
+        "proc_macro",
+        "build",
+        "deps",
+        "examples",
+        "self",
+        "super",
+        "crate",
+        "Self",
+        "as",
+        "async",
+        "await",
+        "break",
+        "const",
+        "continue",
+        "dyn",
+        "else",
+        "enum",
+        "extern",
+        "false",
+        "fn",
+        "for",
+        "if",
+        "impl",
+        "in",
+        "let",
+        "loop",
+        "match",
+        "mod",
+        "move",
+        "mut",
+        "pub",
+        "ref",
+        "return",
+        "static",
+        "struct",
+        "trait",
+        "true",
+        "type",
+        "unsafe",
+        "use",
+        "where",
+        "while",
+        "abstract",
+        "become",
+        "box",
+        "do",
+        "final",
+        "macro",
+        "override",
+        "priv",
+        "try",
+        "typeof",
+        "unsized",
+        "virtual",
+        "yield",
+        "gen",
     ];
-    let starts_ok = worker.chars().next().is_some_and(|c| c.is_ascii_alphabetic());
+    let starts_ok = worker
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic());
     if starts_ok && !RESERVED.contains(&worker) {
         worker.to_string()
     } else {
@@ -177,7 +275,10 @@ fn secrets(routing: &Routing) -> Vec<Secret> {
         .map(|name| {
             let mut purposes = Vec::new();
             if routing.auth_keys.contains(&name) {
-                purposes.push("gateway key: clients send it as `Authorization: Bearer` or `x-api-key`".to_string());
+                purposes.push(
+                    "gateway key: clients send it as `Authorization: Bearer` or `x-api-key`"
+                        .to_string(),
+                );
             }
             let providers: Vec<&str> = routing
                 .providers
@@ -188,7 +289,11 @@ fn secrets(routing: &Routing) -> Vec<Secret> {
             if !providers.is_empty() {
                 purposes.push(format!("API key for provider {}", providers.join(", ")));
             }
-            Secret { pad: width - name.len(), purpose: purposes.join("; "), name }
+            Secret {
+                pad: width - name.len(),
+                purpose: purposes.join("; "),
+                name,
+            }
         })
         .collect()
 }
@@ -204,7 +309,9 @@ fn toml_string(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                out.push_str(&format!("\\u{:04X}", c as u32))
+            }
             c => out.push(c),
         }
     }
@@ -249,9 +356,18 @@ mod tests {
 
     #[test]
     fn toml_strings_round_trip() {
-        for s in ["/home/me/apexc/runtime", r"C:\Users\me\runtime", "a \"quoted\"\tpath\n", "\u{1}"] {
+        for s in [
+            "/home/me/apexc/runtime",
+            r"C:\Users\me\runtime",
+            "a \"quoted\"\tpath\n",
+            "\u{1}",
+        ] {
             let quoted = toml_string(s);
-            assert_eq!(parse_toml_string(&quoted[1..]).as_deref(), Some(s), "{quoted}");
+            assert_eq!(
+                parse_toml_string(&quoted[1..]).as_deref(),
+                Some(s),
+                "{quoted}"
+            );
         }
     }
 

@@ -61,14 +61,24 @@ pub fn generate(config: &Config, opts: &Options) -> Result<GeneratedCrate, Codeg
 }
 
 /// Generates the crate from routing that already has its defaults applied.
-pub fn generate_from_routing(routing: &Routing, opts: &Options) -> Result<GeneratedCrate, CodegenError> {
+pub fn generate_from_routing(
+    routing: &Routing,
+    opts: &Options,
+) -> Result<GeneratedCrate, CodegenError> {
     let mut files = BTreeMap::new();
     for (path, content) in files::render_all(routing, opts)? {
         files.insert(PathBuf::from(path), content);
     }
-    files.insert(PathBuf::from("src/routes.rs"), routes::routes_rs(routing, &opts.source_name)?);
+    files.insert(
+        PathBuf::from("src/routes.rs"),
+        routes::routes_rs(routing, &opts.source_name)?,
+    );
     files.insert(PathBuf::from(ROUTING_FILE), routing.to_json());
-    let manifest = manifest(files.keys().chain(std::iter::once(&PathBuf::from(MANIFEST_FILE))));
+    let manifest = manifest(
+        files
+            .keys()
+            .chain(std::iter::once(&PathBuf::from(MANIFEST_FILE))),
+    );
     files.insert(PathBuf::from(MANIFEST_FILE), manifest);
     Ok(GeneratedCrate { files })
 }
@@ -81,7 +91,8 @@ impl GeneratedCrate {
 
     /// The routing recorded in this crate's `apex-routing.json`.
     pub fn routing(&self) -> Option<Routing> {
-        self.get(ROUTING_FILE).and_then(|s| Routing::from_json(s).ok())
+        self.get(ROUTING_FILE)
+            .and_then(|s| Routing::from_json(s).ok())
     }
 }
 

@@ -19,8 +19,11 @@ pub fn routes_rs(routing: &Routing, source: &str) -> Result<String, CodegenError
 }
 
 fn unparse(tokens: TokenStream) -> Result<String, CodegenError> {
-    let file: syn::File = syn::parse2(tokens)
-        .map_err(|e| CodegenError(format!("internal error: emitted routes.rs does not parse: {e}")))?;
+    let file: syn::File = syn::parse2(tokens).map_err(|e| {
+        CodegenError(format!(
+            "internal error: emitted routes.rs does not parse: {e}"
+        ))
+    })?;
     Ok(prettyplease::unparse(&file))
 }
 

@@ -150,10 +150,14 @@ impl Routing {
 
     /// The provider kinds in use, in a fixed order (openai, azure-openai, mock).
     pub fn kinds(&self) -> Vec<ProviderKind> {
-        [ProviderKind::OpenAi, ProviderKind::AzureOpenAi, ProviderKind::Mock]
-            .into_iter()
-            .filter(|k| self.providers.iter().any(|p| p.kind == *k))
-            .collect()
+        [
+            ProviderKind::OpenAi,
+            ProviderKind::AzureOpenAi,
+            ProviderKind::Mock,
+        ]
+        .into_iter()
+        .filter(|k| self.providers.iter().any(|p| p.kind == *k))
+        .collect()
     }
 
     /// `apex-routing.json` content: pretty JSON with a trailing newline.

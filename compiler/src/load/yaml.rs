@@ -276,7 +276,7 @@ fn to_json(node: &Node, path: &mut Path, spans: &mut SpanMap, diags: &mut Diagno
                     };
                     diags.push(
                         Diagnostic::error(key.span(), format!("duplicate key \"{name}\" (first defined {earlier})"))
-                        .with_help("YAML keeps only one of them; remove or rename one"),
+                        .with_help("a key can appear only once in a mapping; remove or rename one"),
                     );
                     continue;
                 }

@@ -385,6 +385,13 @@ fn check_models(root: &Map<String, Value>, providers: &[ProviderInfo], cx: &mut 
     // A route naming an unknown provider is likely a misspelling of an "unused" one: one
     // error is enough.
     let mut unknown_seen = false;
+    if root.get("models").and_then(Value::as_object).is_some_and(Map::is_empty) {
+        cx.push(
+            Diagnostic::error(cx.key_span(&path(&["models"])), "no models: clients would have nothing to call")
+                .with_help("add at least one public model name with its routes under `models`"),
+        );
+        return; // every provider is "unused" then; saying so would add nothing
+    }
     if let Some(models) = root.get("models").and_then(Value::as_object) {
         let ids: Vec<&str> = providers.iter().map(|p| p.id.as_str()).collect();
         for (name, model) in models {
@@ -478,7 +485,7 @@ pub fn describe_type(value: &Value) -> &'static str {
     match value {
         Value::Null => "nothing (an empty value)",
         Value::Bool(_) => "true/false",
-        Value::Number(n) if n.is_f64() => "a number with a fraction",
+        Value::Number(n) if n.as_f64().is_some_and(|f| n.is_f64() && f.fract() != 0.0) => "a number with a fraction",
         Value::Number(_) => "a number",
         Value::String(_) => "a string",
         Value::Array(_) => "a list",

@@ -212,7 +212,11 @@ fn shown(v: &Value) -> String {
         Value::String(s) if looks_like_api_key(s) => format!("\"{}\"", crate::diagnostics::mask_secret(s)),
         Value::String(s) if s.chars().count() > 60 => "a long string".into(),
         Value::String(s) => format!("\"{s}\""),
-        Value::Number(n) => n.to_string(),
+        // `1e3` is 1000 to a reader, not "1000.0".
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", f as i64),
+            _ => n.to_string(),
+        },
         Value::Bool(b) => b.to_string(),
         other => describe_type(other).to_string(),
     }

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): what the gateway costs, and how big each example's worker is.
+#
+# 1. Native overhead: the same non-streaming chat request, closed loop, at concurrency 16 and
+#    64, sent (a) straight to the fake upstream and (b) through `apexc serve` in front of it.
+#    p50/p99 side by side; the difference is the gateway's overhead. Release builds.
+# 2. Worker bundle size: every examples/*.yaml compiled (apexc dev --build-only, i.e.
+#    apexc build + worker-build --release), then gzip -9 of the .wasm and of the JS (shim +
+#    glue), and wrangler's own upload figure (`wrangler deploy --dry-run`, no login needed).
+#
+#   bash scripts/bench.sh                 # both parts (~3 min after the first release build)
+#   BENCH_DURATION=10 bash scripts/bench.sh
+#   BENCH_SKIP_BUNDLES=1 bash scripts/bench.sh
+#
+# All processes share this machine's cores (2 here), so absolute numbers are a floor for
+# what a quiet machine does; the direct/gateway comparison runs under the same conditions.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+DURATION="${BENCH_DURATION:-5}"
+WARMUP="${BENCH_WARMUP:-1}"
+OUT="$ROOT/target/bench"
+mkdir -p "$OUT"
+
+bash scripts/setup.sh >/dev/null
+# shellcheck source=/dev/null
+source target/tools/env.sh
+
+echo "==> [bench] cargo build --release (apexc, fake-upstream, apex-loadgen)"
+T0=$SECONDS
+cargo build --release -q -p apexc -p fake-upstream -p apex-loadgen
+echo "    done in $((SECONDS - T0))s"
+BIN="$ROOT/target/release"
+
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+# Waits for a server's "listening on http://..." line in its log and prints the URL.
+url_from() { # name, log
+  local name="$1" log="$2" url
+  for _ in $(seq 1 400); do
+    url="$(grep -o 'listening on http://[0-9.:]*' "$log" | head -n1 | sed 's/listening on //' || true)"
+    if [ -n "$url" ]; then echo "$url"; return 0; fi
+    sleep 0.05
+  done
+  echo "bench: $name did not start; log:" >&2; cat "$log" >&2; return 1
+}
+
+"$BIN/fake-upstream" --listen 127.0.0.1:0 --no-record --threads 1 > "$OUT/fake-upstream.log" 2>&1 &
+PIDS+=($!)
+UPSTREAM="$(url_from fake-upstream "$OUT/fake-upstream.log")"
+sed "s#127.0.0.1:18931#${UPSTREAM#http://}#" bench/bench.yaml > "$OUT/bench.yaml"
+printf 'GATEWAY_KEY=bench-gateway-key\nFAKE_KEY=bench-upstream-key\n' > "$OUT/.dev.vars"
+"$BIN/apexc" serve "$OUT/bench.yaml" --listen 127.0.0.1:0 --quiet > "$OUT/apexc-serve.log" 2>&1 &
+PIDS+=($!)
+GATEWAY="$(url_from "apexc serve" "$OUT/apexc-serve.log")"
+
+BODY_DIRECT='{"model":"echo","messages":[{"role":"user","content":"benchmark prompt of a few words"}]}'
+BODY_GATEWAY='{"model":"bench","messages":[{"role":"user","content":"benchmark prompt of a few words"}]}'
+
+run() { # url body auth concurrency
+  "$BIN/apex-loadgen" --url "$1/v1/chat/completions" --body "$2" --header "authorization: Bearer $3" \
+    --concurrency "$4" --duration "$DURATION" --warmup "$WARMUP"
+}
+
+echo "==> [bench] native overhead: ${DURATION}s per run after ${WARMUP}s warm-up (fake upstream $UPSTREAM, gateway $GATEWAY)"
+RESULTS="$OUT/latency.jsonl"
+: > "$RESULTS"
+for c in 16 64; do
+  d="$(run "$UPSTREAM" "$BODY_DIRECT" bench-upstream-key "$c")"
+  g="$(run "$GATEWAY" "$BODY_GATEWAY" bench-gateway-key "$c")"
+  echo "{\"target\":\"direct\",\"r\":$d}" >> "$RESULTS"
+  echo "{\"target\":\"apexc serve\",\"r\":$g}" >> "$RESULTS"
+done
+
+python3 - "$RESULTS" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+print()
+print(f"{'target':<13} {'conc':>4} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}   overhead p50 / p99")
+by = {}
+for r in rows:
+    by[(r["target"], r["r"]["concurrency"])] = r["r"]
+for (t, c), r in by.items():
+    extra = ""
+    if t != "direct":
+        d = by[("direct", c)]
+        extra = f"   +{(r['p50_us'] - d['p50_us']) / 1000:.3f} / +{(r['p99_us'] - d['p99_us']) / 1000:.3f} ms"
+    print(f"{t:<13} {c:>4} {r['rps']:>8.0f} {r['p50_us'] / 1000:>8.3f} {r['p99_us'] / 1000:>8.3f} {r['errors']:>6}{extra}")
+PY
+
+if [ -n "${BENCH_SKIP_BUNDLES:-}" ]; then exit 0; fi
+
+echo
+echo "==> [bench] worker bundle sizes (examples/*.yaml; first build compiles the runtime to wasm)"
+SIZES="$OUT/bundles.txt"
+: > "$SIZES"
+for cfg in examples/*.yaml; do
+  stem="$(basename "$cfg" .yaml)"
+  dir="$OUT/workers/$stem"
+  T0=$SECONDS
+  if ! "$BIN/apexc" dev "$cfg" --build-only --out "$dir" > "$OUT/build-$stem.log" 2>&1; then
+    echo "bench: building $cfg failed; log: $OUT/build-$stem.log" >&2
+    tail -n 20 "$OUT/build-$stem.log" >&2
+    exit 1
+  fi
+  wasm_raw=$(find "$dir/build" -name '*.wasm' -exec cat {} + | wc -c)
+  wasm_gz=$(find "$dir/build" -name '*.wasm' -exec cat {} + | gzip -9 | wc -c)
+  js_gz=$(find "$dir/build" \( -name '*.js' -o -name '*.mjs' \) -exec cat {} + | gzip -9 | wc -c)
+  upload="$(cd "$dir" && wrangler deploy --dry-run --config wrangler.dev.toml --outdir "$OUT/dist-$stem" 2>&1 | grep -o 'Total Upload: .*' | head -n1 || true)"
+  echo "$stem $wasm_raw $wasm_gz $js_gz $((SECONDS - T0)) ${upload:-n/a}" >> "$SIZES"
+done
+python3 - "$SIZES" <<'PY2'
+import sys
+print()
+print(f"{'example':<14} {'wasm KiB':>9} {'wasm gz KiB':>12} {'js gz KiB':>10} {'total gz KiB':>13} {'build s':>8}   wrangler --dry-run")
+for line in open(sys.argv[1]):
+    stem, raw, gz, js, secs, upload = line.rstrip("\n").split(" ", 5)
+    raw, gz, js = int(raw), int(gz), int(js)
+    print(f"{stem:<14} {raw / 1024:>9.1f} {gz / 1024:>12.1f} {js / 1024:>10.1f} {(gz + js) / 1024:>13.1f} {secs:>8}   {upload}")
+PY2
