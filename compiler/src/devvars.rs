@@ -37,7 +37,10 @@ pub fn parse(src: &str) -> DevVars {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let line = line.strip_prefix("export ").map(str::trim_start).unwrap_or(line);
+        let line = line
+            .strip_prefix("export ")
+            .map(str::trim_start)
+            .unwrap_or(line);
         let Some((name, value)) = line.split_once('=') else {
             out.malformed.push(i + 1);
             continue;

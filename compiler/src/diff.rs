@@ -328,7 +328,9 @@ fn provider_brief(p: &ProviderRouting) -> String {
         let _ = write!(s, ", {}", p.base_url);
     }
     let n = p.api_keys.len();
-    let _ = write!(s, ", {n} key{}", if n == 1 { "" } else { "s" });
+    if p.kind != crate::config::ProviderKind::Mock {
+        let _ = write!(s, ", {n} key{}", if n == 1 { "" } else { "s" });
+    }
     s
 }
 

@@ -177,18 +177,27 @@ mod tests {
             assert_eq!(g.auth_keys.to_vec(), r.auth_keys, "{what}");
             assert_eq!(
                 g.responses_store.as_ref().map(|s| (s.kv, s.ttl_seconds)),
-                r.responses_store.as_ref().map(|s| (s.kv.as_str(), s.ttl_seconds)),
+                r.responses_store
+                    .as_ref()
+                    .map(|s| (s.kv.as_str(), s.ttl_seconds)),
                 "{what}"
             );
             assert_eq!(g.providers.len(), r.providers.len(), "{what}");
             for (gp, rp) in g.providers.iter().zip(&r.providers) {
                 assert_eq!(gp.id, rp.id, "{what}");
-                assert_eq!(gp.kind.as_str(), crate::codegen::routing::kind_name(rp.kind), "{what}");
+                assert_eq!(
+                    gp.kind.as_str(),
+                    crate::codegen::routing::kind_name(rp.kind),
+                    "{what}"
+                );
                 assert_eq!(gp.base_url, rp.base_url, "{what}");
                 assert_eq!(gp.api_keys.to_vec(), rp.api_keys, "{what}");
                 assert_eq!(gp.api_version, rp.api_version.as_deref(), "{what}");
-                let headers: Vec<(&str, &str)> =
-                    rp.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                let headers: Vec<(&str, &str)> = rp
+                    .headers
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
                 assert_eq!(gp.headers.to_vec(), headers, "{what}");
                 assert_eq!(gp.timeout_ms, rp.timeout_ms, "{what}");
             }
@@ -199,10 +208,19 @@ mod tests {
                 let routes: Vec<(usize, &str, u32)> = rm
                     .routes
                     .iter()
-                    .map(|rr| (r.provider_index(&rr.provider).expect("provider"), rr.model.as_str(), rr.weight))
+                    .map(|rr| {
+                        (
+                            r.provider_index(&rr.provider).expect("provider"),
+                            rr.model.as_str(),
+                            rr.weight,
+                        )
+                    })
                     .collect();
-                let got: Vec<(usize, &str, u32)> =
-                    gm.routes.iter().map(|gr| (gr.provider as usize, gr.model, gr.weight)).collect();
+                let got: Vec<(usize, &str, u32)> = gm
+                    .routes
+                    .iter()
+                    .map(|gr| (gr.provider as usize, gr.model, gr.weight))
+                    .collect();
                 assert_eq!(got, routes, "{what}");
             }
             seen += 1;

@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::io::{Read, Write};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, Mutex};
@@ -28,10 +29,17 @@ const CHUNK_1: &str = "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\"
 const CHUNK_2: &str = "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"up-model\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"second-piece\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
 
 /// An upstream whose streamed answer waits for the test's go-ahead before its second chunk.
+/// A request without `"stream":true` gets a whole JSON completion at once.
 struct Upstream {
     addr: SocketAddr,
     go: mpsc::UnboundedSender<()>,
+    /// TCP connections accepted so far.
+    connections: Arc<AtomicUsize>,
 }
+
+const COMPLETION: &str = "{\"id\":\"c2\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"up-model\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"whole\"},\"finish_reason\":\"stop\"}]}";
+
+type UpstreamBody = http_body_util::combinators::BoxBody<Bytes, Infallible>;
 
 fn start_upstream() -> Upstream {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind upstream");
@@ -39,6 +47,8 @@ fn start_upstream() -> Upstream {
     let addr = listener.local_addr().expect("addr");
     let (go, go_rx) = mpsc::unbounded_channel::<()>();
     let go_rx = Arc::new(Mutex::new(go_rx));
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&connections);
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -50,34 +60,31 @@ fn start_upstream() -> Upstream {
                 let Ok((stream, _)) = listener.accept().await else {
                     return;
                 };
+                counted.fetch_add(1, Ordering::SeqCst);
                 let go_rx = Arc::clone(&go_rx);
                 tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |_req| {
-                        let go_rx = Arc::clone(&go_rx);
-                        async move {
-                            let frames = futures_util::stream::unfold(0u8, move |step| {
-                                let go_rx = Arc::clone(&go_rx);
-                                async move {
-                                    let text = match step {
-                                        0 => CHUNK_1,
-                                        1 => {
-                                            go_rx.lock().await.recv().await?;
-                                            CHUNK_2
-                                        }
-                                        _ => return None,
-                                    };
-                                    let frame: Result<Frame<Bytes>, Infallible> =
-                                        Ok(Frame::data(Bytes::from_static(text.as_bytes())));
-                                    Some((frame, step + 1))
-                                }
-                            });
-                            let resp = hyper::Response::builder()
-                                .header("content-type", "text/event-stream")
-                                .body(StreamBody::new(frames))
-                                .expect("response");
-                            Ok::<_, Infallible>(resp)
-                        }
-                    });
+                    let service = hyper::service::service_fn(
+                        move |req: hyper::Request<hyper::body::Incoming>| {
+                            let go_rx = Arc::clone(&go_rx);
+                            async move {
+                                let body =
+                                    req.into_body().collect().await.expect("body").to_bytes();
+                                let streamed =
+                                    String::from_utf8_lossy(&body).contains("\"stream\":true");
+                                Ok::<_, Infallible>(if streamed {
+                                    two_step_stream(go_rx)
+                                } else {
+                                    hyper::Response::builder()
+                                        .header("content-type", "application/json")
+                                        .body(
+                                            Full::new(Bytes::from_static(COMPLETION.as_bytes()))
+                                                .boxed(),
+                                        )
+                                        .expect("response")
+                                })
+                            }
+                        },
+                    );
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service)
                         .await;
@@ -85,7 +92,37 @@ fn start_upstream() -> Upstream {
             }
         });
     });
-    Upstream { addr, go }
+    Upstream {
+        addr,
+        go,
+        connections,
+    }
+}
+
+/// SSE: chunk 1 at once, chunk 2 (and `[DONE]`) only after the test's go-ahead.
+fn two_step_stream(
+    go_rx: Arc<Mutex<mpsc::UnboundedReceiver<()>>>,
+) -> hyper::Response<UpstreamBody> {
+    let frames = futures_util::stream::unfold(0u8, move |step| {
+        let go_rx = Arc::clone(&go_rx);
+        async move {
+            let text = match step {
+                0 => CHUNK_1,
+                1 => {
+                    go_rx.lock().await.recv().await?;
+                    CHUNK_2
+                }
+                _ => return None,
+            };
+            let frame: Result<Frame<Bytes>, Infallible> =
+                Ok(Frame::data(Bytes::from_static(text.as_bytes())));
+            Some((frame, step + 1))
+        }
+    });
+    hyper::Response::builder()
+        .header("content-type", "text/event-stream")
+        .body(BodyExt::boxed(StreamBody::new(frames)))
+        .expect("response")
 }
 
 /// A gateway with one OpenAI-kind model on `upstream` and one mock model.
@@ -252,7 +289,7 @@ fn the_host_client_streams_an_upstream_body_as_it_arrives() {
                     method: "POST".into(),
                     url: format!("http://{}/v1/chat/completions", upstream.addr),
                     headers: vec![("content-type".into(), "application/json".into())],
-                    body: Bytes::from_static(b"{}"),
+                    body: Bytes::from_static(b"{\"stream\":true}"),
                 },
                 5_000,
             )
@@ -424,4 +461,40 @@ fn shutdown_stops_accepting() {
         std::net::TcpStream::connect(addr).is_err(),
         "nothing listens after shutdown"
     );
+}
+
+#[test]
+fn upstream_connections_are_pooled_and_reused() {
+    let upstream = start_upstream();
+    run(async move {
+        let host = NativeHost::new(Arc::new(secrets())).expect("host");
+        for _ in 0..3 {
+            let resp = host
+                .fetch(
+                    HttpRequest {
+                        method: "POST".into(),
+                        url: format!("http://{}/v1/chat/completions", upstream.addr),
+                        headers: vec![("content-type".into(), "application/json".into())],
+                        body: Bytes::from_static(b"{\"model\":\"up-model\"}"),
+                    },
+                    5_000,
+                )
+                .await
+                .expect("upstream answers");
+            assert_eq!(resp.status, 200);
+            let Body::Stream(mut stream) = resp.body else {
+                panic!("an upstream body is a stream")
+            };
+            let mut whole = Vec::new();
+            while let Some(chunk) = stream.next().await {
+                whole.extend_from_slice(&chunk.expect("no error"));
+            }
+            assert_eq!(whole, COMPLETION.as_bytes());
+        }
+        assert_eq!(
+            upstream.connections.load(Ordering::SeqCst),
+            1,
+            "three sequential calls should share one kept-alive connection"
+        );
+    });
 }

@@ -12,7 +12,7 @@ import openai
 import pytest
 
 from conftest import GATEWAY_KEY, secrets
-from harness import http
+from harness import LOGS, http
 
 PUBLIC_MODELS = {
     "chat", "embed", "slow", "failover-500", "failover-429", "failover-drop", "failover-timeout",
@@ -201,7 +201,7 @@ def test_failover_streamed(client, upstream, marker):
 # --- streaming is not buffered --------------------------------------------------------------
 
 
-def test_stream_chunks_arrive_as_upstream_sends_them(client):
+def test_stream_chunks_arrive_as_upstream_sends_them(gateway, client):
     """The `slow` route's upstream sends content chunk k at about k*300 ms and stamps each with
     its send time (`x_sent_ms`). Each chunk must reach the client right after it was sent, so
     the first is in hand long before the last exists."""
@@ -218,6 +218,8 @@ def test_stream_chunks_arrive_as_upstream_sends_them(client):
 
     assert len(arrivals) == 6
     lags = [recv - sent for sent, recv in arrivals]
+    with open(LOGS / "stream-timing.txt", "a") as f:
+        f.write(f"{gateway.kind}: chunk lag ms {[round(x, 1) for x in lags]}\n")
     assert max(lags) < 200, f"chunks reached the client late (ms after sending): {lags}"
     first_received = arrivals[0][1]
     last_sent = arrivals[-1][0]
@@ -264,13 +266,12 @@ def collect_stream(client, model: str, prompt: str):
 
 
 def test_stream_cut_mid_way_is_visible_to_the_client(client):
-    """The upstream resets the connection after 3 of 6 chunks. The client gets what was sent,
-    and must be able to tell the answer is incomplete: an error, or at least no finish."""
-    texts, finishes, exc = collect_stream(client, "drop-mid", "cut")
-    got = "".join(texts)
-    assert "0 1 2 ".startswith(got) or got.startswith("0 1 2 ")
+    """The upstream resets the connection after 3 of 6 chunks. The client gets every chunk
+    sent before the cut, and can tell the answer is incomplete: no finish_reason (`apexc
+    serve` also resets the client's connection; the worker ends the stream)."""
+    texts, finishes, _ = collect_stream(client, "drop-mid", "cut")
+    assert "".join(texts) == "0 1 2 "
     assert "stop" not in finishes
-    assert exc is not None or "5 " not in got
 
 
 def test_truncated_stream_gets_no_invented_finish(client, marker):

@@ -55,7 +55,11 @@ pub fn run(args: Args) -> u8 {
         eprintln!("{}", loaded.warnings);
     }
 
-    let names: Vec<String> = loaded.secret_names().into_iter().map(str::to_owned).collect();
+    let names: Vec<String> = loaded
+        .secret_names()
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
     let dev_vars_path = args
         .dev_vars
         .clone()
@@ -149,12 +153,21 @@ mod tests {
         assert_eq!(got.get("A").map(String::as_str), Some("file-a"));
         assert_eq!(got.get("B").map(String::as_str), Some("env-b"));
         assert!(!got.contains_key("C"));
-        assert!(!got.contains_key("X"), "unreferenced variables are not kept");
+        assert!(
+            !got.contains_key("X"),
+            "unreferenced variables are not kept"
+        );
     }
 
     #[test]
     fn dev_vars_default_sits_beside_the_config() {
-        assert_eq!(beside(Path::new("dir/proxy.yaml"), ".dev.vars"), PathBuf::from("dir/.dev.vars"));
-        assert_eq!(beside(Path::new("proxy.yaml"), ".dev.vars"), PathBuf::from(".dev.vars"));
+        assert_eq!(
+            beside(Path::new("dir/proxy.yaml"), ".dev.vars"),
+            PathBuf::from("dir/.dev.vars")
+        );
+        assert_eq!(
+            beside(Path::new("proxy.yaml"), ".dev.vars"),
+            PathBuf::from(".dev.vars")
+        );
     }
 }

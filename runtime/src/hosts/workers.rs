@@ -91,6 +91,14 @@ impl Host for WorkersHost {
     fn random_u32(&self) -> u32 {
         (js_sys::Math::random() * 4_294_967_296.0) as u32
     }
+
+    fn sleep(&self, ms: u64) -> impl Future<Output = ()> {
+        worker::Delay::from(Duration::from_millis(ms))
+    }
+
+    fn log(&self, line: &dyn std::fmt::Display) {
+        worker::console_log!("{line}");
+    }
 }
 
 async fn upstream_fetch(req: HttpRequest, timeout_ms: u32) -> Result<HttpResponse, FetchError> {

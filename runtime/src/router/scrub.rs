@@ -1,9 +1,12 @@
 //! Removing credentials from upstream error bodies before a client sees them.
 //!
 //! Providers echo things back in errors: a key (or part of it) in "invalid key" messages, a
-//! request URL with `?key=`. An upstream error body is only forwarded after every occurrence
-//! of the provider's own key values, every `sk-…` style token, every `key=`/`token=` query
-//! value and every `Bearer …` token is replaced by `[redacted]`.
+//! request URL with `?key=`. An upstream error body (and its header values) is only forwarded
+//! after every occurrence of any key value the gateway knows (every provider's, not only the
+//! one called: a misconfigured route may have sent another provider's key), every `sk-…`
+//! style token (also masked ones, `sk-proj-ab**…**yz`), every `key=`/`token=`/`sig=`/
+//! `secret=`/`password=` query value, every `Bearer …` token, every `…key: value` header echo
+//! and every JSON `"…key": "value"` is replaced by `[redacted]`.
 
 const REDACTED: &[u8] = b"[redacted]";
 
@@ -22,16 +25,32 @@ pub fn scrub(body: &[u8], secrets: &[String]) -> Vec<u8> {
         }
         let at_word_start = i == 0 || body.get(i - 1).is_none_or(|b| !b.is_ascii_alphanumeric());
         if at_word_start && starts_with_ci(rest, b"sk-") {
-            let n = token_len(rest.get(3..).unwrap_or_default());
+            let n = masked_token_len(rest.get(3..).unwrap_or_default());
             if n >= 8 {
                 out.extend_from_slice(REDACTED);
                 i += 3 + n;
                 continue;
             }
         }
-        if let Some(p) = [&b"key="[..], b"token=", b"bearer "]
-            .into_iter()
-            .find(|p| starts_with_ci(rest, p))
+        if starts_with_ci(rest, b"key\"") {
+            if let Some((prefix, n)) = json_string_value(rest.get(4..).unwrap_or_default()) {
+                out.extend_from_slice(rest.get(..4 + prefix).unwrap_or_default());
+                out.extend_from_slice(REDACTED);
+                i += 4 + prefix + n;
+                continue;
+            }
+        }
+        if let Some(p) = [
+            &b"key="[..],
+            b"token=",
+            b"sig=",
+            b"secret=",
+            b"password=",
+            b"bearer ",
+            b"key: ",
+        ]
+        .into_iter()
+        .find(|p| starts_with_ci(rest, p))
         {
             out.extend_from_slice(rest.get(..p.len()).unwrap_or_default());
             i += p.len();
@@ -67,6 +86,37 @@ fn token_len(s: &[u8]) -> usize {
             b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'+' | b'/' | b'=')
         })
         .count()
+}
+
+/// Like [`token_len`], also through `*` (keys shown masked: `sk-proj-ab****yz`).
+fn masked_token_len(s: &[u8]) -> usize {
+    s.iter()
+        .take_while(|b| {
+            b.is_ascii_alphanumeric()
+                || matches!(b, b'-' | b'_' | b'.' | b'~' | b'+' | b'/' | b'=' | b'*')
+        })
+        .count()
+}
+
+/// After `…key"`: `: "value"` → (bytes up to the value, value length), when that is what
+/// follows.
+fn json_string_value(s: &[u8]) -> Option<(usize, usize)> {
+    let mut i = s.iter().take_while(|b| b.is_ascii_whitespace()).count();
+    if s.get(i) != Some(&b':') {
+        return None;
+    }
+    i += 1;
+    i += s.get(i..)?.iter().take_while(|b| b.is_ascii_whitespace()).count();
+    if s.get(i) != Some(&b'"') {
+        return None;
+    }
+    i += 1;
+    let n = s
+        .get(i..)?
+        .iter()
+        .take_while(|b| **b != b'"' && **b != b'\\')
+        .count();
+    (n > 0).then_some((i, n))
 }
 
 /// Length of a query value: up to the next delimiter.
@@ -113,6 +163,23 @@ mod tests {
         assert_eq!(
             s("Authorization: Bearer abc.def", &[]),
             "Authorization: Bearer [redacted]"
+        );
+    }
+
+    #[test]
+    fn redacts_masked_keys_header_echoes_and_json_fields() {
+        assert_eq!(
+            s("Incorrect API key provided: sk-proj-ab12****************wxyz.", &[]),
+            "Incorrect API key provided: [redacted]"
+        );
+        assert_eq!(s("got x-api-key: abc123", &[]), "got x-api-key: [redacted]");
+        assert_eq!(
+            s(r#"{"api_key": "v4lue", "param":"key", "apiKey":"w"}"#, &[]),
+            r#"{"api_key": "[redacted]", "param":"key", "apiKey":"[redacted]"}"#
+        );
+        assert_eq!(
+            s("https://x.blob/y?sv=1&sig=AbC%2Bd&se=2", &[]),
+            "https://x.blob/y?sv=1&sig=[redacted]&se=2"
         );
     }
 }

@@ -14,6 +14,7 @@ use hyper_util::rt::TokioExecutor;
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::future::Future;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -29,6 +30,11 @@ pub struct NativeHost {
     client: Pool,
     secrets: Arc<HashMap<String, String>>,
     rng: Cell<u64>,
+    /// Whether [`Host::log`] lines go to stderr (the server's `access_log` option).
+    log: bool,
+    /// Set once the router has written a line through [`Host::log`]: from then on the server's
+    /// own access line is redundant and left out (see `server::AccessLog`).
+    router_logs: Rc<Cell<bool>>,
 }
 
 impl NativeHost {
@@ -59,7 +65,20 @@ impl NativeHost {
             client,
             secrets,
             rng: Cell::new(seed()),
+            log: false,
+            router_logs: Rc::new(Cell::new(false)),
         })
+    }
+
+    /// Shared flag: has the router started logging requests itself?
+    pub(super) fn router_logs(&self) -> Rc<Cell<bool>> {
+        Rc::clone(&self.router_logs)
+    }
+
+    /// Print the router's per-request log line on stderr (off by default).
+    pub fn with_log(mut self, on: bool) -> Self {
+        self.log = on;
+        self
     }
 }
 
@@ -121,6 +140,17 @@ impl Host for NativeHost {
         x ^= x >> 27;
         self.rng.set(x);
         (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 32) as u32
+    }
+
+    fn sleep(&self, ms: u64) -> impl Future<Output = ()> {
+        tokio::time::sleep(Duration::from_millis(ms))
+    }
+
+    fn log(&self, line: &dyn std::fmt::Display) {
+        if self.log {
+            self.router_logs.set(true);
+            eprintln!("{line}");
+        }
     }
 }
 

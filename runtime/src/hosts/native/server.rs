@@ -48,7 +48,7 @@ pub(super) fn run_thread(
         let listener = tokio::net::TcpListener::from_std(listener)?;
         let shared = Rc::new(Shared {
             runtime: Runtime::new(gateway),
-            host: NativeHost::new(secrets)?,
+            host: NativeHost::new(secrets)?.with_log(options.access_log),
             options,
         });
         while !*stop.borrow() {
@@ -103,6 +103,7 @@ async fn handle(shared: &Shared, req: hyper::Request<Incoming>) -> hyper::Respon
         provider: None,
         attempts: None,
         started,
+        muted: None,
     });
 
     // A declared length over the limit is refused before a single body byte is read.
@@ -141,6 +142,9 @@ async fn handle(shared: &Shared, req: hyper::Request<Incoming>) -> hyper::Respon
         headers,
         body,
     };
+    if let Some(log) = log.as_mut() {
+        log.muted = Some(shared.host.router_logs());
+    }
     let response = shared.runtime.handle(&shared.host, request).await;
     finish(response, log)
 }
@@ -263,7 +267,12 @@ impl hyper::body::Body for OutBody {
 /// One access-log line, written to stderr when dropped: after a whole body was handed to
 /// hyper, or when a stream ends or its client disconnects. Holds no header or body content
 /// beyond the model name, so no key can reach the log.
+///
+/// Once the router writes its own structured line per request (through `Host::log`), this
+/// line is left out for routed requests (`muted`) and kept only for requests the host refused
+/// before the router saw them (413, unreadable body).
 struct AccessLog {
+    muted: Option<Rc<std::cell::Cell<bool>>>,
     method: String,
     path: String,
     status: u16,
@@ -275,6 +284,9 @@ struct AccessLog {
 
 impl Drop for AccessLog {
     fn drop(&mut self) {
+        if self.muted.as_ref().is_some_and(|m| m.get()) {
+            return;
+        }
         let ms = self.started.elapsed().as_secs_f64() * 1000.0;
         eprintln!(
             "{} {} {} model={} provider={} attempts={} {:.1}ms",

@@ -1,0 +1,223 @@
+//! Incremental Server-Sent Events: a parser fed chunk by chunk, and the writer's framing.
+//!
+//! Upstream streams arrive in arbitrary pieces: an event may be split across chunks (even
+//! inside a UTF-8 character or between `\r` and `\n`), and one chunk may carry several events.
+//! [`Parser::feed`] takes each chunk as it comes and yields every event completed by it, so a
+//! translated event leaves the gateway as soon as its last byte arrived.
+//!
+//! Memory is bounded by the largest single event: only the current incomplete line and the
+//! current event's data are kept, and an event over [`Parser::new`]'s limit is an error rather
+//! than unbounded growth. Follows the WHATWG framing: `\n`, `\r\n` or `\r` line ends; `:`
+//! comments; `data` lines joined with `\n`; one optional space after the colon; `id` and
+//! `retry` ignored (nothing here replays streams).
+
+/// One dispatched event.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Event {
+    /// The `event:` field; empty when absent (the SSE default type, `message`).
+    pub event: String,
+    /// The `data:` lines, joined with `\n`.
+    pub data: String,
+}
+
+/// An event grew past the parser's limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooLarge(pub usize);
+
+/// Default bound on one event (line + data): far above any real LLM stream event.
+pub const DEFAULT_MAX_EVENT: usize = 8 * 1024 * 1024;
+
+/// The incremental parser. One per stream.
+#[derive(Debug)]
+pub struct Parser {
+    /// The current line, not yet terminated.
+    line: Vec<u8>,
+    event: String,
+    data: String,
+    /// A `data` field was seen in the current event (an empty `data:` still dispatches).
+    has_data: bool,
+    /// The previous chunk ended in `\r`: a `\n` opening the next chunk belongs to it.
+    after_cr: bool,
+    max: usize,
+}
+
+impl Default for Parser {
+    fn default() -> Self {
+        Self::new(DEFAULT_MAX_EVENT)
+    }
+}
+
+impl Parser {
+    pub fn new(max_event_bytes: usize) -> Self {
+        Parser {
+            line: Vec::new(),
+            event: String::new(),
+            data: String::new(),
+            has_data: false,
+            after_cr: false,
+            max: max_event_bytes,
+        }
+    }
+
+    /// Consumes one chunk; pushes every event it completes onto `out`.
+    pub fn feed(&mut self, mut chunk: &[u8], out: &mut Vec<Event>) -> Result<(), TooLarge> {
+        if self.after_cr {
+            self.after_cr = false;
+            if let Some(rest) = chunk.strip_prefix(b"\n") {
+                chunk = rest;
+            }
+        }
+        while let Some(pos) = chunk.iter().position(|b| *b == b'\n' || *b == b'\r') {
+            let (head, tail) = chunk.split_at(pos);
+            let is_cr = tail.first() == Some(&b'\r');
+            let mut rest = tail.get(1..).unwrap_or_default();
+            if is_cr {
+                match rest.first() {
+                    Some(b'\n') => rest = rest.get(1..).unwrap_or_default(),
+                    None => self.after_cr = true,
+                    Some(_) => {}
+                }
+            }
+            if self.line.is_empty() {
+                self.line_done(head, out)?;
+            } else {
+                self.line.extend_from_slice(head);
+                let line = std::mem::take(&mut self.line);
+                self.line_done(&line, out)?;
+                self.line = line;
+                self.line.clear();
+            }
+            chunk = rest;
+        }
+        self.line.extend_from_slice(chunk);
+        if self.line.len() + self.data.len() > self.max {
+            return Err(TooLarge(self.line.len() + self.data.len()));
+        }
+        Ok(())
+    }
+
+    /// The stream ended: a last event not followed by a blank line still counts.
+    pub fn finish(&mut self, out: &mut Vec<Event>) -> Result<(), TooLarge> {
+        if !self.line.is_empty() {
+            let line = std::mem::take(&mut self.line);
+            self.line_done(&line, out)?;
+        }
+        self.line_done(b"", out)
+    }
+
+    fn line_done(&mut self, line: &[u8], out: &mut Vec<Event>) -> Result<(), TooLarge> {
+        if line.is_empty() {
+            if self.has_data {
+                if self.data.ends_with('\n') {
+                    self.data.pop();
+                }
+                out.push(Event {
+                    event: std::mem::take(&mut self.event),
+                    data: std::mem::take(&mut self.data),
+                });
+            }
+            self.event.clear();
+            self.data.clear();
+            self.has_data = false;
+            return Ok(());
+        }
+        if line.first() == Some(&b':') {
+            return Ok(());
+        }
+        let (field, value) = match line.iter().position(|b| *b == b':') {
+            Some(i) => {
+                let (f, v) = line.split_at(i);
+                let v = v.get(1..).unwrap_or_default();
+                (f, v.strip_prefix(b" ").unwrap_or(v))
+            }
+            None => (line, &b""[..]),
+        };
+        match field {
+            b"data" => {
+                if self.data.len() + value.len() > self.max {
+                    return Err(TooLarge(self.data.len() + value.len()));
+                }
+                self.data.push_str(&String::from_utf8_lossy(value));
+                self.data.push('\n');
+                self.has_data = true;
+            }
+            b"event" => {
+                self.event.clear();
+                self.event.push_str(&String::from_utf8_lossy(value));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// Appends one event in wire form: `event: NAME\ndata: DATA\n\n` (no `event:` line when
+/// `name` is empty). `data` must be one line (JSON from serde_json always is).
+pub fn write(out: &mut Vec<u8>, name: &str, data: &[u8]) {
+    if !name.is_empty() {
+        out.extend_from_slice(b"event: ");
+        out.extend_from_slice(name.as_bytes());
+        out.push(b'\n');
+    }
+    out.extend_from_slice(b"data: ");
+    out.extend_from_slice(data);
+    out.extend_from_slice(b"\n\n");
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+
+    fn parse_in_pieces(input: &[u8], piece: usize) -> Vec<Event> {
+        let mut p = Parser::default();
+        let mut out = Vec::new();
+        for c in input.chunks(piece.max(1)) {
+            p.feed(c, &mut out).unwrap();
+        }
+        p.finish(&mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn any_split_gives_the_same_events() {
+        let input = "event: a\r\ndata: {\"x\":\"é\"}\r\n\r\n: comment\n\ndata:one\ndata: two\n\n\
+                     event: b\rdata: last\r\r"
+            .as_bytes();
+        let whole = parse_in_pieces(input, input.len());
+        assert_eq!(
+            whole,
+            vec![
+                Event {
+                    event: "a".into(),
+                    data: "{\"x\":\"é\"}".into()
+                },
+                Event {
+                    event: String::new(),
+                    data: "one\ntwo".into()
+                },
+                Event {
+                    event: "b".into(),
+                    data: "last".into()
+                },
+            ]
+        );
+        for n in 1..input.len() {
+            assert_eq!(parse_in_pieces(input, n), whole, "pieces of {n}");
+        }
+    }
+
+    #[test]
+    fn unterminated_last_event_and_limits() {
+        assert_eq!(
+            parse_in_pieces(b"data: [DONE]", 3),
+            vec![Event {
+                event: String::new(),
+                data: "[DONE]".into()
+            }]
+        );
+        let mut p = Parser::new(16);
+        let mut out = Vec::new();
+        assert!(p.feed(&[b'x'; 40], &mut out).is_err());
+    }
+}
