@@ -15,7 +15,7 @@ pub struct Gateway {
     pub name: &'static str,
     /// Secret names of the gateway keys clients must present. Empty: no auth (open gateway).
     pub auth_keys: &'static [&'static str],
-    /// Providers, in config order. Routes refer to them by index.
+    /// Providers, sorted by id (the config holds them in a map). Routes refer to them by index.
     pub providers: &'static [Provider],
     /// Public models, **sorted by name** (the router binary-searches this slice).
     pub models: &'static [Model],

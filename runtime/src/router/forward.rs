@@ -1,23 +1,41 @@
 //! Running the attempt plan against upstreams and shaping what comes back.
 //!
-//! Success passes through untouched (status, content type, body bytes, streamed as they
-//! arrive). A non-retryable 4xx goes back as the upstream said it, scrubbed of credentials.
-//! 429 / 5xx / timeouts / connect errors move on to the next key or route, at most
-//! `gateway.max_attempts` times.
+//! 1. Routes that are resting ([`cooldown`](super::cooldown)) sit out while any other route
+//!    can be tried. When all of them rest, a short wait (≤ [`MAX_WAIT_MS`]) is waited out;
+//!    a longer one is answered at once: 429 when rate limits are the reason, else 503, with a
+//!    `Retry-After` of the earliest recovery.
+//! 2. The remaining routes are ordered by the model's strategy ([`plan::order`]); within a
+//!    route the provider's keys rotate, rate-limited keys skipped.
+//! 3. Each attempt: success passes through untouched (status, content type, body bytes,
+//!    streamed as they arrive; a stream's head waits for its first event, see
+//!    [`streams`](super::streams)). A 429 rests the key and tries the provider's next key; a
+//!    5xx, 408, timeout or connect error counts against the route and moves to the next
+//!    route; any other 4xx goes back at once. At most `gateway.max_attempts` attempts.
+//! 4. Error bodies and headers from upstreams are scrubbed of every credential the gateway
+//!    knows ([`scrub`]) before they are forwarded. Every answer carries `x-apex-attempts`,
+//!    and `x-apex-provider` once a provider answered.
 
+use super::cooldown::{Rest, Resting};
+use super::log::RequestLog;
 use super::plan::{self, Next, Target};
+use super::retry_after;
 use super::scrub::scrub;
+use super::streams::{self, Checked, First, Terminated};
 use super::Runtime;
 use crate::errors::ApiError;
 use crate::host::{Body, FetchError, Headers, Host, HttpResponse};
 use crate::kinds::{self, Call, Prepared};
 use crate::openai::{Endpoint, Routing};
-use crate::table::{Provider, Strategy};
+use crate::table::{Kind, Provider, Strategy};
 use bytes::Bytes;
 use futures_util::StreamExt;
 
 /// Most bytes of an upstream error body read for scrubbing and forwarding.
 const MAX_ERROR_BODY: usize = 1024 * 1024;
+
+/// Longest wait for a resting route before the request is answered with 429/503 instead.
+/// Short enough that a client's own timeout never fires first.
+pub const MAX_WAIT_MS: u64 = 1000;
 
 /// What the request resolved to: the candidate routes and how to order them.
 pub struct Resolved<'a> {
@@ -33,6 +51,55 @@ enum Failure {
     Connect,
 }
 
+/// The event a stream of this endpoint ends with when its upstream fails after it started.
+fn stream_error_event(endpoint: Endpoint) -> fn(&str) -> Bytes {
+    match endpoint {
+        Endpoint::ChatCompletions | Endpoint::Embeddings => streams::openai_error_event,
+    }
+}
+
+/// What the last non-blank bytes of a complete upstream stream are, per kind.
+const fn stream_end_marker(kind: Kind) -> Option<&'static [u8]> {
+    match kind {
+        Kind::OpenAi | Kind::AzureOpenAi | Kind::Mock => Some(b"data: [DONE]"),
+    }
+}
+
+/// How many keys an attempt on `provider` can choose from (1 for keyless kinds).
+fn key_count(provider: &Provider) -> usize {
+    if kinds::needs_key(provider.kind) {
+        provider.api_keys.len()
+    } else {
+        1
+    }
+}
+
+/// `Some` when no target can be tried at `now`: the earliest recovery, and whether rate limits
+/// are the only reason (→ 429) or not (→ 503).
+fn all_resting(rt: &Runtime, targets: &[Target<'_>], now: u64) -> Option<Resting> {
+    let mut earliest: Option<Resting> = None;
+    for t in targets {
+        let n_keys = rt
+            .gateway
+            .providers
+            .get(usize::from(t.provider))
+            .map_or(1, key_count);
+        let rest = rt.cooldowns.route_resting(t.provider, n_keys, now)?;
+        earliest = Some(match earliest {
+            None => rest,
+            Some(e) => Resting {
+                until_ms: e.until_ms.min(rest.until_ms),
+                why: if e.why == Rest::RateLimited && rest.why == Rest::RateLimited {
+                    Rest::RateLimited
+                } else {
+                    Rest::Failing
+                },
+            },
+        });
+    }
+    earliest
+}
+
 pub async fn forward<H: Host>(
     rt: &Runtime,
     host: &H,
@@ -40,11 +107,37 @@ pub async fn forward<H: Host>(
     routing: &Routing<'_>,
     body: &Bytes,
     resolved: Resolved<'_>,
+    log: &mut RequestLog,
 ) -> HttpResponse {
     let gateway = rt.gateway;
+    let cooldowns = &rt.cooldowns;
+    let mut targets = resolved.targets;
+
+    let mut now = host.now_ms();
+    if let Some(rest) = all_resting(rt, &targets, now) {
+        let wait = rest.until_ms.saturating_sub(now);
+        if wait > MAX_WAIT_MS {
+            return resting_answer(routing, rest, now);
+        }
+        host.sleep(wait).await;
+        let after = host.now_ms();
+        log.wait_ms = after.saturating_sub(now);
+        now = after;
+        if let Some(rest) = all_resting(rt, &targets, now) {
+            return resting_answer(routing, rest, now);
+        }
+    }
+    targets.retain(|t| {
+        let n_keys = gateway
+            .providers
+            .get(usize::from(t.provider))
+            .map_or(1, key_count);
+        cooldowns.route_resting(t.provider, n_keys, now).is_none()
+    });
+
     let order = plan::order(
         resolved.strategy,
-        &resolved.targets,
+        &targets,
         resolved.tick,
         &mut || host.random_u32(),
     );
@@ -54,7 +147,7 @@ pub async fn forward<H: Host>(
     let mut last: Option<Failure> = None;
     let mut not_compiled: Option<ApiError> = None;
 
-    'routes: for target in order.iter().filter_map(|i| resolved.targets.get(*i)) {
+    'routes: for target in order.iter().filter_map(|i| targets.get(*i)) {
         let Some(provider) = gateway.providers.get(usize::from(target.provider)) else {
             continue;
         };
@@ -63,11 +156,7 @@ pub async fn forward<H: Host>(
             continue;
         }
         let needs_key = kinds::needs_key(provider.kind);
-        let n_keys = if needs_key {
-            provider.api_keys.len()
-        } else {
-            1
-        };
+        let n_keys = key_count(provider);
         if n_keys == 0 {
             notes.push(format!("{}: no api_keys configured", provider.id));
             continue;
@@ -81,6 +170,10 @@ pub async fn forward<H: Host>(
         for k in plan::keys(n_keys, tick) {
             if attempts >= max_attempts {
                 break 'routes;
+            }
+            let started = host.now_ms();
+            if !cooldowns.key_ready(target.provider, k, started) {
+                continue;
             }
             let key = if needs_key {
                 let Some(name) = provider.api_keys.get(k) else {
@@ -112,18 +205,76 @@ pub async fn forward<H: Host>(
                 }
             };
             attempts += 1;
+            log.attempts = attempts;
+            log.provider = Some(provider.id);
+            log.key = needs_key.then_some(k);
             let result = match prepared {
                 Prepared::Local(resp) => Ok(resp),
                 Prepared::Fetch(req) => host.fetch(req, provider.timeout_ms).await,
             };
+            let answered = host.now_ms();
+            log.upstream_ms += answered.saturating_sub(started);
             match result {
-                Ok(resp) if resp.status < 400 => return pass_through(resp, provider, attempts),
+                Ok(mut resp) if resp.status < 400 => {
+                    if routing.stream {
+                        if let Body::Stream(mut upstream) = resp.body {
+                            let spent = answered.saturating_sub(started);
+                            let left = u64::from(provider.timeout_ms).saturating_sub(spent);
+                            let first = streams::first_chunk(host, &mut upstream, left).await;
+                            let now = host.now_ms();
+                            log.upstream_ms += now.saturating_sub(answered);
+                            match first {
+                                First::Chunk(chunk) => {
+                                    let checked = Checked::new(
+                                        chunk,
+                                        upstream,
+                                        stream_end_marker(provider.kind),
+                                    );
+                                    resp.body = Body::Stream(Box::pin(Terminated::new(
+                                        checked,
+                                        provider.id,
+                                        stream_error_event(endpoint),
+                                    )));
+                                }
+                                First::Timeout => {
+                                    notes.push(format!(
+                                        "{}: no stream event within {} ms",
+                                        provider.id, provider.timeout_ms
+                                    ));
+                                    cooldowns.failed(target.provider, now, None);
+                                    last = Some(Failure::Timeout);
+                                    continue 'routes;
+                                }
+                                First::Broken => {
+                                    notes.push(format!(
+                                        "{}: the stream ended before its first event",
+                                        provider.id
+                                    ));
+                                    cooldowns.failed(target.provider, now, None);
+                                    last = Some(Failure::Connect);
+                                    continue 'routes;
+                                }
+                            }
+                        }
+                    }
+                    cooldowns.succeeded(target.provider);
+                    return pass_through(resp, provider, attempts);
+                }
                 Ok(resp) if !plan::retryable_status(resp.status) => {
-                    return upstream_error(host, resp, provider, attempts).await;
+                    // The upstream is up and judged the request: its verdict goes back as is.
+                    cooldowns.succeeded(target.provider);
+                    return upstream_error(rt, host, resp, provider, attempts).await;
                 }
                 Ok(resp) => {
                     notes.push(format!("{}: HTTP {}", provider.id, resp.status));
+                    let asked = retry_after::delay_ms(&resp.headers, answered);
                     let next = plan::after_status(resp.status);
+                    match next {
+                        Next::Key => {
+                            cooldowns.rate_limited(target.provider, k, answered, asked);
+                        }
+                        Next::Route => cooldowns.failed(target.provider, answered, asked),
+                    }
                     last = Some(Failure::Status(resp, provider));
                     match next {
                         Next::Key => continue,
@@ -135,13 +286,15 @@ pub async fn forward<H: Host>(
                         "{}: no response within {} ms",
                         provider.id, provider.timeout_ms
                     ));
+                    cooldowns.failed(target.provider, answered, None);
                     last = Some(Failure::Timeout);
                     continue 'routes;
                 }
                 Err(FetchError::Connect(why)) => {
-                    let known: Vec<String> = key.into_iter().collect();
-                    let why = String::from_utf8_lossy(&scrub(why.as_bytes(), &known)).into_owned();
+                    let why = String::from_utf8_lossy(&scrub(why.as_bytes(), &known_secrets(rt, host)))
+                        .into_owned();
                     notes.push(format!("{}: connection failed ({why})", provider.id));
+                    cooldowns.failed(target.provider, answered, None);
                     last = Some(Failure::Connect);
                     continue 'routes;
                 }
@@ -159,7 +312,7 @@ pub async fn forward<H: Host>(
     };
     let mut resp = match last {
         Some(Failure::Status(resp, provider)) => {
-            return upstream_error(host, resp, provider, attempts).await;
+            return upstream_error(rt, host, resp, provider, attempts).await;
         }
         Some(Failure::Timeout) => ApiError::gateway_timeout(summary()).into_response(),
         Some(Failure::Connect) => ApiError::bad_gateway(summary()).into_response(),
@@ -182,6 +335,37 @@ pub async fn forward<H: Host>(
     resp
 }
 
+/// The answer when every route rests: 429 when they are all rate limited, else 503; either
+/// way with `Retry-After` (whole seconds, rounded up) of the earliest recovery.
+fn resting_answer(routing: &Routing<'_>, rest: Resting, now: u64) -> HttpResponse {
+    let secs = rest.until_ms.saturating_sub(now).div_ceil(1000).max(1);
+    let mut e = match rest.why {
+        Rest::RateLimited => ApiError::new(
+            429,
+            "rate_limit_error",
+            Some("rate_limit_exceeded"),
+            format!(
+                "Every upstream key for model `{}` is rate limited; the first one is available \
+                 again in {secs} s. Retry after that.",
+                routing.model
+            ),
+        ),
+        Rest::Failing => ApiError::new(
+            503,
+            "api_error",
+            Some("upstreams_unavailable"),
+            format!(
+                "Every upstream route for model `{}` failed recently and is resting; the first \
+                 one is tried again in {secs} s. Retry after that.",
+                routing.model
+            ),
+        ),
+    };
+    e.headers.push(("retry-after".to_owned(), secs.to_string()));
+    e.headers.push(("x-apex-attempts".to_owned(), "0".to_owned()));
+    e.into_response()
+}
+
 /// A successful upstream answer, as it came (minus hop-by-hop headers and cookies).
 fn pass_through(resp: HttpResponse, provider: &Provider, attempts: u32) -> HttpResponse {
     let mut headers = forwardable(resp.headers);
@@ -193,22 +377,53 @@ fn pass_through(resp: HttpResponse, provider: &Provider, attempts: u32) -> HttpR
     }
 }
 
-/// An upstream error answer: same status, body scrubbed of credentials.
+/// Every key value the gateway can send anywhere: all providers' keys and the gateway's own.
+/// Only built on error paths.
+fn known_secrets<H: Host>(rt: &Runtime, host: &H) -> Vec<String> {
+    rt.gateway
+        .providers
+        .iter()
+        .flat_map(|p| p.api_keys.iter())
+        .chain(rt.gateway.auth_keys.iter())
+        .filter_map(|n| host.secret(n))
+        .collect()
+}
+
+/// Headers an upstream should never have sent back, and the gateway never forwards.
+fn credential_header(name: &str) -> bool {
+    matches!(
+        name,
+        "authorization" | "api-key" | "x-api-key" | "x-goog-api-key" | "proxy-authorization"
+    )
+}
+
+/// An upstream error answer: same status, body and header values scrubbed of credentials.
 async fn upstream_error<H: Host>(
+    rt: &Runtime,
     host: &H,
     resp: HttpResponse,
     provider: &Provider,
     attempts: u32,
 ) -> HttpResponse {
-    let raw = read_capped(resp.body, MAX_ERROR_BODY).await;
-    let secrets: Vec<String> = provider
-        .api_keys
-        .iter()
-        .filter_map(|n| host.secret(n))
-        .collect();
+    // An error body that trickles in must not hold the client: bounded like the headers were.
+    let raw = {
+        let read = std::pin::pin!(read_capped(resp.body, MAX_ERROR_BODY));
+        let timer = std::pin::pin!(host.sleep(u64::from(provider.timeout_ms)));
+        match futures_util::future::select(read, timer).await {
+            futures_util::future::Either::Left((raw, _)) => raw,
+            futures_util::future::Either::Right(((), _)) => Vec::new(),
+        }
+    };
+    let secrets = known_secrets(rt, host);
     let body = scrub(&raw, &secrets);
     let mut headers = forwardable(resp.headers);
-    headers.retain(|(k, _)| k != "content-encoding");
+    headers.retain(|(k, _)| k != "content-encoding" && !credential_header(k));
+    for (_, v) in headers.iter_mut() {
+        let clean = scrub(v.as_bytes(), &secrets);
+        if clean != v.as_bytes() {
+            *v = String::from_utf8_lossy(&clean).into_owned();
+        }
+    }
     mark(&mut headers, provider, attempts);
     HttpResponse {
         status: resp.status,

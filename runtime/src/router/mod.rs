@@ -9,14 +9,22 @@
 //! | [`models`] | `GET /v1/models[/{id}]` |
 //! | [`plan`] | route order per strategy, key order, what a failure leads to |
 //! | [`forward`] | the attempt loop, passthrough and upstream-error shaping |
+//! | [`cooldown`] | which keys (429) and routes (repeated failures) rest, per isolate |
+//! | [`retry_after`] | how long an upstream asked us to stay away |
+//! | [`streams`] | first-event timeout, mid-stream failures as a final error event |
+//! | [`log`] | the one structured log line per request |
 //! | [`scrub`] | credential removal from upstream error bodies |
 
 pub mod auth;
+pub mod cooldown;
 pub mod cors;
 pub mod forward;
+pub mod log;
 pub mod models;
 pub mod plan;
+pub mod retry_after;
 pub mod scrub;
+pub mod streams;
 
 use crate::errors::{ApiError, MAX_BODY_BYTES};
 use crate::host::{Body, Host, HttpRequest, HttpResponse};
@@ -24,7 +32,9 @@ use crate::openai::{Endpoint, Routing};
 use crate::table::{Gateway, Strategy};
 use bytes::Bytes;
 use forward::Resolved;
+use log::RequestLog;
 use plan::Target;
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// A gateway plus its per-isolate state (round-robin counters). Create one per process /
@@ -37,6 +47,8 @@ pub struct Runtime {
     key_ticks: Box<[AtomicU32]>,
     /// `GET /v1/models`, built once.
     models_body: Bytes,
+    /// Rate-limited keys and failing routes (see [`cooldown`]).
+    pub cooldowns: cooldown::Cooldowns,
 }
 
 /// Where a request goes, by method and path.
@@ -54,24 +66,33 @@ impl Runtime {
             model_ticks: counters(gateway.models.len()),
             key_ticks: counters(gateway.providers.len()),
             models_body: models::list_body(gateway),
+            cooldowns: cooldown::Cooldowns::new(gateway, cooldown::Bounds::DEFAULT),
         }
     }
 
     /// Serve one inbound request. Never panics; every failure becomes an OpenAI-shaped error.
     pub async fn handle<H: Host>(&self, host: &H, req: HttpRequest) -> HttpResponse {
+        let mut log = RequestLog::start(host.now_ms());
         let mut resp = if req.method == "OPTIONS" {
             cors::preflight(&req)
         } else {
-            match self.serve(host, req).await {
+            match self.serve(host, req, &mut log).await {
                 Ok(r) => r,
                 Err(e) => e.into_response(),
             }
         };
         cors::add_headers(&mut resp.headers);
+        log.finish(resp.status, host.now_ms());
+        host.log(&log);
         resp
     }
 
-    async fn serve<H: Host>(&self, host: &H, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    async fn serve<H: Host>(
+        &self,
+        host: &H,
+        req: HttpRequest,
+        log: &mut RequestLog,
+    ) -> Result<HttpResponse, ApiError> {
         auth::check(self.gateway, host, &req)?;
         let path = path_of(&req.url);
         let route = match (route_of(path), req.method.as_str()) {
@@ -89,8 +110,12 @@ impl Runtime {
                     return Err(ApiError::too_large(req.body.len()));
                 }
                 let routing = Routing::parse(endpoint, &req.body)?;
+                log.model = Some(match self.gateway.model(&routing.model) {
+                    Some(m) => Cow::Borrowed(m.name),
+                    None => Cow::Owned(routing.model.to_string()),
+                });
                 let resolved = self.resolve(&routing.model)?;
-                Ok(forward::forward(self, host, endpoint, &routing, &req.body, resolved).await)
+                Ok(forward::forward(self, host, endpoint, &routing, &req.body, resolved, log).await)
             }
         }
     }

@@ -2,7 +2,9 @@
 //! provider goes first, and what a failed attempt leads to.
 //!
 //! Pure functions over the routes and a random source, so strategies are testable without a
-//! host and the deeper routing policy (cooldowns, Retry-After) can grow here alone.
+//! host. Resting routes are removed before [`order`] runs (see `forward`), so a `weighted`
+//! model whose heavy route rests splits its traffic over the others by their weights, and a
+//! `priority` model falls through to its first route that is up.
 
 use crate::table::Strategy;
 
@@ -72,10 +74,11 @@ pub fn keys(n: usize, tick: u32) -> impl Iterator<Item = usize> {
     (0..n).map(move |k| (start + k) % n)
 }
 
-/// Whether an upstream status is worth another attempt elsewhere (rate limited or broken).
-/// Other 4xx are the client's problem and go back to it as they are.
+/// Whether an upstream status is worth another attempt elsewhere: rate limited (429), broken
+/// (5xx) or too slow to read the request (408). Other 4xx are about the request itself (bad
+/// body, auth, unknown model): another route would say the same, so they go back at once.
 pub const fn retryable_status(status: u16) -> bool {
-    status == 429 || status >= 500
+    status == 429 || status == 408 || status >= 500
 }
 
 /// What to try after a failed attempt.
@@ -87,7 +90,8 @@ pub enum Next {
     Route,
 }
 
-/// The next step after an attempt answered `status` (429 → another key; 5xx → another route).
+/// The next step after an attempt answered a retryable `status` (429 → another key of the
+/// same provider; 5xx / 408 → another route).
 pub const fn after_status(status: u16) -> Next {
     if status == 429 {
         Next::Key
