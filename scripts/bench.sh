@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Benchmark (not a test): what the gateway costs, and how big each example's worker is.
 #
-# 1. Native overhead: the same non-streaming chat request, closed loop, at concurrency 16 and
-#    64, sent (a) straight to the fake upstream and (b) through `apexc serve` in front of it.
+# 1. Native overhead: the same non-streaming chat request, closed loop, at concurrency 1
+#    (the per-request cost, no queueing), 16 and 64 (BENCH_CONCURRENCY), sent (a) straight
+#    to the fake upstream and (b) through `apexc serve` in front of it.
 #    p50/p99 side by side; the difference is the gateway's overhead. Release builds.
 # 2. Worker bundle size: every examples/*.yaml compiled (apexc dev --build-only, i.e.
 #    apexc build + worker-build --release), then gzip -9 of the .wasm and of the JS (shim +
 #    glue), and wrangler's own upload figure (`wrangler deploy --dry-run`, no login needed).
 #
 #   bash scripts/bench.sh                 # both parts (~3 min after the first release build)
-#   BENCH_DURATION=10 bash scripts/bench.sh
-#   BENCH_SKIP_BUNDLES=1 bash scripts/bench.sh
+#   BENCH_DURATION=10 BENCH_ROUNDS=5 bash scripts/bench.sh
+#   BENCH_SKIP_BUNDLES=1 bash scripts/bench.sh      # latency only
+#   BENCH_NO_BUILD=1 bash scripts/bench.sh          # reuse target/release binaries
 #
 # All processes share this machine's cores (2 here), so absolute numbers are a floor for
 # what a quiet machine does; the direct/gateway comparison runs under the same conditions.
@@ -18,7 +20,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-DURATION="${BENCH_DURATION:-5}"
+DURATION="${BENCH_DURATION:-3}"
 WARMUP="${BENCH_WARMUP:-1}"
 OUT="$ROOT/target/bench"
 mkdir -p "$OUT"
@@ -27,10 +29,12 @@ bash scripts/setup.sh >/dev/null
 # shellcheck source=/dev/null
 source target/tools/env.sh
 
-echo "==> [bench] cargo build --release (apexc, fake-upstream, apex-loadgen)"
-T0=$SECONDS
-cargo build --release -q -p apexc -p fake-upstream -p apex-loadgen
-echo "    done in $((SECONDS - T0))s"
+if [ -z "${BENCH_NO_BUILD:-}" ]; then
+  echo "==> [bench] cargo build --release (apexc, fake-upstream, apex-loadgen)"
+  T0=$SECONDS
+  cargo build --release -q -p apexc -p fake-upstream -p apex-loadgen
+  echo "    done in $((SECONDS - T0))s"
+fi
 BIN="$ROOT/target/release"
 
 PIDS=()
@@ -65,30 +69,37 @@ run() { # url body auth concurrency
     --concurrency "$4" --duration "$DURATION" --warmup "$WARMUP"
 }
 
-echo "==> [bench] native overhead: ${DURATION}s per run after ${WARMUP}s warm-up (fake upstream $UPSTREAM, gateway $GATEWAY)"
+ROUNDS="${BENCH_ROUNDS:-3}"
+echo "==> [bench] native overhead: $ROUNDS rounds of ${DURATION}s per target after ${WARMUP}s warm-up, direct and gateway interleaved"
+echo "    (fake upstream $UPSTREAM, gateway $GATEWAY); the table shows each figure's median over the rounds"
 RESULTS="$OUT/latency.jsonl"
 : > "$RESULTS"
-for c in 16 64; do
-  d="$(run "$UPSTREAM" "$BODY_DIRECT" bench-upstream-key "$c")"
-  g="$(run "$GATEWAY" "$BODY_GATEWAY" bench-gateway-key "$c")"
-  echo "{\"target\":\"direct\",\"r\":$d}" >> "$RESULTS"
-  echo "{\"target\":\"apexc serve\",\"r\":$g}" >> "$RESULTS"
+for round in $(seq 1 "$ROUNDS"); do
+  for c in ${BENCH_CONCURRENCY:-1 16 64}; do
+    d="$(run "$UPSTREAM" "$BODY_DIRECT" bench-upstream-key "$c")"
+    g="$(run "$GATEWAY" "$BODY_GATEWAY" bench-gateway-key "$c")"
+    echo "{\"round\":$round,\"target\":\"direct\",\"r\":$d}" >> "$RESULTS"
+    echo "{\"round\":$round,\"target\":\"apexc serve\",\"r\":$g}" >> "$RESULTS"
+  done
 done
 
 python3 - "$RESULTS" <<'PY'
-import json, sys
+import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
-print()
-print(f"{'target':<13} {'conc':>4} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}   overhead p50 / p99")
-by = {}
+runs = {}
 for r in rows:
-    by[(r["target"], r["r"]["concurrency"])] = r["r"]
-for (t, c), r in by.items():
+    runs.setdefault((r["target"], r["r"]["concurrency"]), []).append(r["r"])
+med = lambda xs, k: statistics.median(x[k] for x in xs)
+print()
+print(f"{'target':<13} {'conc':>4} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}   overhead p50 / p99 (gateway - direct)")
+for (t, c), xs in sorted(runs.items(), key=lambda kv: (kv[0][1], kv[0][0] != "direct")):
+    p50, p99 = med(xs, "p50_us"), med(xs, "p99_us")
     extra = ""
     if t != "direct":
-        d = by[("direct", c)]
-        extra = f"   +{(r['p50_us'] - d['p50_us']) / 1000:.3f} / +{(r['p99_us'] - d['p99_us']) / 1000:.3f} ms"
-    print(f"{t:<13} {c:>4} {r['rps']:>8.0f} {r['p50_us'] / 1000:>8.3f} {r['p99_us'] / 1000:>8.3f} {r['errors']:>6}{extra}")
+        d = runs[("direct", c)]
+        extra = f"   +{(p50 - med(d, 'p50_us')) / 1000:.3f} / +{(p99 - med(d, 'p99_us')) / 1000:.3f} ms"
+    errors = sum(x["errors"] for x in xs)
+    print(f"{t:<13} {c:>4} {med(xs, 'rps'):>8.0f} {p50 / 1000:>8.3f} {p99 / 1000:>8.3f} {errors:>6}{extra}")
 PY
 
 if [ -n "${BENCH_SKIP_BUNDLES:-}" ]; then exit 0; fi

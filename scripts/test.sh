@@ -22,10 +22,10 @@ source target/tools/env.sh
 LOGDIR="$ROOT/target/test-logs"
 mkdir -p "$LOGDIR"
 
-printf '\n==> [test] cargo test --workspace\n'
+printf '\n==> [test] cargo test --workspace --no-fail-fast\n'
 T0=$SECONDS
 set +e
-cargo test --workspace 2>&1 | tee "$LOGDIR/cargo-test.log"
+cargo test --workspace --no-fail-fast 2>&1 | tee "$LOGDIR/cargo-test.log"
 CARGO_RC=${PIPESTATUS[0]}
 set -e
 CARGO_TIME=$((SECONDS - T0))

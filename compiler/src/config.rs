@@ -36,6 +36,13 @@ pub struct Config {
     #[schemars(range(min = 1, max = 50))]
     pub max_attempts: Option<u32>,
 
+    /// How long rate-limited keys and failing routes sit out. A key that answers 429 rests
+    /// for as long as the upstream asks (`Retry-After`, `retry-after-ms`,
+    /// `x-ratelimit-reset-*`); a route that keeps failing (5xx, timeouts) rests 1 s, 2 s,
+    /// 4 s... Both are capped by `max_seconds`. Defaults: 5 s and 60 s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cooldown: Option<Cooldown>,
+
     /// Upstream providers by id. The id is how routes refer to a provider, and what clients
     /// write after `#` to address one directly (`DeepSeek-R1#deepseek`).
     #[schemars(extend("propertyNames" = { "pattern": "^[^#\\s]+$" }))]
@@ -45,6 +52,23 @@ pub struct Config {
     /// A name cannot contain `#` (clients write `MODEL#PROVIDER` to pick a provider).
     #[schemars(extend("propertyNames" = { "pattern": "^[^#\\s]([^#]*[^#\\s])?$" }))]
     pub models: BTreeMap<String, Model>,
+}
+
+/// Bounds on cooldowns (see `cooldown` at the top level).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Cooldown {
+    /// Seconds a key rests after a 429 that does not say how long to wait (default 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 3600))]
+    pub default_seconds: Option<u32>,
+
+    /// Longest rest of a key or route, whatever the upstream asks for (default 60). While
+    /// everything a model can use rests, its requests get 429/503 with `Retry-After`, so keep
+    /// this short enough for your clients.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 3600))]
+    pub max_seconds: Option<u32>,
 }
 
 /// Gateway authentication.
@@ -116,6 +140,26 @@ pub struct Provider {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 600000))]
     pub timeout_ms: Option<u32>,
+
+    /// How `POST /v1/responses` reaches this provider (default `bridge`): `bridge` translates
+    /// Responses to the provider's chat completions (any provider; tools, streaming and stored
+    /// responses handled by the gateway); `native` sends it untouched to the provider's own
+    /// `{base_url}/responses` (`openai` upstreams that have the Responses API, e.g. OpenAI
+    /// itself), remembering which provider served each response id so follow-up
+    /// GET/DELETE/input_items calls reach it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub responses: Option<ResponsesMode>,
+}
+
+/// How the Responses API reaches a provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum ResponsesMode {
+    /// Translate to chat completions (the provider needs no Responses API).
+    #[serde(rename = "bridge")]
+    Bridge,
+    /// Pass through to the provider's own `/responses`.
+    #[serde(rename = "native")]
+    Native,
 }
 
 /// The protocol family of an upstream.
@@ -131,6 +175,11 @@ pub enum ProviderKind {
     /// Built-in fake provider: no network, no keys, deterministic answers.
     #[serde(rename = "mock")]
     Mock,
+    /// Anthropic's Messages API: `x-api-key` + `anthropic-version`, `{base_url}/v1/messages`
+    /// (base_url e.g. `https://api.anthropic.com`). Messages clients pass through untouched;
+    /// OpenAI chat clients are translated.
+    #[serde(rename = "anthropic")]
+    Anthropic,
 }
 
 /// A public model and how to serve it.
@@ -175,8 +224,32 @@ pub struct Route {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
     pub weight: Option<u32>,
+    /// Upper bound on `max_tokens` for requests served by this route (a larger request is
+    /// lowered to it; one without `max_tokens` gets it). For upstreams with a small output
+    /// limit, since clients such as Claude Code ask for 32000 or more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub max_tokens: Option<u32>,
 }
 
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
 pub const DEFAULT_TIMEOUT_MS: u32 = 30_000;
 pub const DEFAULT_TTL_SECONDS: u64 = 86_400;
+pub const DEFAULT_COOLDOWN_SECONDS: u32 = 5;
+pub const DEFAULT_MAX_COOLDOWN_SECONDS: u32 = 60;
+
+impl Config {
+    /// The cooldown bounds in milliseconds, defaults applied: (default, max). A default
+    /// above the max is capped by it.
+    pub fn cooldown_ms(&self) -> (u64, u64) {
+        let c = self.cooldown.as_ref();
+        let max = c
+            .and_then(|c| c.max_seconds)
+            .unwrap_or(DEFAULT_MAX_COOLDOWN_SECONDS);
+        let default = c
+            .and_then(|c| c.default_seconds)
+            .unwrap_or(DEFAULT_COOLDOWN_SECONDS)
+            .min(max);
+        (u64::from(default) * 1000, u64::from(max) * 1000)
+    }
+}

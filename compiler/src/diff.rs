@@ -165,6 +165,19 @@ fn gateway_changes(old: &Routing, new: &Routing, out: &mut Vec<RoutingChange>) {
             format!("max_attempts {} -> {}", old.max_attempts, new.max_attempts),
         );
     }
+    if old.cooldown != new.cooldown {
+        push(
+            out,
+            Sign::Changed,
+            format!(
+                "cooldown {}/{} ms -> {}/{} ms (default/max)",
+                old.cooldown.default_ms,
+                old.cooldown.max_ms,
+                new.cooldown.default_ms,
+                new.cooldown.max_ms
+            ),
+        );
+    }
     match (&old.responses_store, &new.responses_store) {
         (None, Some(s)) => push(
             out,
@@ -262,6 +275,16 @@ fn model_diff(old: &ModelRouting, new: &ModelRouting) -> Vec<String> {
                     out.push(format!(
                         "route {}/{} weight {} -> {}",
                         r.provider, r.model, o.weight, r.weight
+                    ));
+                }
+                if o.max_tokens != r.max_tokens {
+                    let show = |m: Option<u32>| m.map_or("none".to_owned(), |n| n.to_string());
+                    out.push(format!(
+                        "route {}/{} max_tokens {} -> {}",
+                        r.provider,
+                        r.model,
+                        show(o.max_tokens),
+                        show(r.max_tokens)
                     ));
                 }
                 kept_order_new.push(key(r));
@@ -385,6 +408,14 @@ fn provider_diff(old: &ProviderRouting, new: &ProviderRouting) -> Vec<String> {
         out.push(format!(
             "timeout_ms {} -> {}",
             old.timeout_ms, new.timeout_ms
+        ));
+    }
+    if old.native_responses != new.native_responses {
+        let mode = |native: bool| if native { "native" } else { "bridge" };
+        out.push(format!(
+            "responses {} -> {}",
+            mode(old.native_responses),
+            mode(new.native_responses)
         ));
     }
     out
@@ -520,17 +551,20 @@ mod tests {
             api_version: None,
             headers: Default::default(),
             timeout_ms: 30000,
+            native_responses: false,
         };
         let route = |p: &str, m: &str| RouteRouting {
             provider: p.into(),
             model: m.into(),
             weight: 1,
+            max_tokens: None,
         };
         Routing {
             format: 1,
             name: "gw".into(),
             auth_keys: vec!["GATEWAY_KEY".into()],
             max_attempts: 3,
+            cooldown: Default::default(),
             responses_store: None,
             providers: vec![provider("a"), provider("b")],
             models: vec![ModelRouting {
@@ -569,6 +603,7 @@ mod tests {
             provider: "b".into(),
             model: "z".into(),
             weight: 2,
+            max_tokens: None,
         };
         assert_eq!(
             texts(&old, &new),

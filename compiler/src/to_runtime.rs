@@ -31,6 +31,7 @@ pub fn gateway(config: &Config) -> &'static table::Gateway {
                     .into_boxed_slice(),
             ),
             timeout_ms: p.timeout_ms.unwrap_or(config::DEFAULT_TIMEOUT_MS),
+            native_responses: p.responses == Some(config::ResponsesMode::Native),
         })
         .collect();
     // Models in BTreeMap (byte) order, the order the router binary-searches.
@@ -53,6 +54,7 @@ pub fn gateway(config: &Config) -> &'static table::Gateway {
                             .unwrap_or(ids.len()) as u16,
                         model: leak_str(&r.model),
                         weight: r.weight.unwrap_or(1),
+                        max_tokens: r.max_tokens,
                     })
                     .collect::<Vec<_>>()
                     .into_boxed_slice(),
@@ -78,6 +80,13 @@ pub fn gateway(config: &Config) -> &'static table::Gateway {
                 ttl_seconds: s.ttl_seconds.unwrap_or(config::DEFAULT_TTL_SECONDS),
             }),
         max_attempts: config.max_attempts.unwrap_or(config::DEFAULT_MAX_ATTEMPTS),
+        cooldown: {
+            let (default_ms, max_ms) = config.cooldown_ms();
+            table::Cooldown {
+                default_ms,
+                max_ms,
+            }
+        },
     }))
 }
 
@@ -86,6 +95,7 @@ fn kind(k: ProviderKind) -> table::Kind {
         ProviderKind::OpenAi => table::Kind::OpenAi,
         ProviderKind::AzureOpenAi => table::Kind::AzureOpenAi,
         ProviderKind::Mock => table::Kind::Mock,
+        ProviderKind::Anthropic => table::Kind::Anthropic,
     }
 }
 

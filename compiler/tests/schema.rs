@@ -105,7 +105,7 @@ fn every_object_rejects_unknown_keys() {
 #[test]
 fn closed_sets_are_enums() {
     let s = schema_value();
-    assert_eq!(s["$defs"]["ProviderKind"]["enum"], serde_json::json!(["openai", "azure-openai", "mock"]));
+    assert_eq!(s["$defs"]["ProviderKind"]["enum"], serde_json::json!(["openai", "azure-openai", "mock", "anthropic"]));
     assert_eq!(
         s["$defs"]["Strategy"]["enum"],
         serde_json::json!(["random", "round-robin", "weighted", "priority"])

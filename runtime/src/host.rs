@@ -9,6 +9,7 @@ use bytes::Bytes;
 use futures_core::Stream;
 use std::future::Future;
 use std::pin::Pin;
+use std::rc::Rc;
 
 /// A body that arrives (or leaves) piece by piece. Each item is forwarded as soon as it exists.
 pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, StreamError>>>>;
@@ -89,6 +90,30 @@ pub trait Host {
     fn log(&self, line: &dyn std::fmt::Display) {
         let _ = line;
     }
+    /// The key-value namespace bound as `binding` (a Workers KV binding; an in-memory map
+    /// natively), or `None` when the platform has none by that name. Stored Responses live
+    /// here (see `responses::store`). The default is no storage at all.
+    fn kv(&self, binding: &str) -> Option<Kv> {
+        let _ = binding;
+        None
+    }
+}
+
+/// A future that owns everything it needs: it may outlive the call that made it (a response
+/// stream writes its stored copy after the handler returned).
+pub type LocalFuture<T> = Pin<Box<dyn Future<Output = T>>>;
+
+/// A shared handle on one key-value namespace.
+pub type Kv = Rc<dyn KvStore>;
+
+/// One key-value namespace. Values are UTF-8 text (JSON in practice). Reads may be stale by
+/// the platform's consistency window (Workers KV: up to 60 s in other locations).
+pub trait KvStore {
+    /// The value, or `None` when absent, expired, or unreadable.
+    fn get(&self, key: &str) -> LocalFuture<Option<String>>;
+    /// Store `value` under `key` for `ttl_seconds` (Workers KV raises anything below 60 to 60).
+    fn put(&self, key: &str, value: String, ttl_seconds: u64) -> LocalFuture<Result<(), String>>;
+    fn delete(&self, key: &str) -> LocalFuture<Result<(), String>>;
 }
 
 impl HttpRequest {

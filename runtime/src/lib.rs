@@ -9,10 +9,14 @@
 //! No code on a request path may panic: a panic in a Worker aborts every request in the isolate.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
+pub mod anthropic;
+pub mod canonical;
 pub mod errors;
 pub mod host;
 pub mod hosts;
 pub mod kinds;
 pub mod openai;
+pub mod responses;
 pub mod router;
+pub mod sse;
 pub mod table;

@@ -23,6 +23,25 @@ pub struct Gateway {
     pub responses_store: Option<ResponsesStore>,
     /// Upper bound on upstream attempts per request (each is a Workers subrequest).
     pub max_attempts: u32,
+    /// How long rate-limited keys and failing routes rest.
+    pub cooldown: Cooldown,
+}
+
+/// Bounds on cooldowns (`cooldown` in the config; the policy is in `router::cooldown`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cooldown {
+    /// A 429 that does not say how long to wait rests its key this long.
+    pub default_ms: u64,
+    /// No rest is longer, whatever an upstream asks for.
+    pub max_ms: u64,
+}
+
+impl Cooldown {
+    /// 5 s when the upstream does not say, at most 60 s.
+    pub const DEFAULT: Cooldown = Cooldown {
+        default_ms: 5_000,
+        max_ms: 60_000,
+    };
 }
 
 /// One upstream provider.
@@ -43,10 +62,13 @@ pub struct Provider {
     pub headers: &'static [(&'static str, &'static str)],
     /// Time allowed to the first byte of the upstream answer.
     pub timeout_ms: u32,
+    /// `responses: native` in the config: `POST /v1/responses` goes to the upstream's own
+    /// `/responses` untouched instead of being bridged to chat completions.
+    pub native_responses: bool,
 }
 
 /// What protocol and auth an upstream speaks. A kind's code is compiled in only when its
-/// cargo feature (`kind-openai`, `kind-azure-openai`, `kind-mock`) is on.
+/// cargo feature (`kind-openai`, `kind-azure-openai`, `kind-mock`, `kind-anthropic`) is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     /// Any OpenAI-compatible endpoint: `Authorization: Bearer`, `{base_url}/chat/completions`.
@@ -55,6 +77,8 @@ pub enum Kind {
     AzureOpenAi,
     /// Built in, no network: deterministic answers for quickstarts and smoke tests.
     Mock,
+    /// Anthropic Messages: `x-api-key`, `anthropic-version`, `{base_url}/v1/messages`.
+    Anthropic,
 }
 
 impl Kind {
@@ -64,6 +88,7 @@ impl Kind {
             Kind::OpenAi => "openai",
             Kind::AzureOpenAi => "azure-openai",
             Kind::Mock => "mock",
+            Kind::Anthropic => "anthropic",
         }
     }
 }
@@ -86,6 +111,8 @@ pub struct Route {
     pub model: &'static str,
     /// Relative share for the `weighted` strategy (≥ 1).
     pub weight: u32,
+    /// Cap on `max_tokens` for requests this route serves (`max_tokens` in the config).
+    pub max_tokens: Option<u32>,
 }
 
 /// How a model's routes are ordered for each request.

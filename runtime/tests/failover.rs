@@ -99,3 +99,37 @@ fn a_missing_key_secret_is_skipped_without_spending_an_attempt() {
     assert_eq!(resp.header("x-apex-provider"), Some("beta"));
     assert_eq!(resp.header("x-apex-attempts"), Some("1"));
 }
+
+#[test]
+fn a_408_moves_to_the_next_route() {
+    let host = FakeHost::new();
+    host.then_status(408, "{}");
+    let resp = chat_pri(&host);
+    assert_eq!(resp.status, 200);
+    assert_eq!(host.hosts(), ["alpha.example", "beta.example"]);
+}
+
+#[test]
+fn other_client_errors_come_back_at_once_without_a_retry() {
+    for status in [400, 401, 403, 404, 413, 422] {
+        let host = FakeHost::new();
+        host.then_status(status, r#"{"error":{"message":"nope"}}"#);
+        let resp = chat_pri(&host);
+        assert_eq!(resp.status, status);
+        assert_eq!(host.requests.borrow().len(), 1, "{status}: no retry");
+        assert_eq!(resp.header("x-apex-provider"), Some("alpha"));
+        assert_eq!(resp.header("x-apex-attempts"), Some("1"));
+        assert_eq!(body_of(resp), br#"{"error":{"message":"nope"}}"#);
+    }
+}
+
+#[test]
+fn gateway_errors_after_attempts_carry_the_attempt_count() {
+    let host = FakeHost::new();
+    host.then(Err(FetchError::Timeout))
+        .then(Err(FetchError::Timeout));
+    let resp = chat_pri(&host);
+    assert_eq!(resp.header("x-apex-attempts"), Some("2"));
+    let e = assert_error(resp, 504);
+    assert!(e["message"].as_str().unwrap().contains("alpha"));
+}

@@ -137,6 +137,7 @@ fn gateway(upstream: SocketAddr, timeout_ms: u32) -> &'static Gateway {
             api_version: None,
             headers: &[],
             timeout_ms: 30_000,
+            native_responses: false,
         },
         Provider {
             id: "up",
@@ -146,17 +147,20 @@ fn gateway(upstream: SocketAddr, timeout_ms: u32) -> &'static Gateway {
             api_version: None,
             headers: &[],
             timeout_ms,
+            native_responses: false,
         },
     ]));
     static ROUTES_DEMO: [Route; 1] = [Route {
         provider: 0,
         model: "mock-1",
         weight: 1,
+        max_tokens: None,
     }];
     static ROUTES_UP: [Route; 1] = [Route {
         provider: 1,
         model: "up-model",
         weight: 1,
+        max_tokens: None,
     }];
     let models: &'static [Model] = Box::leak(Box::new([
         Model {
@@ -177,6 +181,7 @@ fn gateway(upstream: SocketAddr, timeout_ms: u32) -> &'static Gateway {
         models,
         responses_store: None,
         max_attempts: 1,
+        cooldown: apex_runtime::table::Cooldown::DEFAULT,
     }))
 }
 

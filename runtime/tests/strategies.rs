@@ -1,4 +1,5 @@
-//! Strategies, observed as a client would: which provider serves each request.
+//! Strategies, observed as a client would: which provider serves each request — with every
+//! route healthy, and with some resting.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod common;
 use apex_runtime::router::Runtime;
@@ -18,8 +19,10 @@ fn providers_for(model: &str, n: usize) -> Vec<String> {
 
 #[test]
 fn round_robin_alternates_exactly() {
-    let seen = providers_for("chat-rr", 6);
-    assert_eq!(seen, ["alpha", "beta", "alpha", "beta", "alpha", "beta"]);
+    let seen = providers_for("chat-rr", 1000);
+    for (i, p) in seen.iter().enumerate() {
+        assert_eq!(p, ["alpha", "beta"][i % 2], "request {i}");
+    }
 }
 
 #[test]
@@ -28,8 +31,32 @@ fn priority_always_starts_with_the_first_route() {
 }
 
 #[test]
+fn priority_uses_the_first_healthy_route() {
+    let host = FakeHost::new();
+    let rt = Runtime::new(&GATEWAY);
+    let send = || {
+        let resp = block_on(rt.handle(&host, post("/v1/chat/completions", &chat("chat-pri"))));
+        resp.header("x-apex-provider").unwrap().to_owned()
+    };
+    // alpha fails twice in a row: it rests, beta (next in priority) takes every request.
+    host.then_status(500, "{}");
+    assert_eq!(send(), "beta");
+    host.then_status(502, "{}");
+    assert_eq!(send(), "beta");
+    let before = host.requests.borrow().len();
+    for _ in 0..10 {
+        assert_eq!(send(), "beta");
+    }
+    assert_eq!(host.hosts()[before..], ["beta.example"; 10], "no detour through alpha");
+    // Once alpha is back and answers, it is first again.
+    host.advance(1000);
+    assert_eq!(send(), "alpha");
+    assert_eq!(send(), "alpha");
+}
+
+#[test]
 fn weighted_splits_in_proportion_to_weight() {
-    let n = 4000;
+    let n = 10_000;
     let alpha = providers_for("chat-w", n)
         .iter()
         .filter(|p| *p == "alpha")

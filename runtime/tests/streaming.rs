@@ -21,7 +21,10 @@ fn chunks_reach_the_client_one_by_one() {
     }));
     let rt = Runtime::new(&GATEWAY);
     let body = r#"{"model":"chat-pri","stream":true,"messages":[{"role":"user","content":"hi"}]}"#;
-    // Nothing has been sent yet, and the gateway already answers with the headers.
+    // The head waits for the first event (until then the request can still fail over);
+    // after it, every chunk leaves as it comes.
+    let first = Bytes::from_static(b"data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n");
+    tx.unbounded_send(Ok(first.clone())).unwrap();
     let resp = block_on(rt.handle(&host, post("/v1/chat/completions", body)));
     assert_eq!(resp.status, 200);
     assert_eq!(resp.header("content-type"), Some("text/event-stream"));
@@ -34,8 +37,6 @@ fn chunks_reach_the_client_one_by_one() {
         panic!("streamed answer was buffered")
     };
 
-    let first = Bytes::from_static(b"data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n");
-    tx.unbounded_send(Ok(first.clone())).unwrap();
     assert_eq!(block_on(out.next()).unwrap().unwrap(), first);
 
     let second = Bytes::from_static(b"data: [DONE]\n\n");

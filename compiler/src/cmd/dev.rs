@@ -103,7 +103,20 @@ fn dev(args: &Args) -> Result<(), String> {
     }
     let name = loaded.config.name.clone();
     let config_dir = loaded.path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
-    let out = crate::build::absolute(&args.out.clone().unwrap_or_else(|| config_dir.join(".apexc").join(&name)));
+    let out = match &args.out {
+        Some(o) => crate::build::absolute(o),
+        None => {
+            // The default work dir sits beside the config: keep it out of the user's git.
+            let work = config_dir.join(".apexc");
+            std::fs::create_dir_all(&work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
+            let ignore = work.join(".gitignore");
+            if !ignore.exists() {
+                std::fs::write(&ignore, "# apexc dev's work dirs (generated crates, builds, .dev.vars)\n*\n")
+                    .map_err(|e| format!("cannot write {}: {e}", ignore.display()))?;
+            }
+            crate::build::absolute(&work.join(&name))
+        }
+    };
 
     // 2. Toolchain.
     let tools = toolchain::ensure(!args.no_install).map_err(|e| e.to_string())?;
@@ -360,8 +373,12 @@ fn probe(addr: SocketAddr) -> Option<u16> {
 
 /// SIGINT to wrangler's process group, then SIGKILL if it has not exited within 5 s.
 fn stop(child: &mut Child) {
-    let pgid = child.id().to_string();
-    let _ = Command::new("kill").args(["-INT", "--", &format!("-{pgid}")]).status();
+    let group = format!("-{}", child.id());
+    let signal = |sig: &str| {
+        // The group may already be gone (wrangler exited on its own): nothing to report.
+        let _ = Command::new("kill").args([sig, "--", group.as_str()]).stderr(Stdio::null()).status();
+    };
+    signal("-INT");
     let deadline = Instant::now() + Duration::from_secs(5);
     while Instant::now() < deadline {
         if let Ok(Some(_)) = child.try_wait() {
@@ -369,7 +386,7 @@ fn stop(child: &mut Child) {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    let _ = Command::new("kill").args(["-KILL", "--", &format!("-{pgid}")]).status();
+    signal("-KILL");
     let _ = child.wait();
 }
 

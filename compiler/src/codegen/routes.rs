@@ -65,6 +65,8 @@ fn gateway_tokens(routing: &Routing) -> Result<TokenStream, CodegenError> {
     let name = &routing.name;
     let auth_keys = &routing.auth_keys;
     let max_attempts = Literal::u32_unsuffixed(routing.max_attempts);
+    let cooldown_default = Literal::u64_unsuffixed(routing.cooldown.default_ms);
+    let cooldown_max = Literal::u64_unsuffixed(routing.cooldown.max_ms);
 
     let providers = routing.providers.iter().map(provider_tokens);
 
@@ -84,7 +86,16 @@ fn gateway_tokens(routing: &Routing) -> Result<TokenStream, CodegenError> {
             let index = Literal::u16_unsuffixed(index);
             let model = &r.model;
             let weight = Literal::u32_unsuffixed(r.weight);
-            routes.push(quote! { Route { provider: #index, model: #model, weight: #weight } });
+            let max_tokens = match r.max_tokens {
+                Some(n) => {
+                    let n = Literal::u32_unsuffixed(n);
+                    quote! { Some(#n) }
+                }
+                None => quote! { None },
+            };
+            routes.push(quote! {
+                Route { provider: #index, model: #model, weight: #weight, max_tokens: #max_tokens }
+            });
         }
         let model_name = &m.name;
         let strategy = format_ident!("{}", strategy_variant(m.strategy));
@@ -114,6 +125,7 @@ fn gateway_tokens(routing: &Routing) -> Result<TokenStream, CodegenError> {
             models: &[#(#models),*],
             responses_store: #responses_store,
             max_attempts: #max_attempts,
+            cooldown: Cooldown { default_ms: #cooldown_default, max_ms: #cooldown_max },
         };
     })
 }
@@ -129,6 +141,7 @@ fn provider_tokens(p: &ProviderRouting) -> TokenStream {
     };
     let headers = p.headers.iter().map(|(k, v)| quote! { (#k, #v) });
     let timeout_ms = Literal::u32_unsuffixed(p.timeout_ms);
+    let native_responses = p.native_responses;
     quote! {
         Provider {
             id: #id,
@@ -138,13 +151,14 @@ fn provider_tokens(p: &ProviderRouting) -> TokenStream {
             api_version: #api_version,
             headers: &[#(#headers),*],
             timeout_ms: #timeout_ms,
+            native_responses: #native_responses,
         }
     }
 }
 
 /// Only the table types this gateway uses, so the generated crate compiles without warnings.
 fn imports(routing: &Routing) -> Vec<proc_macro2::Ident> {
-    let mut names = vec!["Gateway"];
+    let mut names = vec!["Cooldown", "Gateway"];
     if !routing.providers.is_empty() {
         names.extend(["Kind", "Provider"]);
     }
@@ -169,6 +183,7 @@ fn kind_variant(kind: ProviderKind) -> &'static str {
         ProviderKind::OpenAi => "OpenAi",
         ProviderKind::AzureOpenAi => "AzureOpenAi",
         ProviderKind::Mock => "Mock",
+        ProviderKind::Anthropic => "Anthropic",
     }
 }
 

@@ -23,6 +23,9 @@ pub struct Routing {
     /// Secret names of the gateway keys. Empty: an open gateway.
     pub auth_keys: Vec<String>,
     pub max_attempts: u32,
+    /// Cooldown bounds; absent from the record when they are the defaults.
+    #[serde(default, skip_serializing_if = "CooldownRouting::is_default")]
+    pub cooldown: CooldownRouting,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub responses_store: Option<StoreRouting>,
     /// Providers in table order (sorted by id); routes refer to them by position in the
@@ -30,6 +33,28 @@ pub struct Routing {
     pub providers: Vec<ProviderRouting>,
     /// Models sorted by name (byte order, the order the router binary-searches).
     pub models: Vec<ModelRouting>,
+}
+
+/// How long rate-limited keys and failing routes rest, in ms, defaults applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CooldownRouting {
+    pub default_ms: u64,
+    pub max_ms: u64,
+}
+
+impl Default for CooldownRouting {
+    fn default() -> Self {
+        CooldownRouting {
+            default_ms: u64::from(config::DEFAULT_COOLDOWN_SECONDS) * 1000,
+            max_ms: u64::from(config::DEFAULT_MAX_COOLDOWN_SECONDS) * 1000,
+        }
+    }
+}
+
+impl CooldownRouting {
+    pub fn is_default(&self) -> bool {
+        *self == CooldownRouting::default()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -51,6 +76,9 @@ pub struct ProviderRouting {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, String>,
     pub timeout_ms: u32,
+    /// `responses: native` (absent: bridged).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub native_responses: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -67,6 +95,9 @@ pub struct RouteRouting {
     /// Model name sent upstream.
     pub model: String,
     pub weight: u32,
+    /// Cap on `max_tokens` (absent: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u32>,
 }
 
 impl Routing {
@@ -82,6 +113,10 @@ impl Routing {
                 .map(|a| a.keys.iter().map(|k| k.secret.clone()).collect())
                 .unwrap_or_default(),
             max_attempts: config.max_attempts.unwrap_or(config::DEFAULT_MAX_ATTEMPTS),
+            cooldown: {
+                let (default_ms, max_ms) = config.cooldown_ms();
+                CooldownRouting { default_ms, max_ms }
+            },
             responses_store: config.responses_store.as_ref().map(|s| StoreRouting {
                 kv: s.kv.clone(),
                 ttl_seconds: s.ttl_seconds.unwrap_or(config::DEFAULT_TTL_SECONDS),
@@ -103,6 +138,7 @@ impl Routing {
                     api_version: p.api_version.clone(),
                     headers: p.headers.clone(),
                     timeout_ms: p.timeout_ms.unwrap_or(config::DEFAULT_TIMEOUT_MS),
+                    native_responses: p.responses == Some(config::ResponsesMode::Native),
                 })
                 .collect(),
             models: config
@@ -118,6 +154,7 @@ impl Routing {
                             provider: r.provider.clone(),
                             model: r.model.clone(),
                             weight: r.weight.unwrap_or(1),
+                            max_tokens: r.max_tokens,
                         })
                         .collect(),
                 })
@@ -154,6 +191,7 @@ impl Routing {
             ProviderKind::OpenAi,
             ProviderKind::AzureOpenAi,
             ProviderKind::Mock,
+            ProviderKind::Anthropic,
         ]
         .into_iter()
         .filter(|k| self.providers.iter().any(|p| p.kind == *k))
@@ -180,6 +218,7 @@ pub fn kind_name(kind: ProviderKind) -> &'static str {
         ProviderKind::OpenAi => "openai",
         ProviderKind::AzureOpenAi => "azure-openai",
         ProviderKind::Mock => "mock",
+        ProviderKind::Anthropic => "anthropic",
     }
 }
 

@@ -81,6 +81,7 @@ enum Kind {
     OpenAi,
     Azure,
     Mock,
+    Anthropic,
 }
 
 fn kind_of(provider: &Value) -> Option<Kind> {
@@ -88,6 +89,7 @@ fn kind_of(provider: &Value) -> Option<Kind> {
         "openai" => Some(Kind::OpenAi),
         "azure-openai" => Some(Kind::Azure),
         "mock" => Some(Kind::Mock),
+        "anthropic" => Some(Kind::Anthropic),
         _ => None,
     }
 }
@@ -142,6 +144,12 @@ fn check_providers(root: &Map<String, Value>, cx: &mut Context) -> Vec<ProviderI
         if let Some(headers) = fields.get("headers").and_then(Value::as_object) {
             check_headers(&child(&p, "headers"), id, headers, cx);
         }
+        if fields.get("responses").and_then(Value::as_str) == Some("native") && kind.is_some() && kind != Some(Kind::OpenAi) {
+            cx.push(
+                Diagnostic::error(cx.value_span(&child(&p, "responses")), format!("provider \"{id}\": `responses: native` needs kind openai"))
+                    .with_help("only an openai upstream's own {base_url}/responses can be passed through; leave `responses` out (bridge) for other kinds"),
+            );
+        }
     }
     out
 }
@@ -150,11 +158,16 @@ fn check_base_url(p: &[String], fields: &Map<String, Value>, kind: Option<Kind>,
     let id = &p[1];
     let example = match kind {
         Some(Kind::Azure) => "https://NAME.openai.azure.com/openai/deployments/:model",
+        Some(Kind::Anthropic) => "https://api.anthropic.com",
         _ => "https://api.deepseek.com/v1",
     };
     let Some(url) = fields.get("base_url") else {
-        if matches!(kind, Some(Kind::OpenAi | Kind::Azure)) && !has_or_misspells(fields, "base_url") {
-            let kind_name = if kind == Some(Kind::Azure) { "azure-openai" } else { "openai" };
+        if matches!(kind, Some(Kind::OpenAi | Kind::Azure | Kind::Anthropic)) && !has_or_misspells(fields, "base_url") {
+            let kind_name = match kind {
+                Some(Kind::Azure) => "azure-openai",
+                Some(Kind::Anthropic) => "anthropic",
+                _ => "openai",
+            };
             cx.push(
                 Diagnostic::error(cx.key_span(p), format!("provider \"{id}\" (kind {kind_name}) has no \"base_url\""))
                     .with_help(format!("add the API's base URL, e.g. base_url: {example}")),
@@ -235,7 +248,7 @@ fn check_provider_keys(p: &[String], id: &str, fields: &Map<String, Value>, kind
         Some(Value::Array(items)) => items.is_empty(),
         _ => false,
     };
-    if empty && matches!(kind, Some(Kind::OpenAi | Kind::Azure)) && (keys.is_some() || !has_or_misspells(fields, "api_keys")) {
+    if empty && matches!(kind, Some(Kind::OpenAi | Kind::Azure | Kind::Anthropic)) && (keys.is_some() || !has_or_misspells(fields, "api_keys")) {
         let name = suggested_name(id, 0, 1);
         let at = if keys.is_some() { child(p, "api_keys") } else { p.to_vec() };
         cx.push(
@@ -355,7 +368,7 @@ fn check_auth(root: &Map<String, Value>, providers: &[ProviderInfo], cx: &mut Co
     match root.get("auth") {
         None => {
             // An open gateway in front of paid providers spends the owner's keys for anyone.
-            if providers.iter().any(|p| matches!(p.kind, Some(Kind::OpenAi | Kind::Azure))) {
+            if providers.iter().any(|p| matches!(p.kind, Some(Kind::OpenAi | Kind::Azure | Kind::Anthropic))) {
                 let at = if root.contains_key("name") { path(&["name"]) } else { Vec::new() };
                 cx.push(
                     Diagnostic::warning(cx.key_span(&at), "no \"auth\": anyone who finds the gateway's URL can use it, on your provider keys")

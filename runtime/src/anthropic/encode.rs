@@ -14,7 +14,9 @@
 use crate::canonical::{
     Block, BlockStart, Delta, Event, Response, Stop, Usage, PLACEHOLDER_SIGNATURE,
 };
+use crate::canonical::stream::Encode;
 use crate::sse;
+use bytes::Bytes;
 use serde_json::{json, Value};
 
 /// The Messages body for a complete response. `model` is the name the client asked for.
@@ -119,7 +121,7 @@ impl StreamEncoder {
     }
 
     /// Appends the wire form of `event` to `out`.
-    pub fn event(&mut self, event: &Event, out: &mut Vec<u8>) {
+    pub fn write(&mut self, event: &Event, out: &mut Vec<u8>) {
         if self.done {
             return;
         }
@@ -231,6 +233,12 @@ impl StreamEncoder {
     }
 }
 
+impl Encode for StreamEncoder {
+    fn event(&mut self, ev: &Event, out: &mut Vec<u8>) {
+        self.write(ev, out);
+    }
+}
+
 /// `content_block_delta` written by hand: one per upstream fragment, so no JSON tree.
 fn delta_event(out: &mut Vec<u8>, index: u32, kind: &str, field: &str, text: &str) {
     out.extend_from_slice(b"event: content_block_delta\ndata: ");
@@ -250,4 +258,12 @@ pub fn push_json_str(out: &mut Vec<u8>, s: &str) {
     if serde_json::to_writer(&mut *out, s).is_err() {
         out.extend_from_slice(b"\"\"");
     }
+}
+
+/// The final event of a Messages stream whose upstream failed after it started.
+pub fn error_event(message: &str) -> Bytes {
+    let data = json!({"type": "error", "error": {"type": "api_error", "message": message}});
+    let mut out = Vec::with_capacity(96 + message.len());
+    sse::write(&mut out, "error", data.to_string().as_bytes());
+    Bytes::from(out)
 }

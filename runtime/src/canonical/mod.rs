@@ -17,6 +17,7 @@
 //! [`Delta::ToolInput`]): fragments are forwarded as they arrive, never re-parsed.
 
 pub mod events;
+pub mod stream;
 
 use serde_json::Value;
 
@@ -40,6 +41,23 @@ pub struct Request {
     pub stop: Vec<String>,
     pub stream: bool,
     pub thinking: Option<Thinking>,
+    /// Structured output the client asked for (Responses `text.format`, chat
+    /// `response_format`). `None`: plain text. Upstreams without it ignore it.
+    pub format: Option<Format>,
+}
+
+/// A structured output format.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Format {
+    /// Any JSON object.
+    JsonObject,
+    /// JSON matching `schema`.
+    JsonSchema {
+        name: String,
+        description: Option<String>,
+        schema: Value,
+        strict: Option<bool>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,8 +8,11 @@
 //! The first output chunk is the decoder's [`Decode::begin`] (a `message_start`, say), sent
 //! before the upstream's first byte, so the client sees the stream open immediately.
 //!
-//! A failed upstream stream (dropped connection, oversize event) ends with the client
-//! protocol's error event, never a silent cut.
+//! Failures: an upstream error event or an oversize event becomes the client protocol's error
+//! event (the encoder writes it). A failed upstream *body* (dropped connection, or a clean end
+//! without the protocol's end marker, see `router::streams::Checked`) is passed on as an
+//! error after everything decoded before it, and `router::streams::Terminated` writes the
+//! client's final error event — unless the decoder had already finished the turn.
 
 use super::Event;
 use crate::host::{ByteStream, StreamError};
@@ -38,8 +41,8 @@ pub trait Encode {
 /// The translated stream.
 pub fn translate<D, E>(upstream: ByteStream, decoder: D, encoder: E) -> ByteStream
 where
-    D: Decode + 'static,
-    E: Encode + 'static,
+    D: Decode + Unpin + 'static,
+    E: Encode + Unpin + 'static,
 {
     Box::pin(Translate {
         upstream: Some(upstream),
@@ -49,6 +52,8 @@ where
         sse_events: Vec::new(),
         events: Vec::new(),
         begun: false,
+        over: false,
+        pending_err: None,
     })
 }
 
@@ -60,12 +65,19 @@ struct Translate<D, E> {
     sse_events: Vec<sse::Event>,
     events: Vec<Event>,
     begun: bool,
+    /// The decoder finished the turn (or reported an error): nothing more goes out.
+    over: bool,
+    /// An upstream error to pass on after the bytes decoded before it.
+    pending_err: Option<StreamError>,
 }
 
 impl<D: Decode, E: Encode> Translate<D, E> {
     fn encode(&mut self) -> Vec<u8> {
         let mut out = Vec::new();
         for ev in self.events.drain(..) {
+            if matches!(ev, Event::Finish { .. } | Event::Error { .. }) {
+                self.over = true;
+            }
             self.encoder.event(&ev, &mut out);
         }
         out
@@ -80,6 +92,15 @@ impl<D: Decode, E: Encode> Translate<D, E> {
     fn fail(&mut self, message: String) {
         self.upstream = None;
         self.events.push(Event::Error { message });
+    }
+
+    /// Passes an upstream failure on, unless the turn is already over (an upstream that sent
+    /// its own error event, then dropped the connection, needs no second error).
+    fn upstream_failed(&mut self, e: StreamError) {
+        self.upstream = None;
+        if !self.over {
+            self.pending_err = Some(e);
+        }
     }
 }
 
@@ -98,7 +119,7 @@ impl<D: Decode + Unpin, E: Encode + Unpin> Stream for Translate<D, E> {
         }
         loop {
             let Some(upstream) = this.upstream.as_mut() else {
-                return Poll::Ready(None);
+                return Poll::Ready(this.pending_err.take().map(Err));
             };
             match upstream.poll_next_unpin(cx) {
                 Poll::Pending => return Poll::Pending,
@@ -115,7 +136,12 @@ impl<D: Decode + Unpin, E: Encode + Unpin> Stream for Translate<D, E> {
                 }
                 Poll::Ready(Some(Err(e))) => {
                     this.decode_parsed();
-                    this.fail(format!("the upstream stream failed: {}", e.0));
+                    let out = this.encode();
+                    this.upstream_failed(e);
+                    if !out.is_empty() {
+                        return Poll::Ready(Some(Ok(Bytes::from(out))));
+                    }
+                    continue;
                 }
                 Poll::Ready(None) => {
                     this.upstream = None;

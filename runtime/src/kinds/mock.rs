@@ -23,6 +23,10 @@ pub fn respond(call: &Call<'_>) -> HttpResponse {
     match call.endpoint {
         Endpoint::ChatCompletions => chat(call, &request),
         Endpoint::Embeddings => embeddings(call, &request),
+        // Messages reach mock translated to chat completions (see `anthropic::inbound`).
+        Endpoint::Messages | Endpoint::CountTokens | Endpoint::Responses => json_response(&json!({
+            "error": {"message": "the mock kind speaks chat completions", "type": "invalid_request_error"}
+        })),
     }
 }
 

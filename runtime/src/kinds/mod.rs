@@ -4,6 +4,8 @@
 //! not use a kind carries none of its code. A table that names a kind whose feature is off (a
 //! hand-edited crate, a mismatched build) gets a clear 500, never a panic.
 
+#[cfg(feature = "kind-anthropic")]
+pub mod anthropic;
 #[cfg(feature = "kind-azure-openai")]
 pub mod azure;
 #[cfg(feature = "kind-mock")]
@@ -28,6 +30,8 @@ pub struct Call<'a> {
     pub key: Option<&'a str>,
     pub body: Bytes,
     pub stream: bool,
+    /// Client headers the exchange passes on (e.g. `anthropic-beta`); kinds use what they know.
+    pub headers: &'a [(String, String)],
 }
 
 /// What a kind makes of a call.
@@ -50,6 +54,7 @@ pub const fn compiled(kind: Kind) -> bool {
         Kind::OpenAi => cfg!(feature = "kind-openai"),
         Kind::AzureOpenAi => cfg!(feature = "kind-azure-openai"),
         Kind::Mock => cfg!(feature = "kind-mock"),
+        Kind::Anthropic => cfg!(feature = "kind-anthropic"),
     }
 }
 
@@ -73,6 +78,8 @@ pub fn prepare(call: Call<'_>) -> Result<Prepared, ApiError> {
         Kind::OpenAi => Ok(Prepared::Fetch(openai::request(&call))),
         #[cfg(feature = "kind-azure-openai")]
         Kind::AzureOpenAi => Ok(Prepared::Fetch(azure::request(&call))),
+        #[cfg(feature = "kind-anthropic")]
+        Kind::Anthropic => Ok(Prepared::Fetch(anthropic::request(&call))),
         #[cfg(feature = "kind-mock")]
         Kind::Mock => Ok(Prepared::Local(mock::respond(&call))),
         #[allow(unreachable_patterns)]

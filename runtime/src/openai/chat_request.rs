@@ -87,6 +87,9 @@ pub fn encode(req: &Request, model: &str, cap: Option<u32>) -> Result<Vec<u8>, A
             body.insert("parallel_tool_calls".into(), Value::Bool(p));
         }
     }
+    if let Some(format) = &req.format {
+        body.insert("response_format".into(), response_format(format));
+    }
     if let Some(effort) = req.thinking.and_then(Thinking::effort) {
         body.insert("reasoning_effort".into(), json!(effort));
     }
@@ -96,6 +99,30 @@ pub fn encode(req: &Request, model: &str, cap: Option<u32>) -> Result<Vec<u8>, A
     }
     serde_json::to_vec(&Value::Object(body))
         .map_err(|e| ApiError::server("encode_failed", format!("could not encode: {e}")))
+}
+
+/// A structured output format as chat `response_format`.
+fn response_format(format: &crate::canonical::Format) -> Value {
+    match format {
+        crate::canonical::Format::JsonObject => json!({"type": "json_object"}),
+        crate::canonical::Format::JsonSchema {
+            name,
+            description,
+            schema,
+            strict,
+        } => {
+            let mut s = Map::new();
+            s.insert("name".into(), Value::String(name.clone()));
+            if let Some(d) = description {
+                s.insert("description".into(), Value::String(d.clone()));
+            }
+            s.insert("schema".into(), schema.clone());
+            if let Some(strict) = strict {
+                s.insert("strict".into(), Value::Bool(*strict));
+            }
+            json!({"type": "json_schema", "json_schema": s})
+        }
+    }
 }
 
 /// `max_tokens` after the route's cap (a request without one gets the cap).

@@ -4,6 +4,10 @@
 //! [`Routing`] (borrowed, no allocation for the fields we skip), and the only rewrite is the
 //! `model` string, spliced by byte range so every other byte reaches the upstream unchanged.
 
+pub mod chat_request;
+pub mod chat_response;
+pub mod inbound;
+
 use crate::errors::ApiError;
 use bytes::Bytes;
 use serde::Deserialize;
@@ -15,6 +19,12 @@ use std::borrow::Cow;
 pub enum Endpoint {
     ChatCompletions,
     Embeddings,
+    /// Anthropic `POST /v1/messages`.
+    Messages,
+    /// Anthropic `POST /v1/messages/count_tokens`.
+    CountTokens,
+    /// OpenAI `POST /v1/responses` (upstream: providers with `responses: native`).
+    Responses,
 }
 
 impl Endpoint {
@@ -23,6 +33,9 @@ impl Endpoint {
         match self {
             Endpoint::ChatCompletions => "/chat/completions",
             Endpoint::Embeddings => "/embeddings",
+            Endpoint::Messages => "/messages",
+            Endpoint::CountTokens => "/messages/count_tokens",
+            Endpoint::Responses => "/responses",
         }
     }
 }

@@ -51,22 +51,9 @@ pub const FAILURES_BEFORE_REST: u32 = 2;
 /// The first rest of a failing route; each further failure doubles it.
 pub const FIRST_BACKOFF_MS: u64 = 1000;
 
-/// How long rests last.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Bounds {
-    /// A 429 without a usable `Retry-After` (or similar) rests its key this long.
-    pub default_ms: u64,
-    /// No rest is longer, whatever the upstream asks for.
-    pub max_ms: u64,
-}
-
-impl Bounds {
-    /// 5 s when the upstream says nothing, at most 60 s.
-    pub const DEFAULT: Bounds = Bounds {
-        default_ms: 5_000,
-        max_ms: 60_000,
-    };
-}
+/// How long rests last: the gateway's `cooldown` bounds (5 s default, 60 s max unless
+/// configured).
+pub type Bounds = crate::table::Cooldown;
 
 /// Why something cannot be tried right now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -229,6 +216,7 @@ mod tests {
             api_version: None,
             headers: &[],
             timeout_ms: 1000,
+            native_responses: false,
         }
     }
 
@@ -240,6 +228,7 @@ mod tests {
         models: &[],
         responses_store: None,
         max_attempts: 3,
+        cooldown: Bounds::DEFAULT,
     };
 
     #[test]

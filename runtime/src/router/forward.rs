@@ -16,6 +16,7 @@
 //!    and `x-apex-provider` once a provider answered.
 
 use super::cooldown::{Rest, Resting};
+use super::exchange::Exchange;
 use super::log::RequestLog;
 use super::plan::{self, Next, Target};
 use super::retry_after;
@@ -25,7 +26,7 @@ use super::Runtime;
 use crate::errors::ApiError;
 use crate::host::{Body, FetchError, Headers, Host, HttpResponse};
 use crate::kinds::{self, Call, Prepared};
-use crate::openai::{Endpoint, Routing};
+use crate::openai::Endpoint;
 use crate::table::{Kind, Provider, Strategy};
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -54,7 +55,8 @@ enum Failure {
 /// The event a stream of this endpoint ends with when its upstream fails after it started.
 fn stream_error_event(endpoint: Endpoint) -> fn(&str) -> Bytes {
     match endpoint {
-        Endpoint::ChatCompletions | Endpoint::Embeddings => streams::openai_error_event,
+        Endpoint::Messages | Endpoint::CountTokens => crate::anthropic::encode::error_event,
+        _ => streams::openai_error_event,
     }
 }
 
@@ -62,6 +64,7 @@ fn stream_error_event(endpoint: Endpoint) -> fn(&str) -> Bytes {
 const fn stream_end_marker(kind: Kind) -> Option<&'static [u8]> {
     match kind {
         Kind::OpenAi | Kind::AzureOpenAi | Kind::Mock => Some(b"data: [DONE]"),
+        Kind::Anthropic => Some(b"\"message_stop\"}"),
     }
 }
 
@@ -100,12 +103,10 @@ fn all_resting(rt: &Runtime, targets: &[Target<'_>], now: u64) -> Option<Resting
     earliest
 }
 
-pub async fn forward<H: Host>(
+pub async fn forward<H: Host, X: Exchange>(
     rt: &Runtime,
     host: &H,
-    endpoint: Endpoint,
-    routing: &Routing<'_>,
-    body: &Bytes,
+    x: &X,
     resolved: Resolved<'_>,
     log: &mut RequestLog,
 ) -> HttpResponse {
@@ -113,18 +114,20 @@ pub async fn forward<H: Host>(
     let cooldowns = &rt.cooldowns;
     let mut targets = resolved.targets;
 
-    let mut now = host.now_ms();
+    // The clock is read once per upstream answer (plus once when the request arrived and once
+    // when it leaves, in `Runtime::handle`): reads cost a syscall or a JS call.
+    let mut now = log.started_ms();
     if let Some(rest) = all_resting(rt, &targets, now) {
         let wait = rest.until_ms.saturating_sub(now);
         if wait > MAX_WAIT_MS {
-            return resting_answer(routing, rest, now);
+            return resting_answer(x.model(), rest, now);
         }
         host.sleep(wait).await;
         let after = host.now_ms();
         log.wait_ms = after.saturating_sub(now);
         now = after;
         if let Some(rest) = all_resting(rt, &targets, now) {
-            return resting_answer(routing, rest, now);
+            return resting_answer(x.model(), rest, now);
         }
     }
     targets.retain(|t| {
@@ -166,12 +169,18 @@ pub async fn forward<H: Host>(
         } else {
             0
         };
-        let upstream_body = routing.with_model(body, target.model);
+        let outbound = match x.encode(provider, target) {
+            Ok(o) => o,
+            Err(e) => {
+                not_compiled = Some(e);
+                continue;
+            }
+        };
         for k in plan::keys(n_keys, tick) {
             if attempts >= max_attempts {
                 break 'routes;
             }
-            let started = host.now_ms();
+            let started = now;
             if !cooldowns.key_ready(target.provider, k, started) {
                 continue;
             }
@@ -191,11 +200,12 @@ pub async fn forward<H: Host>(
             };
             let call = Call {
                 provider,
-                endpoint,
+                endpoint: outbound.endpoint,
                 model: target.model,
                 key: key.as_deref(),
-                body: upstream_body.clone(),
-                stream: routing.stream,
+                body: outbound.body.clone(),
+                stream: outbound.stream,
+                headers: &outbound.headers,
             };
             let prepared = match kinds::prepare(call) {
                 Ok(p) => p,
@@ -213,15 +223,17 @@ pub async fn forward<H: Host>(
                 Prepared::Fetch(req) => host.fetch(req, provider.timeout_ms).await,
             };
             let answered = host.now_ms();
+            now = answered;
             log.upstream_ms += answered.saturating_sub(started);
             match result {
                 Ok(mut resp) if resp.status < 400 => {
-                    if routing.stream {
+                    let mut streamed = false;
+                    if x.stream() {
                         if let Body::Stream(mut upstream) = resp.body {
                             let spent = answered.saturating_sub(started);
                             let left = u64::from(provider.timeout_ms).saturating_sub(spent);
                             let first = streams::first_chunk(host, &mut upstream, left).await;
-                            let now = host.now_ms();
+                            now = host.now_ms();
                             log.upstream_ms += now.saturating_sub(answered);
                             match first {
                                 First::Chunk(chunk) => {
@@ -230,11 +242,13 @@ pub async fn forward<H: Host>(
                                         upstream,
                                         stream_end_marker(provider.kind),
                                     );
+                                    let client = x.stream_body(provider, Box::pin(checked));
                                     resp.body = Body::Stream(Box::pin(Terminated::new(
-                                        checked,
+                                        client,
                                         provider.id,
-                                        stream_error_event(endpoint),
+                                        stream_error_event(x.endpoint()),
                                     )));
+                                    streamed = true;
                                 }
                                 First::Timeout => {
                                     notes.push(format!(
@@ -258,6 +272,9 @@ pub async fn forward<H: Host>(
                         }
                     }
                     cooldowns.succeeded(target.provider);
+                    if !streamed {
+                        resp = x.respond(provider, resp).await;
+                    }
                     return pass_through(resp, provider, attempts);
                 }
                 Ok(resp) if !plan::retryable_status(resp.status) => {
@@ -320,7 +337,7 @@ pub async fn forward<H: Host>(
             Some(e) => e.into_response(),
             None => ApiError::unavailable(format!(
                 "no route could be tried for model `{}`: {}.",
-                routing.model,
+                x.model(),
                 if notes.is_empty() {
                     "no routes".to_owned()
                 } else {
@@ -337,7 +354,7 @@ pub async fn forward<H: Host>(
 
 /// The answer when every route rests: 429 when they are all rate limited, else 503; either
 /// way with `Retry-After` (whole seconds, rounded up) of the earliest recovery.
-fn resting_answer(routing: &Routing<'_>, rest: Resting, now: u64) -> HttpResponse {
+fn resting_answer(model: &str, rest: Resting, now: u64) -> HttpResponse {
     let secs = rest.until_ms.saturating_sub(now).div_ceil(1000).max(1);
     let mut e = match rest.why {
         Rest::RateLimited => ApiError::new(
@@ -347,7 +364,7 @@ fn resting_answer(routing: &Routing<'_>, rest: Resting, now: u64) -> HttpRespons
             format!(
                 "Every upstream key for model `{}` is rate limited; the first one is available \
                  again in {secs} s. Retry after that.",
-                routing.model
+                model
             ),
         ),
         Rest::Failing => ApiError::new(
@@ -357,7 +374,7 @@ fn resting_answer(routing: &Routing<'_>, rest: Resting, now: u64) -> HttpRespons
             format!(
                 "Every upstream route for model `{}` failed recently and is resting; the first \
                  one is tried again in {secs} s. Retry after that.",
-                routing.model
+                model
             ),
         ),
     };

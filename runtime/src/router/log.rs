@@ -5,11 +5,12 @@
 //! head is ready. It is a JSON object on one line, so Workers Logs and `jq` index its fields:
 //!
 //! ```text
-//! {"msg":"apex request","status":200,"model":"chat","provider":"deepseek","key":1,"attempts":2,"upstream_ms":412,"wait_ms":0,"overhead_ms":1}
+//! {"msg":"apex request","method":"POST","path":"/v1/chat/completions","status":200,"model":"chat","provider":"deepseek","key":1,"attempts":2,"upstream_ms":412,"wait_ms":0,"overhead_ms":1}
 //! ```
 //!
-//! What it can hold is fixed by its fields: names from the static table, numbers, and the
-//! client's model name. No header, body or key value has a field to go into; a key is only
+//! What it can hold is fixed by its fields: names from the static table, numbers, the method,
+//! the path without its query (where a careless client might put a key), and the client's
+//! model name. No header, body or key value has a field to go into; a key is only
 //! ever named by its index in the provider's `api_keys`.
 //!
 //! Times are the host clock's milliseconds: `upstream_ms` is the time spent in upstream calls
@@ -24,6 +25,8 @@ use std::fmt;
 pub struct RequestLog {
     started_ms: u64,
     finished_ms: u64,
+    pub method: Cow<'static, str>,
+    pub path: Cow<'static, str>,
     pub status: u16,
     /// The public model (or the `model` value as sent, for direct addressing).
     pub model: Option<Cow<'static, str>>,
@@ -37,11 +40,19 @@ pub struct RequestLog {
 }
 
 impl RequestLog {
-    pub fn start(now_ms: u64) -> Self {
+    /// `path` without its query. Known methods and paths are kept without allocating.
+    pub fn start(now_ms: u64, method: &str, path: &str) -> Self {
         RequestLog {
             started_ms: now_ms,
+            method: known_or_owned(method, METHODS),
+            path: known_or_owned(path, PATHS),
             ..RequestLog::default()
         }
+    }
+
+    /// When the request arrived (host clock).
+    pub fn started_ms(&self) -> u64 {
+        self.started_ms
     }
 
     pub fn finish(&mut self, status: u16, now_ms: u64) {
@@ -60,7 +71,11 @@ impl RequestLog {
 
 impl fmt::Display for RequestLog {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, r#"{{"msg":"apex request","status":{}"#, self.status)?;
+        f.write_str(r#"{"msg":"apex request","method":"#)?;
+        json_string(f, &self.method)?;
+        f.write_str(r#","path":"#)?;
+        json_string(f, &self.path)?;
+        write!(f, r#","status":{}"#, self.status)?;
         if let Some(m) = &self.model {
             f.write_str(r#","model":"#)?;
             json_string(f, m)?;
@@ -83,6 +98,24 @@ impl fmt::Display for RequestLog {
     }
 }
 
+const METHODS: &[&str] = &["GET", "POST", "OPTIONS", "DELETE", "HEAD", "PUT", "PATCH"];
+const PATHS: &[&str] = &[
+    "/v1/chat/completions",
+    "/v1/embeddings",
+    "/v1/models",
+    "/v1/messages",
+    "/v1/messages/count_tokens",
+    "/v1/responses",
+];
+
+/// `s` as one of the `known` statics, or an owned copy (at most 200 characters).
+fn known_or_owned(s: &str, known: &[&'static str]) -> Cow<'static, str> {
+    match known.iter().find(|k| **k == s) {
+        Some(k) => Cow::Borrowed(k),
+        None => Cow::Owned(s.chars().take(200).collect()),
+    }
+}
+
 /// A JSON string literal, written without allocating.
 fn json_string(f: &mut fmt::Formatter<'_>, s: &str) -> fmt::Result {
     use fmt::Write;
@@ -99,12 +132,13 @@ fn json_string(f: &mut fmt::Formatter<'_>, s: &str) -> fmt::Result {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
 
     #[test]
     fn one_json_line() {
-        let mut log = RequestLog::start(1000);
+        let mut log = RequestLog::start(1000, "POST", "/v1/chat/completions");
         log.model = Some(Cow::Owned("a\"b\n".to_owned()));
         log.provider = Some("beta");
         log.key = Some(1);
@@ -121,5 +155,7 @@ mod tests {
         assert_eq!(v["status"], 200);
         assert_eq!(v["attempts"], 2);
         assert_eq!(v["overhead_ms"], 5);
+        assert_eq!(v["method"], "POST");
+        assert_eq!(v["path"], "/v1/chat/completions");
     }
 }

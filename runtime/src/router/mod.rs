@@ -9,6 +9,7 @@
 //! | [`models`] | `GET /v1/models[/{id}]` |
 //! | [`plan`] | route order per strategy, key order, what a failure leads to |
 //! | [`forward`] | the attempt loop, passthrough and upstream-error shaping |
+//! | [`exchange`] | the seam between an inbound protocol and the attempt loop |
 //! | [`cooldown`] | which keys (429) and routes (repeated failures) rest, per isolate |
 //! | [`retry_after`] | how long an upstream asked us to stay away |
 //! | [`streams`] | first-event timeout, mid-stream failures as a final error event |
@@ -18,6 +19,7 @@
 pub mod auth;
 pub mod cooldown;
 pub mod cors;
+pub mod exchange;
 pub mod forward;
 pub mod log;
 pub mod models;
@@ -56,6 +58,8 @@ enum Route<'a> {
     Upstream(Endpoint),
     ListModels,
     GetModel(&'a str),
+    /// `/v1/responses[/{id}[/input_items]]` (see [`crate::responses`]).
+    Responses(crate::responses::Path<'a>),
 }
 
 impl Runtime {
@@ -66,13 +70,18 @@ impl Runtime {
             model_ticks: counters(gateway.models.len()),
             key_ticks: counters(gateway.providers.len()),
             models_body: models::list_body(gateway),
-            cooldowns: cooldown::Cooldowns::new(gateway, cooldown::Bounds::DEFAULT),
+            cooldowns: cooldown::Cooldowns::new(gateway, gateway.cooldown),
         }
     }
 
     /// Serve one inbound request. Never panics; every failure becomes an OpenAI-shaped error.
     pub async fn handle<H: Host>(&self, host: &H, req: HttpRequest) -> HttpResponse {
-        let mut log = RequestLog::start(host.now_ms());
+        let mut log = RequestLog::start(host.now_ms(), &req.method, path_of(&req.url));
+        // Everything on the Anthropic paths answers in Anthropic's error shape.
+        let anthropic = matches!(
+            route_of(path_of(&req.url)),
+            Some((Route::Upstream(Endpoint::Messages | Endpoint::CountTokens), _))
+        );
         let mut resp = if req.method == "OPTIONS" {
             cors::preflight(&req)
         } else {
@@ -81,6 +90,9 @@ impl Runtime {
                 Err(e) => e.into_response(),
             }
         };
+        if anthropic {
+            resp = crate::anthropic::errors::reshape(resp);
+        }
         cors::add_headers(&mut resp.headers);
         log.finish(resp.status, host.now_ms());
         host.log(&log);
@@ -105,6 +117,19 @@ impl Runtime {
             Route::GetModel(id) => {
                 models::one_body(self.gateway, &models::percent_decode(id)).map(json_ok)
             }
+            Route::Responses(crate::responses::Path::Create) => {
+                if req.body.len() > MAX_BODY_BYTES {
+                    return Err(ApiError::too_large(req.body.len()));
+                }
+                crate::responses::create(self, host, &req, log).await
+            }
+            Route::Responses(p) => crate::responses::stored(self, host, &req, p).await,
+            Route::Upstream(endpoint @ (Endpoint::Messages | Endpoint::CountTokens)) => {
+                if req.body.len() > MAX_BODY_BYTES {
+                    return Err(ApiError::too_large(req.body.len()));
+                }
+                self.messages(host, endpoint, &req, log).await
+            }
             Route::Upstream(endpoint) => {
                 if req.body.len() > MAX_BODY_BYTES {
                     return Err(ApiError::too_large(req.body.len()));
@@ -115,13 +140,63 @@ impl Runtime {
                     None => Cow::Owned(routing.model.to_string()),
                 });
                 let resolved = self.resolve(&routing.model)?;
-                Ok(forward::forward(self, host, endpoint, &routing, &req.body, resolved, log).await)
+                let x = crate::openai::inbound::OpenAiExchange::new(
+                    endpoint,
+                    &routing,
+                    &req.body,
+                    host.now_ms(),
+                );
+                Ok(forward::forward(self, host, &x, resolved, log).await)
             }
         }
     }
 
+    /// `POST /v1/messages` and `/v1/messages/count_tokens` (see [`crate::anthropic`]).
+    async fn messages<H: Host>(
+        &self,
+        host: &H,
+        endpoint: Endpoint,
+        req: &HttpRequest,
+        log: &mut RequestLog,
+    ) -> Result<HttpResponse, ApiError> {
+        use crate::anthropic::inbound::{count_locally, MessagesExchange};
+        use crate::table::Kind;
+        let id = format!("msg_{:08x}{:08x}", host.random_u32(), host.random_u32());
+        let mut x = MessagesExchange::parse(endpoint, req, id)?;
+        let model = exchange::Exchange::model(&x).to_owned();
+        log.model = Some(match self.gateway.model(&model) {
+            Some(m) => Cow::Borrowed(m.name),
+            None => Cow::Owned(model.clone()),
+        });
+        let resolved = self.resolve(&model)?;
+        let providers = || {
+            resolved
+                .targets
+                .iter()
+                .filter_map(|t| self.gateway.providers.get(usize::from(t.provider)))
+        };
+        if endpoint == Endpoint::CountTokens {
+            // Anthropic upstreams count for real; otherwise the local estimate.
+            let native = providers()
+                .any(|p| p.kind == Kind::Anthropic && crate::kinds::compiled(p.kind));
+            if !native {
+                return count_locally(&x);
+            }
+            let mut resolved = resolved;
+            resolved.targets.retain(|t| {
+                self.gateway
+                    .providers
+                    .get(usize::from(t.provider))
+                    .is_some_and(|p| p.kind == Kind::Anthropic)
+            });
+            return Ok(forward::forward(self, host, &x, resolved, log).await);
+        }
+        x.prepare(providers())?;
+        Ok(forward::forward(self, host, &x, resolved, log).await)
+    }
+
     /// The routes for a `model` value: a public model, or `model#provider`.
-    fn resolve<'a>(&self, name: &'a str) -> Result<Resolved<'a>, ApiError> {
+    pub(crate) fn resolve<'a>(&self, name: &'a str) -> Result<Resolved<'a>, ApiError> {
         let gateway = self.gateway;
         if let Some(i) = self.model_index(name) {
             let model = gateway
@@ -136,6 +211,7 @@ impl Runtime {
                     provider: r.provider,
                     model: r.model,
                     weight: r.weight,
+                    max_tokens: r.max_tokens,
                 })
                 .collect();
             return Ok(Resolved {
@@ -166,6 +242,7 @@ impl Runtime {
                         provider: r.provider,
                         model: r.model,
                         weight: r.weight,
+                        max_tokens: r.max_tokens,
                     })
                     .collect();
                 if !targets.is_empty() {
@@ -183,6 +260,7 @@ impl Runtime {
                 provider: p,
                 model: model_name,
                 weight: 1,
+                max_tokens: None,
             }],
             strategy: Strategy::Priority,
             tick: 0,
@@ -237,7 +315,14 @@ fn route_of(path: &str) -> Option<(Route<'_>, &'static str)> {
             Some((Route::Upstream(Endpoint::ChatCompletions), "POST, OPTIONS"))
         }
         "/v1/embeddings" => Some((Route::Upstream(Endpoint::Embeddings), "POST, OPTIONS")),
+        "/v1/messages" => Some((Route::Upstream(Endpoint::Messages), "POST, OPTIONS")),
+        "/v1/messages/count_tokens" => {
+            Some((Route::Upstream(Endpoint::CountTokens), "POST, OPTIONS"))
+        }
         "/v1/models" => Some((Route::ListModels, "GET, OPTIONS")),
+        _ if path.starts_with("/v1/responses") => {
+            crate::responses::Path::of(path).map(|(p, allow)| (Route::Responses(p), allow))
+        }
         _ => path
             .strip_prefix("/v1/models/")
             .filter(|id| !id.is_empty())
@@ -249,6 +334,7 @@ fn method_matches(route: &Route<'_>, method: &str) -> bool {
     match route {
         Route::Upstream(_) => method == "POST",
         Route::ListModels | Route::GetModel(_) => method == "GET",
+        Route::Responses(p) => p.allows(method),
     }
 }
 

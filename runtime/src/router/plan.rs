@@ -15,6 +15,8 @@ pub struct Target<'a> {
     pub provider: u16,
     pub model: &'a str,
     pub weight: u32,
+    /// The route's cap on `max_tokens` (translated and Messages requests are clamped to it).
+    pub max_tokens: Option<u32>,
 }
 
 /// The order in which `targets` are tried.
@@ -109,6 +111,7 @@ mod tests {
             provider,
             model: "m",
             weight,
+            max_tokens: None,
         }
     }
 

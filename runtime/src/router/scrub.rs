@@ -15,12 +15,9 @@ pub fn scrub(body: &[u8], secrets: &[String]) -> Vec<u8> {
     let mut out = Vec::with_capacity(body.len());
     let mut i = 0;
     while let Some(rest) = body.get(i..).filter(|r| !r.is_empty()) {
-        if let Some(s) = secrets
-            .iter()
-            .find(|s| s.len() >= 4 && rest.starts_with(s.as_bytes()))
-        {
+        if let Some(n) = secrets.iter().find_map(|s| known_key_at(rest, s.as_bytes())) {
             out.extend_from_slice(REDACTED);
-            i += s.len();
+            i += n;
             continue;
         }
         let at_word_start = i == 0 || body.get(i - 1).is_none_or(|b| !b.is_ascii_alphanumeric());
@@ -72,6 +69,30 @@ pub fn scrub(body: &[u8], secrets: &[String]) -> Vec<u8> {
         i += 1;
     }
     out
+}
+
+/// Shortest piece of a known key that counts as the key: error messages that "mask" a key
+/// often show its first or last characters (`alpha-se…`, `…lue-1111`).
+const FRAGMENT: usize = 8;
+
+/// Length of the known key `secret` (whole, or a fragment of ≥ [`FRAGMENT`] bytes from its
+/// start or its end) at the start of `rest`.
+fn known_key_at(rest: &[u8], secret: &[u8]) -> Option<usize> {
+    if secret.len() < 4 {
+        return None;
+    }
+    if rest.starts_with(secret) {
+        return Some(secret.len());
+    }
+    if secret.len() < FRAGMENT + 4 {
+        return None;
+    }
+    let common = rest.iter().zip(secret).take_while(|(a, b)| a == b).count();
+    if common >= FRAGMENT {
+        return Some(common);
+    }
+    let tail = secret.get(secret.len() - FRAGMENT..)?;
+    rest.starts_with(tail).then_some(FRAGMENT)
 }
 
 fn starts_with_ci(s: &[u8], prefix: &[u8]) -> bool {
@@ -164,6 +185,15 @@ mod tests {
             s("Authorization: Bearer abc.def", &[]),
             "Authorization: Bearer [redacted]"
         );
+    }
+
+    #[test]
+    fn redacts_fragments_of_known_keys() {
+        let k = "alpha-secret-value-1111";
+        assert_eq!(s("key alpha-secr*****", &[k]), "key [redacted]*****");
+        assert_eq!(s("key ****lue-1111.", &[k]), "key ****[redacted].");
+        // Short common prefixes are just words.
+        assert_eq!(s("alpha-s", &[k]), "alpha-s");
     }
 
     #[test]

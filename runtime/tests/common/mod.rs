@@ -10,11 +10,12 @@
 
 use apex_runtime::host::{Body, FetchError, Host, HttpRequest, HttpResponse};
 use apex_runtime::router::Runtime;
-use apex_runtime::table::{Gateway, Kind, Model, Provider, Route, Strategy};
+use apex_runtime::table::{Cooldown, Gateway, Kind, Model, Provider, Route, Strategy};
 use bytes::Bytes;
 use futures::StreamExt;
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
+use std::rc::Rc;
 
 pub const ALPHA_KEY_1: &str = "alpha-secret-value-1111";
 pub const ALPHA_KEY_2: &str = "alpha-secret-value-2222";
@@ -37,6 +38,7 @@ const fn provider(
         api_version: None,
         headers: &[],
         timeout_ms: 1000,
+        native_responses: false,
     }
 }
 
@@ -45,6 +47,7 @@ const fn route(provider: u16, model: &'static str, weight: u32) -> Route {
         provider,
         model,
         weight,
+        max_tokens: None,
     }
 }
 
@@ -128,6 +131,7 @@ const fn gateway(
         models: &MODELS,
         responses_store: None,
         max_attempts,
+        cooldown: Cooldown::DEFAULT,
     }
 }
 
@@ -140,12 +144,59 @@ type Scripted = Result<HttpResponse, FetchError>;
 
 /// A host whose upstream is a script: each `fetch` records the request and returns the next
 /// scripted answer (200 `{"ok":true}` when the script is empty).
+///
+/// Time is virtual: `now_ms` reads a clock that only moves when a test says so
+/// ([`FakeHost::advance`], a scripted upstream latency) or when the router sleeps — a sleep
+/// that gets polled jumps the clock forward and resolves at once, so timeouts and cooldown
+/// waits are tested without waiting.
 pub struct FakeHost {
     pub secrets: RefCell<HashMap<&'static str, String>>,
     pub requests: RefCell<Vec<(HttpRequest, u32)>>,
-    pub script: RefCell<VecDeque<Scripted>>,
+    /// (latency before the answer, the answer)
+    pub script: RefCell<VecDeque<(u64, Scripted)>>,
+    /// Virtual clock, ms since the epoch.
+    pub clock: Cell<u64>,
+    /// Every sleep the router asked for, in ms.
+    pub sleeps: RefCell<Vec<u64>>,
+    /// Every line handed to `Host::log`.
+    pub logs: RefCell<Vec<String>>,
+    /// The KV store every binding name opens (see [`FakeKv`]).
+    pub kv: Rc<FakeKv>,
     rng: Cell<u32>,
 }
+
+/// An in-memory KV namespace that counts writes (TTL recorded, not enforced).
+#[derive(Default)]
+pub struct FakeKv {
+    pub entries: RefCell<HashMap<String, (String, u64)>>,
+    pub writes: Cell<u32>,
+}
+
+impl apex_runtime::host::KvStore for FakeKv {
+    fn get(&self, key: &str) -> apex_runtime::host::LocalFuture<Option<String>> {
+        let v = self.entries.borrow().get(key).map(|(v, _)| v.clone());
+        Box::pin(std::future::ready(v))
+    }
+    fn put(
+        &self,
+        key: &str,
+        value: String,
+        ttl_seconds: u64,
+    ) -> apex_runtime::host::LocalFuture<Result<(), String>> {
+        self.writes.set(self.writes.get() + 1);
+        self.entries
+            .borrow_mut()
+            .insert(key.to_owned(), (value, ttl_seconds));
+        Box::pin(std::future::ready(Ok(())))
+    }
+    fn delete(&self, key: &str) -> apex_runtime::host::LocalFuture<Result<(), String>> {
+        self.entries.borrow_mut().remove(key);
+        Box::pin(std::future::ready(Ok(())))
+    }
+}
+
+/// Where the fake clock starts: 2026-01-01T00:00:00Z.
+pub const START_MS: u64 = 1_767_225_600_000;
 
 impl FakeHost {
     pub fn new() -> Self {
@@ -161,13 +212,39 @@ impl FakeHost {
             secrets: RefCell::new(secrets),
             requests: RefCell::new(Vec::new()),
             script: RefCell::new(VecDeque::new()),
+            clock: Cell::new(START_MS),
+            sleeps: RefCell::new(Vec::new()),
+            logs: RefCell::new(Vec::new()),
+            kv: Rc::new(FakeKv::default()),
             rng: Cell::new(0x9E37_79B9),
         }
     }
 
     pub fn then(&self, answer: Scripted) -> &Self {
-        self.script.borrow_mut().push_back(answer);
+        self.then_after(0, answer)
+    }
+
+    /// An answer that arrives `latency_ms` after the request (on the virtual clock).
+    pub fn then_after(&self, latency_ms: u64, answer: Scripted) -> &Self {
+        self.script.borrow_mut().push_back((latency_ms, answer));
         self
+    }
+
+    /// A status with extra headers (`retry-after`, ...).
+    pub fn then_with(&self, status: u16, headers: &[(&str, &str)], body: &str) -> &Self {
+        let mut resp = response(status, body);
+        for (k, v) in headers {
+            resp.headers.push((k.to_string(), v.to_string()));
+        }
+        self.then(Ok(resp))
+    }
+
+    pub fn advance(&self, ms: u64) {
+        self.clock.set(self.clock.get() + ms);
+    }
+
+    pub fn now(&self) -> u64 {
+        self.clock.get()
     }
 
     pub fn then_status(&self, status: u16, body: &str) -> &Self {
@@ -208,16 +285,32 @@ impl Host for FakeHost {
         timeout_ms: u32,
     ) -> impl std::future::Future<Output = Scripted> {
         self.requests.borrow_mut().push((req, timeout_ms));
-        let next = self
+        let (latency, next) = self
             .script
             .borrow_mut()
             .pop_front()
-            .unwrap_or_else(|| Ok(response(200, r#"{"ok":true}"#)));
+            .unwrap_or_else(|| (0, Ok(response(200, r#"{"ok":true}"#))));
+        self.advance(latency);
         std::future::ready(next)
     }
 
     fn now_ms(&self) -> u64 {
-        0
+        self.clock.get()
+    }
+
+    // Lazy: the clock moves only if the sleep is actually polled (in a race with a stream
+    // that already has data, it is not).
+    async fn sleep(&self, ms: u64) {
+        self.sleeps.borrow_mut().push(ms);
+        self.advance(ms);
+    }
+
+    fn log(&self, line: &dyn std::fmt::Display) {
+        self.logs.borrow_mut().push(line.to_string());
+    }
+
+    fn kv(&self, _binding: &str) -> Option<apex_runtime::host::Kv> {
+        Some(self.kv.clone())
     }
 
     fn random_u32(&self) -> u32 {

@@ -2,7 +2,7 @@
 //!
 //! A spec is `key=value` pairs separated by `;` (or `&`), e.g. `status=429;retry_after=2` or
 //! `chunk_delay_ms=300;chunks=5`. A test attaches one to a request in any of these ways
-//! (first match wins):
+//! (the first found is used whole; specs from different places are not merged):
 //!
 //! 1. the `x-fake-fault` request header (direct calls; gateways usually do not forward it),
 //! 2. `[[fake:SPEC]]` anywhere in a message's text (travels through a gateway in the body),

@@ -87,6 +87,10 @@ impl Host for NativeHost {
         self.secrets.get(name).cloned()
     }
 
+    fn kv(&self, binding: &str) -> Option<crate::host::Kv> {
+        Some(super::kv::open(binding))
+    }
+
     fn fetch(
         &self,
         req: HttpRequest,

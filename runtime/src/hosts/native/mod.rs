@@ -8,6 +8,7 @@
 //! Nothing crosses threads on the request path, so there are no locks to wait on.
 
 mod client;
+pub mod kv;
 mod server;
 
 pub use client::NativeHost;

@@ -2,7 +2,7 @@
 // Do not edit: change codex.yaml and run `apexc build` again (`apexc diff` shows what changes).
 
 use apex_runtime::table::{
-    Gateway, Kind, Model, Provider, ResponsesStore, Route, Strategy,
+    Cooldown, Gateway, Kind, Model, Provider, ResponsesStore, Route, Strategy,
 };
 
 pub static GATEWAY: Gateway = Gateway {
@@ -37,11 +37,13 @@ pub static GATEWAY: Gateway = Gateway {
                     provider: 1, // groq
                     model: "openai/gpt-oss-120b",
                     weight: 1,
+                    max_tokens: None,
                 },
                 Route {
                     provider: 0, // deepinfra
                     model: "openai/gpt-oss-120b",
                     weight: 1,
+                    max_tokens: None,
                 },
             ],
         },
@@ -51,4 +53,8 @@ pub static GATEWAY: Gateway = Gateway {
         ttl_seconds: 86400,
     }),
     max_attempts: 3,
+    cooldown: Cooldown {
+        default_ms: 5000,
+        max_ms: 60000,
+    },
 };

@@ -2,7 +2,7 @@
 // Do not edit: change seed.yaml and run `apexc build` again (`apexc diff` shows what changes).
 
 use apex_runtime::table::{
-    Gateway, Kind, Model, Provider, ResponsesStore, Route, Strategy,
+    Cooldown, Gateway, Kind, Model, Provider, ResponsesStore, Route, Strategy,
 };
 
 pub static GATEWAY: Gateway = Gateway {
@@ -55,21 +55,25 @@ pub static GATEWAY: Gateway = Gateway {
                     provider: 1, // azure
                     model: "DeepSeek-R1",
                     weight: 2,
+                    max_tokens: None,
                 },
                 Route {
                     provider: 0, // aliyuncs
                     model: "deepseek-r1",
                     weight: 1,
+                    max_tokens: None,
                 },
                 Route {
                     provider: 2, // deepinfra
                     model: "deepseek-ai/DeepSeek-R1",
                     weight: 1,
+                    max_tokens: None,
                 },
                 Route {
                     provider: 3, // deepseek
                     model: "deepseek-reasoner",
                     weight: 1,
+                    max_tokens: None,
                 },
             ],
         },
@@ -81,16 +85,19 @@ pub static GATEWAY: Gateway = Gateway {
                     provider: 0, // aliyuncs
                     model: "deepseek-v3",
                     weight: 1,
+                    max_tokens: None,
                 },
                 Route {
                     provider: 2, // deepinfra
                     model: "deepseek-ai/DeepSeek-V3",
                     weight: 1,
+                    max_tokens: None,
                 },
                 Route {
                     provider: 3, // deepseek
                     model: "deepseek-chat",
                     weight: 1,
+                    max_tokens: None,
                 },
             ],
         },
@@ -102,6 +109,7 @@ pub static GATEWAY: Gateway = Gateway {
                     provider: 1, // azure
                     model: "gpt-4o-mini",
                     weight: 1,
+                    max_tokens: None,
                 },
             ],
         },
@@ -113,6 +121,7 @@ pub static GATEWAY: Gateway = Gateway {
                     provider: 0, // aliyuncs
                     model: "text-embedding-v3",
                     weight: 1,
+                    max_tokens: None,
                 },
             ],
         },
@@ -122,4 +131,8 @@ pub static GATEWAY: Gateway = Gateway {
         ttl_seconds: 86400,
     }),
     max_attempts: 3,
+    cooldown: Cooldown {
+        default_ms: 5000,
+        max_ms: 60000,
+    },
 };

@@ -1,0 +1,222 @@
+//! The [`Exchange`] for OpenAI requests (`/v1/chat/completions`, `/v1/embeddings`).
+//!
+//! OpenAI-protocol upstreams (openai, azure-openai, mock) get the client's bytes with only
+//! `model` spliced, and their answers pass through untouched. An `anthropic` upstream
+//! (`kind-anthropic`) gets the chat request translated to Messages through the canonical
+//! model, and its answers — whole or streamed — translated back to chat completions.
+
+use super::{Endpoint, Routing};
+use crate::errors::ApiError;
+use crate::host::{ByteStream, Headers, HttpResponse};
+use crate::router::exchange::{Exchange, Outbound};
+use crate::router::plan::Target;
+use crate::table::Provider;
+use bytes::Bytes;
+
+pub struct OpenAiExchange<'a> {
+    endpoint: Endpoint,
+    routing: &'a Routing<'a>,
+    body: &'a Bytes,
+    #[cfg(feature = "kind-anthropic")]
+    translated: translate::Lazy,
+}
+
+impl<'a> OpenAiExchange<'a> {
+    /// `now_ms` stamps translated answers (`created`).
+    pub fn new(endpoint: Endpoint, routing: &'a Routing<'a>, body: &'a Bytes, now_ms: u64) -> Self {
+        #[cfg(not(feature = "kind-anthropic"))]
+        let _ = now_ms;
+        OpenAiExchange {
+            endpoint,
+            routing,
+            body,
+            #[cfg(feature = "kind-anthropic")]
+            translated: translate::Lazy::new(now_ms / 1000),
+        }
+    }
+}
+
+impl Exchange for OpenAiExchange<'_> {
+    fn model(&self) -> &str {
+        &self.routing.model
+    }
+
+    fn stream(&self) -> bool {
+        self.routing.stream
+    }
+
+    fn endpoint(&self) -> Endpoint {
+        self.endpoint
+    }
+
+    fn encode(&self, provider: &'static Provider, target: &Target<'_>) -> Result<Outbound, ApiError> {
+        #[cfg(feature = "kind-anthropic")]
+        if provider.kind == crate::table::Kind::Anthropic {
+            return self.translated.encode(self.endpoint, self.body, target);
+        }
+        let _ = provider;
+        Ok(Outbound {
+            endpoint: self.endpoint,
+            body: self.routing.with_model(self.body, target.model),
+            stream: self.routing.stream,
+            headers: Headers::new(),
+        })
+    }
+
+    fn stream_body(&self, provider: &'static Provider, upstream: ByteStream) -> ByteStream {
+        #[cfg(feature = "kind-anthropic")]
+        if provider.kind == crate::table::Kind::Anthropic {
+            return self.translated.stream_body(&self.routing.model, upstream);
+        }
+        let _ = provider;
+        upstream
+    }
+
+    async fn respond(&self, provider: &'static Provider, resp: HttpResponse) -> HttpResponse {
+        #[cfg(feature = "kind-anthropic")]
+        if provider.kind == crate::table::Kind::Anthropic {
+            return self
+                .translated
+                .respond(&self.routing.model, self.routing.stream, resp)
+                .await;
+        }
+        let _ = provider;
+        resp
+    }
+}
+
+/// Chat ⇄ Messages for `anthropic` upstreams.
+#[cfg(feature = "kind-anthropic")]
+mod translate {
+    use super::super::{chat_request, chat_response};
+    use crate::anthropic::inbound::read_all;
+    use crate::anthropic::upstream;
+    use crate::canonical::stream::{translate, Encode};
+    use crate::canonical::{events, Request};
+    use crate::errors::ApiError;
+    use crate::host::{Body, ByteStream, Headers, HttpResponse};
+    use crate::openai::Endpoint;
+    use crate::router::exchange::Outbound;
+    use crate::router::plan::Target;
+    use bytes::Bytes;
+    use std::cell::OnceCell;
+
+    /// The chat request decoded once, on the first route that needs it.
+    pub struct Lazy {
+        request: OnceCell<Result<(Request, bool), ApiError>>,
+        created: u64,
+    }
+
+    impl Lazy {
+        pub fn new(created: u64) -> Self {
+            Lazy {
+                request: OnceCell::new(),
+                created,
+            }
+        }
+
+        fn request(&self, body: &[u8]) -> Result<&(Request, bool), ApiError> {
+            self.request
+                .get_or_init(|| {
+                    #[derive(serde::Deserialize, Default)]
+                    struct Opts {
+                        #[serde(default)]
+                        include_usage: bool,
+                    }
+                    #[derive(serde::Deserialize)]
+                    struct Head {
+                        #[serde(default)]
+                        stream_options: Option<Opts>,
+                    }
+                    let usage = serde_json::from_slice::<Head>(body)
+                        .ok()
+                        .and_then(|h| h.stream_options)
+                        .is_some_and(|o| o.include_usage);
+                    chat_request::decode(body).map(|r| (r, usage))
+                })
+                .as_ref()
+                .map_err(Clone::clone)
+        }
+
+        pub fn encode(
+            &self,
+            endpoint: Endpoint,
+            body: &[u8],
+            target: &Target<'_>,
+        ) -> Result<Outbound, ApiError> {
+            if endpoint != Endpoint::ChatCompletions {
+                return Err(ApiError::bad_request(
+                    None,
+                    "`anthropic` providers serve chat completions only (no embeddings).".to_owned(),
+                ));
+            }
+            let (req, _) = self.request(body)?;
+            Ok(Outbound {
+                endpoint: Endpoint::Messages,
+                body: Bytes::from(upstream::encode(req, target.model, target.max_tokens)?),
+                stream: req.stream,
+                headers: Headers::new(),
+            })
+        }
+
+        fn include_usage(&self) -> bool {
+            self.request
+                .get()
+                .and_then(|r| r.as_ref().ok())
+                .is_some_and(|(_, u)| *u)
+        }
+
+        pub fn stream_body(&self, model: &str, up: ByteStream) -> ByteStream {
+            translate(
+                up,
+                upstream::StreamDecoder::new(),
+                chat_response::StreamEncoder::new(model, self.created, self.include_usage()),
+            )
+        }
+
+        pub async fn respond(&self, model: &str, stream: bool, mut resp: HttpResponse) -> HttpResponse {
+            let raw = match read_all(std::mem::replace(&mut resp.body, Body::Empty)).await {
+                Ok(raw) => raw,
+                Err(why) => return bad(resp, &why),
+            };
+            let decoded = serde_json::from_slice::<serde_json::Value>(&raw)
+                .map_err(|e| format!("the upstream answer is not JSON ({e})"))
+                .and_then(|v| upstream::response(&v));
+            let answer = match decoded {
+                Ok(a) => a,
+                Err(why) => return bad(resp, &why),
+            };
+            resp.headers
+                .retain(|(k, _)| k != "content-type" && k != "content-encoding");
+            if stream {
+                let mut enc = chat_response::StreamEncoder::new(model, self.created, self.include_usage());
+                let mut out = Vec::new();
+                for ev in events::of_response(&answer) {
+                    enc.event(&ev, &mut out);
+                }
+                resp.headers
+                    .push(("content-type".to_owned(), "text/event-stream".to_owned()));
+                resp.body = Body::Bytes(Bytes::from(out));
+            } else {
+                let v = chat_response::encode(&answer, model, self.created);
+                resp.headers
+                    .push(("content-type".to_owned(), "application/json".to_owned()));
+                resp.body = Body::Bytes(Bytes::from(v.to_string()));
+            }
+            resp
+        }
+    }
+
+    fn bad(mut resp: HttpResponse, why: &str) -> HttpResponse {
+        resp.status = 502;
+        resp.headers
+            .retain(|(k, _)| k != "content-type" && k != "content-encoding");
+        resp.headers
+            .push(("content-type".to_owned(), "application/json".to_owned()));
+        resp.body = Body::Bytes(
+            ApiError::bad_gateway(format!("the upstream's answer could not be translated: {why}"))
+                .body(),
+        );
+        resp
+    }
+}

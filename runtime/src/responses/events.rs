@@ -1,0 +1,470 @@
+//! Canonical events → Responses stream events, and the response object they build.
+//!
+//! One [`Encoder`] per response. Every canonical block becomes one output item:
+//!
+//! | block | item | events |
+//! |---|---|---|
+//! | text | `message` (one `output_text` part) | `output_item.added`, `content_part.added`, `output_text.delta`*, `output_text.done`, `content_part.done`, `output_item.done` |
+//! | thinking | `reasoning` (one summary part) | `output_item.added`, `reasoning_summary_part.added`, `reasoning_summary_text.delta`*, `reasoning_summary_text.done`, `reasoning_summary_part.done`, `output_item.done` |
+//! | tool call (function) | `function_call` | `output_item.added`, `function_call_arguments.delta`* (as fragments arrive), `function_call_arguments.done`, `output_item.done` |
+//! | tool call (custom tool) | `custom_tool_call` | `output_item.added`, `custom_tool_call_input.delta`, `custom_tool_call_input.done`, `output_item.done` |
+//!
+//! framed by `response.created` + `response.in_progress` and ended by `response.completed`
+//! (`response.incomplete` when the upstream hit `max_output_tokens` or its content filter;
+//! `response.failed` when it failed mid-stream), each carrying the whole response object.
+//! `sequence_number` counts every event from 0.
+//!
+//! A custom tool's input reaches the client in one delta when the call is complete: the
+//! upstream streams it JSON-encoded inside `{"input": ...}`, which must be whole to decode.
+//!
+//! Deltas are written straight into the output buffer; only item and response objects go
+//! through a JSON tree. The same encoder builds non-streamed responses (events replayed from
+//! the whole upstream answer, bytes discarded), so both paths produce identical objects.
+
+use super::tools::{self, ToolKind, ToolMap};
+use crate::canonical::stream::Encode;
+use crate::canonical::{BlockStart, Delta, Event, Stop, Usage};
+use crate::sse;
+use serde_json::{json, Map, Value};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// What the response object repeats from the request, and its identity.
+#[derive(Debug)]
+pub struct Head {
+    pub id: String,
+    pub created_at: u64,
+    /// The request fields the object echoes (model, tools, instructions...), serialized once
+    /// as an object: `{...}`.
+    pub echo_json: String,
+}
+
+/// A finished response: the object as sent last, and its output items (for storage).
+#[derive(Debug, Clone)]
+pub struct Finished {
+    pub status: &'static str,
+    pub response: String,
+    pub output: Vec<Value>,
+}
+
+/// Where the encoder leaves the finished response.
+pub type Slot = Rc<RefCell<Option<Finished>>>;
+
+#[derive(Debug)]
+enum Open {
+    Message { id: String, text: String },
+    Reasoning { id: String, text: String },
+    Function {
+        id: String,
+        call_id: String,
+        name: String,
+        namespace: Option<String>,
+        arguments: String,
+    },
+    Custom {
+        id: String,
+        call_id: String,
+        name: String,
+        namespace: Option<String>,
+        arguments: String,
+    },
+    /// A block with no Responses form (Anthropic's redacted thinking).
+    Skipped,
+}
+
+/// Canonical events → Responses SSE.
+#[derive(Debug)]
+pub struct Encoder {
+    head: Rc<Head>,
+    tools: Rc<ToolMap>,
+    seq: u64,
+    output: Vec<Value>,
+    open: Option<Open>,
+    started: bool,
+    done: bool,
+    /// Write SSE bytes (off when building a non-streamed response).
+    write: bool,
+    slot: Slot,
+}
+
+impl Encoder {
+    pub fn new(head: Rc<Head>, tools: Rc<ToolMap>, write: bool, slot: Slot) -> Self {
+        Encoder {
+            head,
+            tools,
+            seq: 0,
+            output: Vec::new(),
+            open: None,
+            started: false,
+            done: false,
+            write,
+            slot,
+        }
+    }
+
+    fn item_id(&self, prefix: &str) -> String {
+        // Unique within the response, and across responses through the response id.
+        let base = self.head.id.strip_prefix("resp_").unwrap_or(&self.head.id);
+        format!("{prefix}_{base}{:03}", self.output.len())
+    }
+
+    fn output_index(&self) -> usize {
+        self.output.len()
+    }
+
+    /// One event: `{"type":TYPE, <fields>, "sequence_number":N}`. `fields` is the JSON text
+    /// of the members between (no braces), written by the caller.
+    fn emit(&mut self, ty: &str, fields: impl FnOnce(&mut Vec<u8>), out: &mut Vec<u8>) {
+        let seq = self.seq;
+        self.seq += 1;
+        if !self.write {
+            return;
+        }
+        let mut data = Vec::with_capacity(128);
+        data.extend_from_slice(b"{\"type\":\"");
+        data.extend_from_slice(ty.as_bytes());
+        data.extend_from_slice(b"\",");
+        fields(&mut data);
+        data.extend_from_slice(b",\"sequence_number\":");
+        data.extend_from_slice(seq.to_string().as_bytes());
+        data.push(b'}');
+        sse::write(out, ty, &data);
+    }
+
+    fn emit_value(&mut self, ty: &str, key: &str, v: &Value, extra: &str, out: &mut Vec<u8>) {
+        let key = key.to_owned();
+        let extra = extra.to_owned();
+        self.emit(
+            ty,
+            |d| {
+                if !extra.is_empty() {
+                    d.extend_from_slice(extra.as_bytes());
+                    d.push(b',');
+                }
+                push_str(d, &key);
+                d.push(b':');
+                let _ = serde_json::to_writer(&mut *d, v);
+            },
+            out,
+        );
+    }
+
+    /// The whole response object in a state.
+    fn snapshot(
+        &self,
+        status: &str,
+        usage: Option<&Usage>,
+        error: Option<Value>,
+        incomplete: Option<&str>,
+    ) -> String {
+        let mut s = String::with_capacity(self.head.echo_json.len() + 256);
+        s.push_str("{\"id\":");
+        s.push_str(&crate::openai::quote(&self.head.id));
+        s.push_str(",\"object\":\"response\",\"created_at\":");
+        s.push_str(&self.head.created_at.to_string());
+        s.push_str(",\"status\":\"");
+        s.push_str(status);
+        s.push_str("\",\"background\":false,\"error\":");
+        s.push_str(&error.map_or_else(|| "null".to_owned(), |e| e.to_string()));
+        s.push_str(",\"incomplete_details\":");
+        match incomplete {
+            Some(reason) => s.push_str(&json!({ "reason": reason }).to_string()),
+            None => s.push_str("null"),
+        }
+        s.push_str(",\"output\":");
+        s.push_str(&serde_json::to_string(&self.output).unwrap_or_else(|_| "[]".into()));
+        s.push_str(",\"usage\":");
+        match usage {
+            Some(u) => s.push_str(&usage_json(u).to_string()),
+            None => s.push_str("null"),
+        }
+        let tail = self
+            .head
+            .echo_json
+            .strip_prefix('{')
+            .unwrap_or("}");
+        if tail != "}" {
+            s.push(',');
+        }
+        s.push_str(tail);
+        s
+    }
+
+    fn lifecycle(&mut self, ty: &str, response: &str, out: &mut Vec<u8>) {
+        let response = response.to_owned();
+        self.emit(
+            ty,
+            |d| {
+                d.extend_from_slice(b"\"response\":");
+                d.extend_from_slice(response.as_bytes());
+            },
+            out,
+        );
+    }
+
+    fn start(&mut self, out: &mut Vec<u8>) {
+        if self.started {
+            return;
+        }
+        self.started = true;
+        let snap = self.snapshot("in_progress", None, None, None);
+        self.lifecycle("response.created", &snap, out);
+        self.lifecycle("response.in_progress", &snap, out);
+    }
+
+    fn open_block(&mut self, block: &BlockStart, out: &mut Vec<u8>) {
+        self.close(out);
+        let index = self.output_index();
+        let (open, item) = match block {
+            BlockStart::Text => {
+                let id = self.item_id("msg");
+                let item = json!({"id": id, "type": "message", "status": "in_progress",
+                    "role": "assistant", "content": []});
+                (Open::Message { id, text: String::new() }, item)
+            }
+            BlockStart::Thinking => {
+                let id = self.item_id("rs");
+                let item = json!({"id": id, "type": "reasoning", "summary": []});
+                (Open::Reasoning { id, text: String::new() }, item)
+            }
+            BlockStart::RedactedThinking(_) => {
+                self.open = Some(Open::Skipped);
+                return;
+            }
+            BlockStart::ToolUse { id: call_id, name } => {
+                let entry = self.tools.lookup(name);
+                let (namespace, plain) = match entry {
+                    Some(e) => (e.namespace.clone(), e.name.clone()),
+                    None => (None, name.clone()),
+                };
+                let call_id = if call_id.is_empty() {
+                    self.item_id("call")
+                } else {
+                    call_id.clone()
+                };
+                if entry.is_some_and(|e| e.kind == ToolKind::Custom) {
+                    let id = self.item_id("ctc");
+                    let mut item = json!({"id": id, "type": "custom_tool_call",
+                        "status": "in_progress", "call_id": call_id, "name": plain, "input": ""});
+                    add_namespace(&mut item, namespace.as_deref());
+                    (
+                        Open::Custom {
+                            id,
+                            call_id,
+                            name: plain,
+                            namespace,
+                            arguments: String::new(),
+                        },
+                        item,
+                    )
+                } else {
+                    let id = self.item_id("fc");
+                    let mut item = json!({"id": id, "type": "function_call",
+                        "status": "in_progress", "call_id": call_id, "name": plain, "arguments": ""});
+                    add_namespace(&mut item, namespace.as_deref());
+                    (
+                        Open::Function {
+                            id,
+                            call_id,
+                            name: plain,
+                            namespace,
+                            arguments: String::new(),
+                        },
+                        item,
+                    )
+                }
+            }
+        };
+        let at = format!("\"output_index\":{index}");
+        self.emit_value("response.output_item.added", "item", &item, &at, out);
+        match &open {
+            Open::Message { id, .. } => {
+                let at = format!("\"item_id\":{},\"output_index\":{index},\"content_index\":0", crate::openai::quote(id));
+                let part = json!({"type": "output_text", "text": "", "annotations": [], "logprobs": []});
+                self.emit_value("response.content_part.added", "part", &part, &at, out);
+            }
+            Open::Reasoning { id, .. } => {
+                let at = format!("\"item_id\":{},\"output_index\":{index},\"summary_index\":0", crate::openai::quote(id));
+                let part = json!({"type": "summary_text", "text": ""});
+                self.emit_value("response.reasoning_summary_part.added", "part", &part, &at, out);
+            }
+            _ => {}
+        }
+        self.open = Some(open);
+    }
+
+    fn delta(&mut self, delta: &Delta, out: &mut Vec<u8>) {
+        let index = self.output_index();
+        let (ty, id, piece, extra): (&str, String, &str, &str) = match (self.open.as_mut(), delta) {
+            (Some(Open::Message { id, text }), Delta::Text(t)) => {
+                text.push_str(t);
+                ("response.output_text.delta", id.clone(), t, ",\"content_index\":0,\"logprobs\":[]")
+            }
+            (Some(Open::Reasoning { id, text }), Delta::Thinking(t)) => {
+                text.push_str(t);
+                ("response.reasoning_summary_text.delta", id.clone(), t, ",\"summary_index\":0")
+            }
+            (Some(Open::Function { id, arguments, .. }), Delta::ToolInput(t)) => {
+                arguments.push_str(t);
+                ("response.function_call_arguments.delta", id.clone(), t, "")
+            }
+            (Some(Open::Custom { arguments, .. }), Delta::ToolInput(t)) => {
+                arguments.push_str(t);
+                return;
+            }
+            _ => return,
+        };
+        if piece.is_empty() {
+            return;
+        }
+        let piece = piece.to_owned();
+        self.emit(
+            ty,
+            |d| {
+                d.extend_from_slice(b"\"item_id\":");
+                push_str(d, &id);
+                d.extend_from_slice(b",\"output_index\":");
+                d.extend_from_slice(index.to_string().as_bytes());
+                d.extend_from_slice(extra.as_bytes());
+                d.extend_from_slice(b",\"delta\":");
+                push_str(d, &piece);
+            },
+            out,
+        );
+    }
+
+    /// Finishes the open item (its `.done` events and `output_item.done`).
+    fn close(&mut self, out: &mut Vec<u8>) {
+        let Some(open) = self.open.take() else { return };
+        let index = self.output_index();
+        let item = match open {
+            Open::Skipped => return,
+            Open::Message { id, text } => {
+                let at = format!("\"item_id\":{},\"output_index\":{index},\"content_index\":0", crate::openai::quote(&id));
+                let part = json!({"type": "output_text", "text": text, "annotations": [], "logprobs": []});
+                self.emit_value("response.output_text.done", "text", &Value::String(text.clone()), &format!("{at},\"logprobs\":[]"), out);
+                self.emit_value("response.content_part.done", "part", &part, &at, out);
+                json!({"id": id, "type": "message", "status": "completed", "role": "assistant",
+                    "content": [part]})
+            }
+            Open::Reasoning { id, text } => {
+                let at = format!("\"item_id\":{},\"output_index\":{index},\"summary_index\":0", crate::openai::quote(&id));
+                let part = json!({"type": "summary_text", "text": text});
+                self.emit_value("response.reasoning_summary_text.done", "text", &Value::String(text.clone()), &at, out);
+                self.emit_value("response.reasoning_summary_part.done", "part", &part, &at, out);
+                json!({"id": id, "type": "reasoning", "summary": [part]})
+            }
+            Open::Function { id, call_id, name, namespace, arguments } => {
+                let at = format!(
+                    "\"item_id\":{},\"output_index\":{index},\"name\":{}",
+                    crate::openai::quote(&id),
+                    crate::openai::quote(&name)
+                );
+                self.emit_value("response.function_call_arguments.done", "arguments", &Value::String(arguments.clone()), &at, out);
+                let mut item = json!({"id": id, "type": "function_call", "status": "completed",
+                    "call_id": call_id, "name": name, "arguments": arguments});
+                add_namespace(&mut item, namespace.as_deref());
+                item
+            }
+            Open::Custom { id, call_id, name, namespace, arguments } => {
+                let input = tools::custom_input(&arguments);
+                let at = format!("\"item_id\":{},\"output_index\":{index}", crate::openai::quote(&id));
+                if !input.is_empty() {
+                    self.emit_value("response.custom_tool_call_input.delta", "delta", &Value::String(input.clone()), &at, out);
+                }
+                self.emit_value("response.custom_tool_call_input.done", "input", &Value::String(input.clone()), &at, out);
+                let mut item = json!({"id": id, "type": "custom_tool_call", "status": "completed",
+                    "call_id": call_id, "name": name, "input": input});
+                add_namespace(&mut item, namespace.as_deref());
+                item
+            }
+        };
+        let at = format!("\"output_index\":{index}");
+        self.emit_value("response.output_item.done", "item", &item, &at, out);
+        self.output.push(item);
+    }
+
+    fn finish(&mut self, status: &'static str, snap: String, out: &mut Vec<u8>) {
+        let ty = match status {
+            "completed" => "response.completed",
+            "incomplete" => "response.incomplete",
+            _ => "response.failed",
+        };
+        self.lifecycle(ty, &snap, out);
+        self.done = true;
+        *self.slot.borrow_mut() = Some(Finished {
+            status,
+            response: snap,
+            output: std::mem::take(&mut self.output),
+        });
+    }
+}
+
+impl Encode for Encoder {
+    fn event(&mut self, ev: &Event, out: &mut Vec<u8>) {
+        if self.done {
+            return;
+        }
+        match ev {
+            Event::Start { .. } => self.start(out),
+            Event::BlockStart { block, .. } => {
+                self.start(out);
+                self.open_block(block, out);
+            }
+            Event::Delta { delta, .. } => self.delta(delta, out),
+            Event::BlockStop { .. } => self.close(out),
+            Event::Finish { stop, usage } => {
+                self.start(out);
+                self.close(out);
+                let (status, reason) = match stop {
+                    Stop::MaxTokens => ("incomplete", Some("max_output_tokens")),
+                    Stop::Refusal => ("incomplete", Some("content_filter")),
+                    _ => ("completed", None),
+                };
+                let snap = self.snapshot(status, Some(usage), None, reason);
+                self.finish(status, snap, out);
+            }
+            Event::Error { message } => {
+                self.start(out);
+                self.close(out);
+                let error = json!({"code": "server_error", "message": message});
+                let snap = self.snapshot("failed", None, Some(error), None);
+                self.finish("failed", snap, out);
+            }
+            Event::Ping => {
+                if self.write {
+                    out.extend_from_slice(b": keepalive\n\n");
+                }
+            }
+        }
+    }
+}
+
+fn add_namespace(item: &mut Value, namespace: Option<&str>) {
+    if let (Some(ns), Value::Object(o)) = (namespace, item) {
+        o.insert("namespace".into(), Value::String(ns.to_owned()));
+    }
+}
+
+/// Canonical usage → Responses usage (`input_tokens` includes cached tokens).
+pub fn usage_json(u: &Usage) -> Value {
+    let cached = u.cache_read.unwrap_or(0);
+    let written = u.cache_write.unwrap_or(0);
+    let input = u.input + cached + written;
+    json!({
+        "input_tokens": input,
+        "input_tokens_details": {"cached_tokens": cached, "cache_write_tokens": written},
+        "output_tokens": u.output,
+        "output_tokens_details": {"reasoning_tokens": u.reasoning.unwrap_or(0)},
+        "total_tokens": input + u.output,
+    })
+}
+
+fn push_str(out: &mut Vec<u8>, s: &str) {
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
+/// The echo fields serialized once.
+pub fn echo_json(echo: &Map<String, Value>) -> String {
+    serde_json::to_string(echo).unwrap_or_else(|_| "{}".to_owned())
+}

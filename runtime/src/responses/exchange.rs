@@ -1,0 +1,351 @@
+//! The [`Exchange`] for `POST /v1/responses`: what each route is sent and how its answer
+//! becomes a Responses object or stream.
+//!
+//! - **Bridge** (the default): the canonical request goes to the route's upstream protocol
+//!   (chat completions for `openai`, `azure-openai` and `mock`; Messages for `anthropic`),
+//!   and the answer comes back through [`Encoder`]. A stored response is written to KV just
+//!   before its final event leaves, so a client that reads `response.completed` and at once
+//!   asks for the stored copy finds it.
+//! - **Native** (`responses: native` on the provider): the client's bytes go to the upstream's
+//!   own `/responses` with only `model` spliced, and come back untouched; the response id is
+//!   remembered with the provider (never the key) so follow-up calls reach the same upstream.
+
+use super::events::{Encoder, Finished, Head, Slot};
+use super::store::{self, NativeHome};
+use super::tools::ToolMap;
+use crate::canonical::stream::{translate, Encode};
+use crate::canonical::{events, Request};
+use crate::errors::ApiError;
+use crate::host::{Body, ByteStream, Headers, HttpResponse, Kv, LocalFuture, StreamError};
+use crate::openai::{chat_request, chat_response, Endpoint, Routing};
+use crate::router::exchange::{Exchange, Outbound};
+use crate::router::plan::Target;
+use crate::table::Provider;
+use bytes::Bytes;
+use futures_core::Stream;
+use futures_util::StreamExt;
+use serde_json::Value;
+use std::cell::RefCell;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+/// Where and how a response is stored (absent: `store: false`, or no store configured).
+#[derive(Clone)]
+pub struct Saving {
+    pub kv: Kv,
+    pub ttl_seconds: u64,
+    /// This request's input items (normalized, with ids).
+    pub input: Rc<Vec<Value>>,
+    /// The conversation before them (from `previous_response_id`).
+    pub context: Rc<Vec<Value>>,
+}
+
+impl Saving {
+    fn record_json(&self, response: &str, native: Option<&NativeHome>) -> String {
+        let mut s = String::with_capacity(response.len() + 256);
+        s.push_str("{\"v\":1,\"response\":");
+        s.push_str(if response.is_empty() { "null" } else { response });
+        s.push_str(",\"input\":");
+        s.push_str(&serde_json::to_string(&*self.input).unwrap_or_else(|_| "[]".into()));
+        s.push_str(",\"context\":");
+        s.push_str(&serde_json::to_string(&*self.context).unwrap_or_else(|_| "[]".into()));
+        if let Some(n) = native {
+            s.push_str(",\"native\":");
+            s.push_str(&serde_json::json!({"provider": n.provider, "key": n.key_index}).to_string());
+        }
+        s.push('}');
+        s
+    }
+
+    fn put(&self, id: &str, record: String) -> LocalFuture<Result<(), String>> {
+        self.kv.put(&store::key(id), record, self.ttl_seconds)
+    }
+}
+
+pub struct ResponsesExchange<'a> {
+    pub req: Request,
+    pub head: Rc<Head>,
+    pub tools: Rc<ToolMap>,
+    pub saving: Option<Saving>,
+    /// The client's bytes and their model span (native passthrough).
+    pub body: &'a Bytes,
+    /// Parsed only when a route is native.
+    pub routing: Option<Routing<'a>>,
+    /// Whether a provider takes `/responses` natively.
+    pub native: fn(&Provider) -> bool,
+}
+
+impl ResponsesExchange<'_> {
+    fn encoder(&self, write: bool, slot: Slot) -> Encoder {
+        Encoder::new(Rc::clone(&self.head), Rc::clone(&self.tools), write, slot)
+    }
+}
+
+impl Exchange for ResponsesExchange<'_> {
+    fn model(&self) -> &str {
+        &self.req.model
+    }
+
+    fn stream(&self) -> bool {
+        self.req.stream
+    }
+
+    fn endpoint(&self) -> Endpoint {
+        Endpoint::Responses
+    }
+
+    fn encode(&self, provider: &'static Provider, target: &Target<'_>) -> Result<Outbound, ApiError> {
+        if (self.native)(provider) {
+            return Ok(Outbound {
+                endpoint: Endpoint::Responses,
+                body: match &self.routing {
+                    Some(r) => r.with_model(self.body, target.model),
+                    None => self.body.clone(),
+                },
+                stream: self.req.stream,
+                headers: Headers::new(),
+            });
+        }
+        #[cfg(feature = "kind-anthropic")]
+        if provider.kind == crate::table::Kind::Anthropic {
+            return Ok(Outbound {
+                endpoint: Endpoint::Messages,
+                body: Bytes::from(crate::anthropic::upstream::encode(
+                    &self.req,
+                    target.model,
+                    target.max_tokens,
+                )?),
+                stream: self.req.stream,
+                headers: Headers::new(),
+            });
+        }
+        Ok(Outbound {
+            endpoint: Endpoint::ChatCompletions,
+            body: Bytes::from(chat_request::encode(&self.req, target.model, target.max_tokens)?),
+            stream: self.req.stream,
+            headers: Headers::new(),
+        })
+    }
+
+    fn stream_body(&self, provider: &'static Provider, upstream: ByteStream) -> ByteStream {
+        if (self.native)(provider) {
+            return Box::pin(NativeTap::new(upstream, provider.id, self.saving.clone()));
+        }
+        let slot: Slot = Rc::new(RefCell::new(None));
+        let shared = Rc::new(RefCell::new(self.encoder(true, Rc::clone(&slot))));
+        let encoder = SharedEncoder(Rc::clone(&shared));
+        let translated = match provider.kind {
+            #[cfg(feature = "kind-anthropic")]
+            crate::table::Kind::Anthropic => translate(upstream, crate::anthropic::upstream::StreamDecoder::new(), encoder),
+            _ => translate(
+                upstream,
+                chat_response::StreamDecoder::new(self.head.id.clone(), self.req.model.clone()),
+                encoder,
+            ),
+        };
+        Box::pin(SaveOnFinish {
+            inner: translated,
+            encoder: shared,
+            slot,
+            id: self.head.id.clone(),
+            saving: self.saving.clone(),
+            pending: None,
+        })
+    }
+
+    async fn respond(&self, provider: &'static Provider, mut resp: HttpResponse) -> HttpResponse {
+        let raw = match crate::anthropic::inbound::read_all(std::mem::replace(&mut resp.body, Body::Empty)).await {
+            Ok(raw) => raw,
+            Err(why) => return bad(resp, &why),
+        };
+        if (self.native)(provider) {
+            if let Some(saving) = &self.saving {
+                let id = serde_json::from_slice::<Value>(&raw)
+                    .ok()
+                    .and_then(|v| v.get("id").and_then(Value::as_str).map(str::to_owned));
+                if let Some(id) = id {
+                    let home = NativeHome { provider: provider.id.to_owned(), key_index: 0 };
+                    let _ = saving.put(&id, saving.record_json("", Some(&home))).await;
+                }
+            }
+            resp.body = Body::Bytes(Bytes::from(raw));
+            return resp;
+        }
+        let decoded = serde_json::from_slice::<Value>(&raw)
+            .map_err(|e| format!("the upstream answer is not JSON ({e})"))
+            .and_then(|v| match provider.kind {
+                #[cfg(feature = "kind-anthropic")]
+                crate::table::Kind::Anthropic => crate::anthropic::upstream::response(&v),
+                _ => chat_response::response(&v),
+            });
+        let answer = match decoded {
+            Ok(a) => a,
+            Err(why) => return bad(resp, &why),
+        };
+        let slot: Slot = Rc::new(RefCell::new(None));
+        let mut enc = self.encoder(self.req.stream, Rc::clone(&slot));
+        let mut out = Vec::new();
+        for ev in events::of_response(&answer) {
+            enc.event(&ev, &mut out);
+        }
+        let finished = slot.borrow_mut().take();
+        let Some(finished) = finished else {
+            return bad(resp, "the upstream answer did not complete");
+        };
+        if let Some(saving) = &self.saving {
+            let _ = saving
+                .put(&self.head.id, saving.record_json(&finished.response, None))
+                .await;
+        }
+        resp.headers
+            .retain(|(k, _)| k != "content-type" && k != "content-encoding");
+        if self.req.stream {
+            resp.headers
+                .push(("content-type".to_owned(), "text/event-stream".to_owned()));
+            resp.body = Body::Bytes(Bytes::from(out));
+        } else {
+            resp.headers
+                .push(("content-type".to_owned(), "application/json".to_owned()));
+            resp.body = Body::Bytes(Bytes::from(finished.response));
+        }
+        resp
+    }
+}
+
+fn bad(mut resp: HttpResponse, why: &str) -> HttpResponse {
+    resp.status = 502;
+    resp.headers
+        .retain(|(k, _)| k != "content-type" && k != "content-encoding");
+    resp.headers
+        .push(("content-type".to_owned(), "application/json".to_owned()));
+    resp.body = Body::Bytes(
+        ApiError::bad_gateway(format!("the upstream's answer could not be translated: {why}")).body(),
+    );
+    resp
+}
+
+/// The encoder, shared between the translator and [`SaveOnFinish`].
+struct SharedEncoder(Rc<RefCell<Encoder>>);
+
+impl Encode for SharedEncoder {
+    fn event(&mut self, ev: &crate::canonical::Event, out: &mut Vec<u8>) {
+        self.0.borrow_mut().event(ev, out);
+    }
+}
+
+/// The translated stream, which stores the response (when asked to) before the chunk holding
+/// its final event leaves. A failed upstream body (passed on by the translator as an error)
+/// becomes `response.failed` here, where the encoder's state (sequence numbers, items) is.
+struct SaveOnFinish {
+    inner: ByteStream,
+    encoder: Rc<RefCell<Encoder>>,
+    slot: Slot,
+    id: String,
+    saving: Option<Saving>,
+    /// A write in flight and the chunk waiting for it.
+    pending: Option<(LocalFuture<Result<(), String>>, Bytes)>,
+}
+
+impl Stream for SaveOnFinish {
+    type Item = Result<Bytes, StreamError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if let Some((write, _)) = this.pending.as_mut() {
+            if write.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            // A failed write costs the stored copy, never the answer.
+            return Poll::Ready(this.pending.take().map(|(_, chunk)| Ok(chunk)));
+        }
+        let polled = match this.inner.poll_next_unpin(cx) {
+            Poll::Ready(Some(Err(e))) => {
+                let mut out = Vec::new();
+                let message = format!(
+                    "the upstream failed in the middle of this response ({}); it is incomplete. Retry the request.",
+                    e.0
+                );
+                this.encoder
+                    .borrow_mut()
+                    .event(&crate::canonical::Event::Error { message }, &mut out);
+                Poll::Ready(Some(Ok(Bytes::from(out))))
+            }
+            other => other,
+        };
+        match polled {
+            Poll::Ready(Some(Ok(chunk))) => {
+                let finished: Option<Finished> = this.slot.borrow_mut().take();
+                let saving = if finished.is_some() { this.saving.take() } else { None };
+                match (finished, saving) {
+                    (Some(f), Some(saving)) => {
+                        let write = saving.put(&this.id, saving.record_json(&f.response, None));
+                        this.pending = Some((write, chunk));
+                        Pin::new(this).poll_next(cx)
+                    }
+                    _ => Poll::Ready(Some(Ok(chunk))),
+                }
+            }
+            other => other,
+        }
+    }
+}
+
+/// A native Responses stream, passed through untouched; the response id in its first event
+/// is remembered with the provider (when storing), so follow-up calls find the upstream.
+struct NativeTap {
+    inner: ByteStream,
+    provider: &'static str,
+    saving: Option<Saving>,
+    parser: crate::sse::Parser,
+    pending: Option<(LocalFuture<Result<(), String>>, Bytes)>,
+}
+
+impl NativeTap {
+    fn new(inner: ByteStream, provider: &'static str, saving: Option<Saving>) -> Self {
+        NativeTap {
+            inner,
+            provider,
+            saving,
+            parser: crate::sse::Parser::default(),
+            pending: None,
+        }
+    }
+}
+
+impl Stream for NativeTap {
+    type Item = Result<Bytes, StreamError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if let Some((write, _)) = this.pending.as_mut() {
+            if write.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            return Poll::Ready(this.pending.take().map(|(_, chunk)| Ok(chunk)));
+        }
+        match this.inner.poll_next_unpin(cx) {
+            Poll::Ready(Some(Ok(chunk))) => {
+                if this.saving.is_some() {
+                    let mut events = Vec::new();
+                    if this.parser.feed(&chunk, &mut events).is_err() {
+                        this.saving = None;
+                    }
+                    let id = events.iter().find_map(|e| {
+                        serde_json::from_str::<Value>(&e.data).ok().and_then(|v| {
+                            v.pointer("/response/id").and_then(Value::as_str).map(str::to_owned)
+                        })
+                    });
+                    if let (Some(id), Some(saving)) = (id, this.saving.take()) {
+                        let home = NativeHome { provider: this.provider.to_owned(), key_index: 0 };
+                        let write = saving.put(&id, saving.record_json("", Some(&home)));
+                        this.pending = Some((write, chunk));
+                        return Pin::new(this).poll_next(cx);
+                    }
+                }
+                Poll::Ready(Some(Ok(chunk)))
+            }
+            other => other,
+        }
+    }
+}

@@ -1,0 +1,275 @@
+//! Responses tools → chat-completions functions, and tool calls back.
+//!
+//! | Responses tool | upstream function | comes back as |
+//! |---|---|---|
+//! | `function` | same name and schema | `function_call` |
+//! | `custom` (Codex's `apply_patch`, free text or a grammar) | one required string `input`; the grammar goes into the description | `custom_tool_call` with that string |
+//! | `namespace` of functions / custom tools | each flattened to `{namespace}__{name}` | the call with `namespace` and `name` restored |
+//! | `web_search`, `tool_search`, `file_search`, ... | left out: a chat upstream cannot run them | — |
+//!
+//! Leaving hosted tools out keeps the turn working: the model answers without them, which is
+//! what a client sending them to a model that lacks them would see from OpenAI too.
+
+use crate::canonical::{Tool, ToolChoice};
+use crate::errors::ApiError;
+use serde_json::{json, Value};
+
+/// Joins a namespace and a tool name into one upstream function name.
+pub const NAMESPACE_SEPARATOR: &str = "__";
+
+/// What an upstream function name stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ToolKind {
+    Function,
+    /// A free-form tool: the upstream function takes `{"input": "<text>"}`.
+    Custom,
+}
+
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// The name the upstream sees.
+    pub upstream: String,
+    pub namespace: Option<String>,
+    pub name: String,
+    pub kind: ToolKind,
+}
+
+/// The request's tools, by upstream name.
+#[derive(Debug, Clone, Default)]
+pub struct ToolMap {
+    pub entries: Vec<Entry>,
+    /// Tool types left out of the upstream request (for the log / tests).
+    pub dropped: Vec<String>,
+}
+
+impl ToolMap {
+    /// The tool behind an upstream function name. Unknown names (a model inventing a tool)
+    /// come back as plain function calls under that name.
+    pub fn lookup(&self, upstream: &str) -> Option<&Entry> {
+        self.entries.iter().find(|e| e.upstream == upstream)
+    }
+}
+
+/// The upstream name of `name` inside `namespace`.
+pub fn flatten(namespace: Option<&str>, name: &str) -> String {
+    match namespace {
+        Some(ns) if !ns.is_empty() => format!("{ns}{NAMESPACE_SEPARATOR}{name}"),
+        _ => name.to_owned(),
+    }
+}
+
+/// The parameters schema of a custom tool's stand-in function.
+fn custom_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {"input": {"type": "string", "description": "The raw input for the tool, exactly as the tool expects it."}},
+        "required": ["input"],
+        "additionalProperties": false,
+    })
+}
+
+/// The description of a custom tool's stand-in: the client's, plus its format when it has one
+/// (a grammar the model must follow, since the upstream cannot enforce it).
+fn custom_description(tool: &Value) -> Option<String> {
+    let desc = tool.get("description").and_then(Value::as_str);
+    let format = tool.get("format");
+    let grammar = format
+        .filter(|f| f.get("type").and_then(Value::as_str) == Some("grammar"))
+        .and_then(|f| {
+            let syntax = f.get("syntax").and_then(Value::as_str).unwrap_or("lark");
+            let def = f.get("definition").and_then(Value::as_str)?;
+            Some(format!(
+                "Put the tool's raw input in the `input` string. It must follow this {syntax} grammar:\n{def}"
+            ))
+        });
+    match (desc, grammar) {
+        (Some(d), Some(g)) => Some(format!("{d}\n\n{g}")),
+        (Some(d), None) => Some(format!(
+            "{d}\n\nPut the tool's raw input (free text) in the `input` string."
+        )),
+        (None, g) => g,
+    }
+}
+
+/// Reads `tools` into canonical tools and the map back.
+pub fn decode(tools: Option<&Value>) -> Result<(Vec<Tool>, ToolMap), ApiError> {
+    let mut out = Vec::new();
+    let mut map = ToolMap::default();
+    let Some(tools) = tools else {
+        return Ok((out, map));
+    };
+    let Some(list) = tools.as_array() else {
+        if tools.is_null() {
+            return Ok((out, map));
+        }
+        return Err(ApiError::bad_request(
+            Some("tools"),
+            "`tools` must be an array.".to_owned(),
+        ));
+    };
+    for t in list {
+        let ty = t.get("type").and_then(Value::as_str).unwrap_or("function");
+        match ty {
+            "function" | "custom" => one(t, None, &mut out, &mut map)?,
+            "namespace" => {
+                let ns = t.get("name").and_then(Value::as_str).unwrap_or_default();
+                for inner in t
+                    .get("tools")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    one(inner, Some(ns), &mut out, &mut map)?;
+                }
+            }
+            other => map.dropped.push(other.to_owned()),
+        }
+    }
+    Ok((out, map))
+}
+
+fn one(
+    t: &Value,
+    namespace: Option<&str>,
+    out: &mut Vec<Tool>,
+    map: &mut ToolMap,
+) -> Result<(), ApiError> {
+    let ty = t.get("type").and_then(Value::as_str).unwrap_or("function");
+    // Chat-style `{"type":"function","function":{...}}` is accepted too (some clients mix).
+    let f = t.get("function").unwrap_or(t);
+    let Some(name) = f.get("name").and_then(Value::as_str).filter(|n| !n.is_empty()) else {
+        return Err(ApiError::bad_request(
+            Some("tools"),
+            format!("every `{ty}` tool needs a `name`."),
+        ));
+    };
+    let upstream = flatten(namespace, name);
+    let (kind, tool) = match ty {
+        "custom" => (
+            ToolKind::Custom,
+            Tool {
+                name: upstream.clone(),
+                description: custom_description(f),
+                schema: custom_schema(),
+            },
+        ),
+        "function" => (
+            ToolKind::Function,
+            Tool {
+                name: upstream.clone(),
+                description: f
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+                schema: f
+                    .get("parameters")
+                    .filter(|p| p.is_object())
+                    .cloned()
+                    .unwrap_or_else(|| json!({"type": "object", "properties": {}})),
+            },
+        ),
+        other => {
+            map.dropped.push(other.to_owned());
+            return Ok(());
+        }
+    };
+    out.push(tool);
+    map.entries.push(Entry {
+        upstream,
+        namespace: namespace.map(str::to_owned),
+        name: name.to_owned(),
+        kind,
+    });
+    Ok(())
+}
+
+/// `tool_choice` → canonical. Choices naming a hosted tool (which was left out) become `auto`.
+pub fn choice(v: Option<&Value>, map: &ToolMap) -> Option<ToolChoice> {
+    match v? {
+        Value::String(s) => Some(match s.as_str() {
+            "none" => ToolChoice::None,
+            "required" => ToolChoice::Any,
+            _ => ToolChoice::Auto,
+        }),
+        Value::Object(o) => {
+            let ty = o.get("type").and_then(Value::as_str).unwrap_or_default();
+            match ty {
+                "function" | "custom" => {
+                    let name = o
+                        .get("name")
+                        .or_else(|| o.get("function").and_then(|f| f.get("name")))
+                        .and_then(Value::as_str)?;
+                    let ns = o.get("namespace").and_then(Value::as_str);
+                    let upstream = flatten(ns, name);
+                    if map.lookup(&upstream).is_some() {
+                        Some(ToolChoice::Tool(upstream))
+                    } else {
+                        Some(ToolChoice::Auto)
+                    }
+                }
+                "allowed_tools" => Some(match o.get("mode").and_then(Value::as_str) {
+                    Some("required") => ToolChoice::Any,
+                    _ => ToolChoice::Auto,
+                }),
+                _ => Some(ToolChoice::Auto),
+            }
+        }
+        _ => None,
+    }
+}
+
+/// A custom tool's raw input from its stand-in's arguments (`{"input": "..."}`). Arguments
+/// that are not that shape are passed on as they are (the model wrote the input directly).
+pub fn custom_input(arguments: &str) -> String {
+    match serde_json::from_str::<Value>(arguments) {
+        Ok(Value::Object(o)) => match o.get("input") {
+            Some(Value::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+            None if o.len() == 1 => o
+                .values()
+                .next()
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .unwrap_or_else(|| arguments.to_owned()),
+            None => arguments.to_owned(),
+        },
+        _ => arguments.to_owned(),
+    }
+}
+
+/// The stand-in's arguments for a custom tool call's input (history sent back upstream).
+pub fn custom_arguments(input: &str) -> String {
+    json!({ "input": input }).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+
+    #[test]
+    fn maps_every_kind() {
+        let tools = json!([
+            {"type": "function", "name": "exec", "parameters": {"type": "object"}},
+            {"type": "custom", "name": "apply_patch", "description": "Patch files.",
+             "format": {"type": "grammar", "syntax": "lark", "definition": "start: x"}},
+            {"type": "namespace", "name": "agents", "tools": [{"type": "function", "name": "spawn"}]},
+            {"type": "web_search"},
+        ]);
+        let (out, map) = decode(Some(&tools)).unwrap();
+        let names: Vec<&str> = out.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["exec", "apply_patch", "agents__spawn"]);
+        assert!(out[1].description.as_deref().unwrap().contains("start: x"));
+        assert_eq!(map.lookup("apply_patch").unwrap().kind, ToolKind::Custom);
+        let spawn = map.lookup("agents__spawn").unwrap();
+        assert_eq!((spawn.namespace.as_deref(), spawn.name.as_str()), (Some("agents"), "spawn"));
+        assert_eq!(map.dropped, ["web_search"]);
+    }
+
+    #[test]
+    fn custom_input_round_trip() {
+        let text = "*** Begin Patch\n\"q\"\n*** End Patch";
+        assert_eq!(custom_input(&custom_arguments(text)), text);
+        assert_eq!(custom_input("not json"), "not json");
+    }
+}
