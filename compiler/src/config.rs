@@ -92,7 +92,11 @@ pub struct SecretRef {
     pub secret: String,
 }
 
-/// Storage for the Responses API.
+/// Storage for the Responses API: `POST /v1/responses` with `store: true` (the API default)
+/// keeps the response and its input items here, for `GET /v1/responses/{id}`,
+/// `input_items` and `previous_response_id`. Budget: every stored response is one KV write,
+/// and the Workers free plan allows 1,000 KV writes a day (clients that send `store: false`,
+/// like Codex CLI, cost none). Without this setting responses are answered but not kept.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResponsesStore {
