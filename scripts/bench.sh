@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Benchmark (not a test): what the gateway costs, and how big each example's worker is.
 #
-# 1. Native overhead: the same non-streaming chat request, closed loop, at concurrency 1
-#    (the per-request cost, no queueing), 16 and 64 (BENCH_CONCURRENCY), sent (a) straight
-#    to the fake upstream and (b) through `apexc serve` in front of it.
-#    p50/p99 side by side; the difference is the gateway's overhead. Release builds.
+# 1. Native overhead: the same non-streaming chat request sent (a) straight to the fake
+#    upstream and (b) through `apexc serve` in front of it, interleaved, BENCH_ROUNDS times;
+#    medians of p50/p99 side by side, the difference being the gateway's overhead. Loads:
+#    closed loop at concurrency 1, 16 and 64 ("max": the next request leaves as soon as the
+#    last answer is in, so at 16/64 the CPU saturates and latency is mostly queueing), and
+#    16 and 64 connections paced at BENCH_RATE req/s in all (default 4000, below saturation:
+#    the gateway's own latency). BENCH_RUNS overrides the list ("conc:max" / "conc:rate").
+#    Release builds.
 # 2. Worker bundle size: every examples/*.yaml compiled (apexc dev --build-only, i.e.
 #    apexc build + worker-build --release), then gzip -9 of the .wasm and of the JS (shim +
 #    glue), and wrangler's own upload figure (`wrangler deploy --dry-run`, no login needed).
@@ -64,9 +68,9 @@ GATEWAY="$(url_from "apexc serve" "$OUT/apexc-serve.log")"
 BODY_DIRECT='{"model":"echo","messages":[{"role":"user","content":"benchmark prompt of a few words"}]}'
 BODY_GATEWAY='{"model":"bench","messages":[{"role":"user","content":"benchmark prompt of a few words"}]}'
 
-run() { # url body auth concurrency
+run() { # url body auth concurrency [rate]
   "$BIN/apex-loadgen" --url "$1/v1/chat/completions" --body "$2" --header "authorization: Bearer $3" \
-    --concurrency "$4" --duration "$DURATION" --warmup "$WARMUP"
+    --concurrency "$4" --duration "$DURATION" --warmup "$WARMUP" ${5:+--rate "$5"}
 }
 
 ROUNDS="${BENCH_ROUNDS:-3}"
@@ -74,10 +78,14 @@ echo "==> [bench] native overhead: $ROUNDS rounds of ${DURATION}s per target aft
 echo "    (fake upstream $UPSTREAM, gateway $GATEWAY); the table shows each figure's median over the rounds"
 RESULTS="$OUT/latency.jsonl"
 : > "$RESULTS"
+RATE="${BENCH_RATE:-4000}"
 for round in $(seq 1 "$ROUNDS"); do
-  for c in ${BENCH_CONCURRENCY:-1 16 64}; do
-    d="$(run "$UPSTREAM" "$BODY_DIRECT" bench-upstream-key "$c")"
-    g="$(run "$GATEWAY" "$BODY_GATEWAY" bench-gateway-key "$c")"
+  # Saturated (each connection sends as soon as its last answer is in), then paced at $RATE
+  # req/s in all: below saturation the difference is the gateway's own latency, not CPU queueing.
+  for spec in ${BENCH_RUNS:-1:max 16:max 64:max 16:$RATE 64:$RATE}; do
+    c="${spec%%:*}"; rate="${spec#*:}"; [ "$rate" = max ] && rate=""
+    d="$(run "$UPSTREAM" "$BODY_DIRECT" bench-upstream-key "$c" "$rate")"
+    g="$(run "$GATEWAY" "$BODY_GATEWAY" bench-gateway-key "$c" "$rate")"
     echo "{\"round\":$round,\"target\":\"direct\",\"r\":$d}" >> "$RESULTS"
     echo "{\"round\":$round,\"target\":\"apexc serve\",\"r\":$g}" >> "$RESULTS"
   done
@@ -88,18 +96,20 @@ import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 runs = {}
 for r in rows:
-    runs.setdefault((r["target"], r["r"]["concurrency"]), []).append(r["r"])
-med = lambda xs, k: statistics.median(x[k] for x in xs)
+    x = r["r"]
+    runs.setdefault((x["rate"] or 0, x["concurrency"], r["target"]), []).append(x)
+med = lambda xs, k: statistics.median(v[k] for v in xs)
 print()
-print(f"{'target':<13} {'conc':>4} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}   overhead p50 / p99 (gateway - direct)")
-for (t, c), xs in sorted(runs.items(), key=lambda kv: (kv[0][1], kv[0][0] != "direct")):
+print(f"{'target':<12} {'conc':>4} {'load':>9} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6}   gateway overhead p50 / p99")
+for (rate, c, t), xs in sorted(runs.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] != "direct")):
     p50, p99 = med(xs, "p50_us"), med(xs, "p99_us")
     extra = ""
     if t != "direct":
-        d = runs[("direct", c)]
+        d = runs[(rate, c, "direct")]
         extra = f"   +{(p50 - med(d, 'p50_us')) / 1000:.3f} / +{(p99 - med(d, 'p99_us')) / 1000:.3f} ms"
-    errors = sum(x["errors"] for x in xs)
-    print(f"{t:<13} {c:>4} {med(xs, 'rps'):>8.0f} {p50 / 1000:>8.3f} {p99 / 1000:>8.3f} {errors:>6}{extra}")
+    load = f"{rate:.0f}/s" if rate else "max"
+    errors = sum(v["errors"] for v in xs)
+    print(f"{t:<12} {c:>4} {load:>9} {med(xs, 'rps'):>7.0f} {p50 / 1000:>7.3f} {p99 / 1000:>7.3f} {errors:>6}{extra}")
 PY
 
 if [ -n "${BENCH_SKIP_BUNDLES:-}" ]; then exit 0; fi

@@ -9,6 +9,8 @@
 //! apex-loadgen --url http://127.0.0.1:8080/v1/chat/completions --body '{"model":"m",...}' \
 //!   --header 'authorization: Bearer k' --concurrency 16 --duration 5 --warmup 1
 //! ```
+//! `--rate R` paces the connections to R requests/second in all (below saturation, latency is
+//! then the per-request cost rather than queueing for a busy CPU).
 //! Prints one JSON object: requests, errors, rps, p50_us, p90_us, p99_us, max_us, mean_us.
 
 use bytes::Bytes;
@@ -27,6 +29,9 @@ struct Opts {
     concurrency: usize,
     duration: Duration,
     warmup: Duration,
+    /// Total requests per second over all connections (each paced at rate/concurrency);
+    /// None = as fast as responses come back (saturation).
+    rate: Option<f64>,
 }
 
 fn parse_args() -> Result<Opts, String> {
@@ -37,6 +42,7 @@ fn parse_args() -> Result<Opts, String> {
         concurrency: 16,
         duration: Duration::from_secs(5),
         warmup: Duration::from_secs(1),
+        rate: None,
     };
     let mut args = std::env::args().skip(1);
     let secs = |v: Option<String>, flag: &str| -> Result<Duration, String> {
@@ -57,6 +63,9 @@ fn parse_args() -> Result<Opts, String> {
             "--concurrency" => o.concurrency = args.next().and_then(|c| c.parse().ok()).ok_or("--concurrency needs a number")?,
             "--duration" => o.duration = secs(args.next(), "--duration")?,
             "--warmup" => o.warmup = secs(args.next(), "--warmup")?,
+            "--rate" => {
+                o.rate = Some(args.next().and_then(|r| r.parse::<f64>().ok()).filter(|r| *r > 0.0).ok_or("--rate needs requests/second")?)
+            }
             other => return Err(format!("unknown argument `{other}`")),
         }
     }
@@ -84,7 +93,18 @@ struct Results {
 
 async fn worker(opts: Rc<Opts>, authority: String, path: String, start_measure: Instant, end: Instant, out: Rc<RefCell<Results>>) {
     let mut sender = None;
+    // Paced mode: this connection's share of --rate, on a fixed schedule (a late response
+    // does not push later sends back, so the offered load stays what was asked).
+    let interval = opts.rate.map(|r| Duration::from_secs_f64(opts.concurrency.max(1) as f64 / r));
+    let mut next_send = Instant::now();
     while Instant::now() < end {
+        if let Some(iv) = interval {
+            let now = Instant::now();
+            if next_send > now {
+                tokio::time::sleep_until(tokio::time::Instant::from_std(next_send)).await;
+            }
+            next_send += iv;
+        }
         if sender.is_none() {
             match tokio::net::TcpStream::connect(&authority).await {
                 Ok(stream) => {
@@ -210,6 +230,7 @@ fn main() {
         "max_us": r.latencies_us.last().copied().unwrap_or(0),
         "mean_us": mean.round(),
         "concurrency": opts.concurrency,
+        "rate": opts.rate,
     });
     println!("{out}");
 }

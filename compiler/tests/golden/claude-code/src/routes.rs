@@ -15,6 +15,7 @@ pub static GATEWAY: Gateway = Gateway {
             api_version: None,
             headers: &[],
             timeout_ms: 60000,
+            native_responses: false,
         },
         Provider {
             id: "openrouter",
@@ -24,6 +25,7 @@ pub static GATEWAY: Gateway = Gateway {
             api_version: None,
             headers: &[],
             timeout_ms: 30000,
+            native_responses: false,
         },
     ],
     models: &[

@@ -17,6 +17,7 @@ pub static GATEWAY: Gateway = Gateway {
             api_version: None,
             headers: &[],
             timeout_ms: 30000,
+            native_responses: false,
         },
         Provider {
             id: "groq",
@@ -26,6 +27,7 @@ pub static GATEWAY: Gateway = Gateway {
             api_version: None,
             headers: &[],
             timeout_ms: 30000,
+            native_responses: false,
         },
     ],
     models: &[

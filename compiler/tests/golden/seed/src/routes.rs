@@ -17,6 +17,7 @@ pub static GATEWAY: Gateway = Gateway {
             api_version: None,
             headers: &[],
             timeout_ms: 30000,
+            native_responses: false,
         },
         Provider {
             id: "azure",
@@ -26,6 +27,7 @@ pub static GATEWAY: Gateway = Gateway {
             api_version: Some("2025-01-01-preview"),
             headers: &[],
             timeout_ms: 30000,
+            native_responses: false,
         },
         Provider {
             id: "deepinfra",
@@ -35,6 +37,7 @@ pub static GATEWAY: Gateway = Gateway {
             api_version: None,
             headers: &[],
             timeout_ms: 20000,
+            native_responses: false,
         },
         Provider {
             id: "deepseek",
@@ -44,6 +47,7 @@ pub static GATEWAY: Gateway = Gateway {
             api_version: None,
             headers: &[],
             timeout_ms: 30000,
+            native_responses: false,
         },
     ],
     models: &[

@@ -1,0 +1,161 @@
+//! `responses: native`: `/v1/responses` passes through to the provider's own Responses API
+//! untouched, and follow-up calls on its response ids go back to that provider.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+mod common;
+use apex_runtime::host::{Body, HttpResponse, StreamError};
+use apex_runtime::router::Runtime;
+use apex_runtime::table::{
+    Cooldown, Gateway, Kind, Model, Provider, ResponsesStore, Route, Strategy,
+};
+use bytes::Bytes;
+use common::*;
+use futures::executor::block_on;
+use serde_json::{json, Value};
+
+static PROVIDERS: [Provider; 2] = [
+    Provider {
+        id: "nat",
+        kind: Kind::OpenAi,
+        base_url: "https://nat.example/v1",
+        api_keys: &["ALPHA_KEY_1"],
+        api_version: None,
+        headers: &[],
+        timeout_ms: 1000,
+        native_responses: true,
+    },
+    Provider {
+        id: "bridged",
+        kind: Kind::OpenAi,
+        base_url: "https://br.example/v1",
+        api_keys: &["BETA_KEY"],
+        api_version: None,
+        headers: &[],
+        timeout_ms: 1000,
+        native_responses: false,
+    },
+];
+
+static MODELS: [Model; 2] = [
+    Model {
+        name: "gpt",
+        strategy: Strategy::Priority,
+        routes: &[Route {
+            provider: 0,
+            model: "gpt-5",
+            weight: 1,
+            max_tokens: None,
+        }],
+    },
+    Model {
+        name: "other",
+        strategy: Strategy::Priority,
+        routes: &[Route {
+            provider: 1,
+            model: "o",
+            weight: 1,
+            max_tokens: None,
+        }],
+    },
+];
+
+static NATIVE: Gateway = Gateway {
+    name: "native-gw",
+    auth_keys: &["GW_KEY"],
+    providers: &PROVIDERS,
+    models: &MODELS,
+    responses_store: Some(ResponsesStore {
+        kv: "RESPONSES",
+        ttl_seconds: 600,
+    }),
+    max_attempts: 3,
+    cooldown: Cooldown::DEFAULT,
+};
+
+const UPSTREAM_RESPONSE: &str = r#"{"id":"resp_upstream1","object":"response","status":"completed","output":[],"model":"gpt-5"}"#;
+
+#[test]
+fn requests_pass_through_and_follow_ups_find_the_provider() {
+    let rt = Runtime::new(&NATIVE);
+    let host = FakeHost::new();
+    host.then_status(200, UPSTREAM_RESPONSE);
+    let body = r#"{"model":"gpt","input":"hi","tools":[{"type":"web_search"}],"include":["x"]}"#;
+    let resp = block_on(rt.handle(&host, post("/v1/responses", body)));
+    assert_eq!(resp.status, 200);
+    assert_eq!(body_of(resp), UPSTREAM_RESPONSE.as_bytes());
+    {
+        let reqs = host.requests.borrow();
+        let (up, _) = &reqs[0];
+        assert_eq!(up.url, "https://nat.example/v1/responses");
+        assert_eq!(
+            up.body,
+            Bytes::from(r#"{"model":"gpt-5","input":"hi","tools":[{"type":"web_search"}],"include":["x"]}"#)
+        );
+        assert_eq!(up.header("authorization"), Some(format!("Bearer {ALPHA_KEY_1}").as_str()));
+    }
+    // The id → provider record: no key, no body.
+    let stored = host.kv.entries.borrow().get("resp:resp_upstream1").unwrap().0.clone();
+    assert!(stored.contains("\"nat\""));
+    assert!(!stored.contains(ALPHA_KEY_1));
+
+    host.then_status(200, UPSTREAM_RESPONSE);
+    let got = block_on(rt.handle(&host, get("/v1/responses/resp_upstream1")));
+    assert_eq!(got.status, 200);
+    assert_eq!(got.header("x-apex-provider"), Some("nat"));
+    assert_eq!(body_of(got), UPSTREAM_RESPONSE.as_bytes());
+    host.then_status(200, r#"{"object":"list","data":[],"has_more":false,"first_id":null,"last_id":null}"#);
+    let items = block_on(rt.handle(&host, get("/v1/responses/resp_upstream1/input_items?limit=5")));
+    assert_eq!(items.status, 200);
+    {
+        let reqs = host.requests.borrow();
+        assert_eq!(reqs[1].0.method, "GET");
+        assert_eq!(reqs[1].0.url, "https://nat.example/v1/responses/resp_upstream1");
+        assert_eq!(reqs[2].0.url, "https://nat.example/v1/responses/resp_upstream1/input_items?limit=5");
+    }
+
+    // A follow-up turn stays on the provider that holds the conversation.
+    host.then_status(200, UPSTREAM_RESPONSE);
+    let next = r#"{"model":"gpt","input":"more","previous_response_id":"resp_upstream1"}"#;
+    assert_eq!(block_on(rt.handle(&host, post("/v1/responses", next))).status, 200);
+    assert_eq!(host.requests.borrow()[3].0.url, "https://nat.example/v1/responses");
+
+    host.then_status(200, r#"{"id":"resp_upstream1","object":"response","deleted":true}"#);
+    let del = request("DELETE", "/v1/responses/resp_upstream1", &[("authorization", &format!("Bearer {GW_KEY}"))], "");
+    assert_eq!(block_on(rt.handle(&host, del)).status, 200);
+    assert_eq!(host.requests.borrow()[4].0.method, "DELETE");
+    assert!(!host.kv.entries.borrow().contains_key("resp:resp_upstream1"));
+}
+
+#[test]
+fn streams_pass_through_byte_for_byte() {
+    let rt = Runtime::new(&NATIVE);
+    let host = FakeHost::new();
+    let sse = "event: response.created\ndata: {\"type\":\"response.created\",\"sequence_number\":0,\"response\":{\"id\":\"resp_s1\",\"object\":\"response\"}}\n\n\
+               event: response.completed\ndata: {\"type\":\"response.completed\",\"sequence_number\":1,\"response\":{\"id\":\"resp_s1\",\"object\":\"response\"}}\n\n";
+    let (a, b) = sse.split_at(40);
+    let chunks: Vec<Result<Bytes, StreamError>> = vec![Ok(Bytes::from(a.to_owned())), Ok(Bytes::from(b.to_owned()))];
+    host.then(Ok(HttpResponse {
+        status: 200,
+        headers: vec![("content-type".into(), "text/event-stream".into())],
+        body: Body::Stream(Box::pin(futures::stream::iter(chunks))),
+    }));
+    let resp = block_on(rt.handle(&host, post("/v1/responses", r#"{"model":"gpt","input":"hi","stream":true}"#)));
+    assert_eq!(resp.status, 200);
+    assert_eq!(String::from_utf8(body_of(resp)).unwrap(), sse);
+    assert!(host.kv.entries.borrow().contains_key("resp:resp_s1"));
+}
+
+#[test]
+fn store_false_keeps_no_record_and_bridged_providers_are_untouched() {
+    let rt = Runtime::new(&NATIVE);
+    let host = FakeHost::new();
+    host.then_status(200, UPSTREAM_RESPONSE);
+    let resp = block_on(rt.handle(&host, post("/v1/responses", r#"{"model":"gpt","input":"hi","store":false}"#)));
+    assert_eq!(resp.status, 200);
+    assert_eq!(host.kv.writes.get(), 0);
+
+    host.then_status(200, &json!({"choices": [{"message": {"content": "hey"}, "finish_reason": "stop"}]}).to_string());
+    let resp = block_on(rt.handle(&host, post("/v1/responses", r#"{"model":"other","input":"hi","store":false}"#)));
+    let v: Value = json_of(resp);
+    assert_eq!(v["object"], "response");
+    assert_eq!(host.requests.borrow()[1].0.url, "https://br.example/v1/chat/completions");
+}
