@@ -39,7 +39,7 @@ if [ -z "${BENCH_NO_BUILD:-}" ]; then
   cargo build --release -q -p apexc -p fake-upstream -p apex-loadgen
   echo "    done in $((SECONDS - T0))s"
 fi
-BIN="$ROOT/target/release"
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release"
 
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }

@@ -79,6 +79,24 @@ JSON
   done_step "installed"
 fi
 
+# 3b. yaml-language-server, for the editor test (tests/e2e/test_language_server.py): the language
+#     server VS Code's YAML extension runs, driven over stdio against schemas/apex.schema.json.
+#     1.25.0: the last release that runs on Node 20 (2.x needs Node 22).
+YAML_LS_VERSION=1.25.0
+YAML_LS="$TOOLS/yaml-language-server"
+step "yaml-language-server $YAML_LS_VERSION (npm, into target/tools/yaml-language-server)"
+installed_yaml_ls="$(node -p "try{require('$YAML_LS/node_modules/yaml-language-server/package.json').version}catch(e){''}" 2>/dev/null || true)"
+if [ "$installed_yaml_ls" = "$YAML_LS_VERSION" ]; then
+  done_step "already installed"
+else
+  mkdir -p "$YAML_LS"
+  cat > "$YAML_LS/package.json" <<JSON
+{ "private": true, "description": "yaml-language-server for apexc's editor test", "devDependencies": { "yaml-language-server": "$YAML_LS_VERSION" } }
+JSON
+  (cd "$YAML_LS" && npm install --no-audit --no-fund --loglevel=error)
+  done_step "installed"
+fi
+
 # 4. wasm-bindgen-cli: must equal the wasm-bindgen crate version the generated crate pins.
 #    Not --locked: its lockfile pins a crate version the registry no longer has.
 step "wasm-bindgen-cli $WASM_BINDGEN_VERSION (cargo install, ~3 min the first time)"

@@ -43,7 +43,8 @@ printf '\n==> [test] pytest tests/e2e\n'
 T0=$SECONDS
 PYTEST_RC=1
 if [ "$BUILD_RC" -eq 0 ]; then
-  export APEXC_BIN="$ROOT/target/debug/apexc" FAKE_UPSTREAM_BIN="$ROOT/target/debug/fake-upstream"
+  BUILD_DIR="${CARGO_TARGET_DIR:-$ROOT/target}/debug"
+  export APEXC_BIN="$BUILD_DIR/apexc" FAKE_UPSTREAM_BIN="$BUILD_DIR/fake-upstream"
   set +e
   python3 -m pytest tests/e2e -ra "$@" 2>&1 | tee "$LOGDIR/pytest.log"
   PYTEST_RC=${PIPESTATUS[0]}

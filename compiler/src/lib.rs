@@ -14,3 +14,7 @@ pub mod to_runtime;
 pub mod build;
 pub mod diff;
 pub mod toolchain;
+pub mod init;
+pub mod secrets;
+pub mod import;
+pub mod yaml_write;

@@ -12,7 +12,8 @@ use std::process::ExitCode;
     long_about = "apexc compiles one proxy.yaml (providers, their API-key secret names, public model \
 names) into a workers-rs crate that serves the OpenAI API in front of any upstream, with load \
 balancing over providers and keys and failover.\n\n\
-Typical flow:\n  apexc check proxy.yaml            # every problem at once, file:line:col\n  \
+Typical flow:\n  apexc init --providers deepseek,groq  # a commented starter proxy.yaml\n  \
+apexc check proxy.yaml            # every problem at once, file:line:col\n  \
 apexc serve proxy.yaml            # run it natively on 127.0.0.1:8080\n  \
 apexc build proxy.yaml -o gateway # write the worker crate\n  \
 apexc diff proxy.yaml gateway     # in CI: what a deploy would change\n  \
@@ -31,6 +32,9 @@ enum Command {
     Serve(apexc::cmd::serve::Args),
     Dev(apexc::cmd::dev::Args),
     Schema(apexc::cmd::schema::Args),
+    Init(apexc::cmd::init::Args),
+    Secrets(apexc::cmd::secrets::Args),
+    Import(apexc::cmd::import::Args),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +46,9 @@ fn main() -> ExitCode {
         Command::Serve(a) => apexc::cmd::serve::run(a),
         Command::Dev(a) => apexc::cmd::dev::run(a),
         Command::Schema(a) => apexc::cmd::schema::run(a),
+        Command::Init(a) => apexc::cmd::init::run(a),
+        Command::Secrets(a) => apexc::cmd::secrets::run(a),
+        Command::Import(a) => apexc::cmd::import::run(a),
     };
     ExitCode::from(code)
 }

@@ -11,6 +11,12 @@
 //! - enums whose variants carry doc comments come out of schemars as `oneOf` of `const`s; they
 //!   become a plain `enum` (with `enumDescriptions` for hover), which validators and editors
 //!   both report better.
+//!
+//! Then hints for editors (yaml-language-server and VS Code read them; validators ignore them):
+//! - `markdownDescription` / `markdownEnumDescriptions`: the doc comments with their hard line
+//!   wraps joined, so hover and completion docs read as paragraphs with `code` rendered;
+//! - `defaultSnippets` on providers, models, routes and secret references, so completing a new
+//!   provider id offers a whole provider block (kind, base_url, api_keys).
 
 use crate::config::Config;
 use serde_json::{Map, Value};
@@ -25,6 +31,7 @@ pub fn schema_value() -> Value {
     let root = generator.into_root_schema_for::<Config>();
     let mut value = root.to_value();
     tidy(&mut value);
+    editor_hints(&mut value);
     if let Value::Object(map) = &mut value {
         // Put the identifying keywords first, in a fixed order.
         let mut out = Map::new();
@@ -128,4 +135,64 @@ fn bound_unsigned(map: &mut Map<String, Value>) {
         _ => return,
     };
     map.entry("maximum").or_insert(max);
+}
+
+/// Adds the editor-only keywords described in the module docs.
+fn editor_hints(value: &mut Value) {
+    add_markdown(value);
+    let snippets = [
+        ("Provider", serde_json::json!([
+            { "label": "openai-compatible provider", "description": "Any OpenAI-compatible API (DeepSeek, Groq, OpenRouter, DashScope...)",
+              "body": { "kind": "openai", "base_url": "https://${1:api.example.com/v1}", "api_keys": [{ "secret": "${2:PROVIDER_KEY}" }] } },
+            { "label": "azure-openai provider", "description": "Azure OpenAI: each route's model is a deployment name",
+              "body": { "kind": "azure-openai", "base_url": "https://${1:resource}.openai.azure.com/openai/deployments/:model", "api_version": "${2:2025-01-01-preview}", "api_keys": [{ "secret": "${3:AZURE_KEY}" }] } },
+            { "label": "anthropic provider", "description": "Anthropic Messages API",
+              "body": { "kind": "anthropic", "base_url": "https://api.anthropic.com", "api_keys": [{ "secret": "${1:ANTHROPIC_KEY}" }] } },
+            { "label": "mock provider", "description": "Built in: no network, no keys", "body": { "kind": "mock" } }
+        ])),
+        ("Model", serde_json::json!([
+            { "label": "model with routes", "body": { "routes": [{ "provider": "$1", "model": "$2" }] } }
+        ])),
+        ("Route", serde_json::json!([
+            { "label": "route", "body": { "provider": "$1", "model": "$2" } }
+        ])),
+        ("SecretRef", serde_json::json!([
+            { "label": "secret reference", "body": { "secret": "${1:NAME_KEY}" } }
+        ])),
+    ];
+    for (def, list) in snippets {
+        if let Some(Value::Object(map)) = value.pointer_mut(&format!("/$defs/{def}")) {
+            map.insert("defaultSnippets".into(), list);
+        }
+    }
+}
+
+/// `markdownDescription` beside every `description`, `markdownEnumDescriptions` beside every
+/// `enumDescriptions`, with single line breaks (doc-comment wrapping) joined.
+fn add_markdown(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::String(d)) = map.get("description") {
+                let md = unwrap_lines(d);
+                map.insert("markdownDescription".into(), Value::String(md));
+            }
+            if let Some(Value::Array(ds)) = map.get("enumDescriptions") {
+                let md: Vec<Value> = ds.iter().map(|d| Value::String(unwrap_lines(d.as_str().unwrap_or("")))).collect();
+                map.insert("markdownEnumDescriptions".into(), Value::Array(md));
+            }
+            for v in map.values_mut() {
+                add_markdown(v);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(add_markdown),
+        _ => {}
+    }
+}
+
+/// Joins lines within a paragraph; blank lines stay paragraph breaks.
+fn unwrap_lines(text: &str) -> String {
+    text.split("\n\n")
+        .map(|para| para.split('\n').map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" "))
+        .collect::<Vec<_>>()
+        .join("\n\n")
 }

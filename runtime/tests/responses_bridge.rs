@@ -298,6 +298,7 @@ fn custom_tools_go_as_functions_and_come_back_as_custom_calls() {
             "response.in_progress",
             "response.output_item.added",
             "response.custom_tool_call_input.delta",
+            "response.custom_tool_call_input.delta",
             "response.custom_tool_call_input.done",
             "response.output_item.done",
             "response.completed",
@@ -305,8 +306,16 @@ fn custom_tools_go_as_functions_and_come_back_as_custom_calls() {
     );
     check_stream_invariants(&events);
     assert_eq!(events[2].1["item"]["type"], "custom_tool_call");
-    assert_eq!(events[4].1["input"], patch);
-    let item = &events[5].1["item"];
+    // The input streams as it is decoded out of the stand-in's JSON arguments.
+    let streamed: String = events
+        .iter()
+        .filter(|(n, _)| n.ends_with("input.delta"))
+        .map(|(_, v)| v["delta"].as_str().unwrap())
+        .collect();
+    assert_eq!(streamed, patch);
+    assert_eq!(events[3].1["delta"], "**");
+    assert_eq!(events[5].1["input"], patch);
+    let item = &events[6].1["item"];
     assert_eq!(item["type"], "custom_tool_call");
     assert_eq!(item["call_id"], "call_p");
     assert_eq!(item["input"], patch);
@@ -468,4 +477,26 @@ fn the_request_is_cheap_to_translate() {
     }
     let per = start.elapsed() / 20;
     assert!(per.as_millis() < 200, "{per:?} per request");
+}
+
+/// The whole chat body each real Codex request becomes, against a reviewed golden file
+/// (`UPDATE_GOLDEN=1 cargo test -p apex-runtime --test responses_bridge` rewrites them).
+#[test]
+fn codex_requests_match_their_golden_chat_bodies() {
+    for turn in [1u8, 2] {
+        let host = FakeHost::new();
+        host.then(Ok(chat_stream(&[finish("stop")], true)));
+        let _ = body_of(run(&GATEWAY, &host, post("/v1/responses", &codex(turn).to_string())));
+        let got = serde_json::to_string_pretty(&upstream_body(&host, 0)).unwrap() + "\n";
+        let path = format!(
+            "{}/tests/golden/codex-turn{turn}.chat.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::write(&path, &got).unwrap();
+        }
+        let want = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{path}: {e} (UPDATE_GOLDEN=1 writes it)"));
+        assert!(got == want, "{path} differs (UPDATE_GOLDEN=1 rewrites it; review the diff)");
+    }
 }

@@ -55,8 +55,9 @@ def bins(env) -> dict[str, str]:
     fake = os.environ.get("FAKE_UPSTREAM_BIN")
     if not (apexc and fake):
         subprocess.run(["cargo", "build", "-q", "-p", "apexc", "-p", "fake-upstream"], cwd=ROOT, env=env, check=True)
-        apexc = apexc or str(ROOT / "target" / "debug" / "apexc")
-        fake = fake or str(ROOT / "target" / "debug" / "fake-upstream")
+        build_dir = Path(env.get("CARGO_TARGET_DIR") or ROOT / "target") / "debug"
+        apexc = apexc or str(build_dir / "apexc")
+        fake = fake or str(build_dir / "fake-upstream")
     return {"apexc": apexc, "fake": fake}
 
 

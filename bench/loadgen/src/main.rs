@@ -91,12 +91,22 @@ struct Results {
     errors: u64,
 }
 
-async fn worker(opts: Rc<Opts>, authority: String, path: String, start_measure: Instant, end: Instant, out: Rc<RefCell<Results>>) {
+async fn worker(
+    index: usize,
+    opts: Rc<Opts>,
+    authority: String,
+    path: String,
+    start_measure: Instant,
+    end: Instant,
+    out: Rc<RefCell<Results>>,
+) {
     let mut sender = None;
     // Paced mode: this connection's share of --rate, on a fixed schedule (a late response
-    // does not push later sends back, so the offered load stays what was asked).
-    let interval = opts.rate.map(|r| Duration::from_secs_f64(opts.concurrency.max(1) as f64 / r));
-    let mut next_send = Instant::now();
+    // does not push later sends back, so the offered load stays what was asked). Connections
+    // are staggered over one interval so they do not all fire at once.
+    let conns = opts.concurrency.max(1);
+    let interval = opts.rate.map(|r| Duration::from_secs_f64(conns as f64 / r));
+    let mut next_send = Instant::now() + interval.map_or(Duration::ZERO, |iv| iv.mul_f64(index as f64 / conns as f64));
     while Instant::now() < end {
         if let Some(iv) = interval {
             let now = Instant::now();
@@ -202,8 +212,9 @@ fn main() {
     let end = start_measure + opts.duration;
     local.block_on(&rt, async {
         let mut handles = Vec::new();
-        for _ in 0..opts.concurrency.max(1) {
+        for index in 0..opts.concurrency.max(1) {
             handles.push(tokio::task::spawn_local(worker(
+                index,
                 opts.clone(),
                 authority.clone(),
                 path.clone(),

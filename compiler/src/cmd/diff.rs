@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 /// When to colour the output.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Color {
-    /// Colour when stdout is a terminal and NO_COLOR is not set
+    /// Colour when stdout is a terminal, and neither NO_COLOR nor CI is set
     Auto,
     Always,
     Never,
@@ -32,7 +32,8 @@ The runtime path compared in Cargo.toml is --runtime-path, else $APEXC_RUNTIME_P
 DIR's Cargo.toml already has, so a crate built on another machine does not show a spurious change.",
     after_long_help = "Examples:\n  \
 apexc diff proxy.yaml gateway              # review before `apexc build proxy.yaml -o gateway`\n  \
-apexc diff proxy.yaml gateway --summary    # routing summary and file list only\n\n  \
+apexc diff proxy.yaml gateway --summary    # routing summary and file list only\n  \
+apexc diff proxy.yaml gateway --format json | jq .routing.changes\n\n  \
 # CI: fail the job when the committed crate is stale\n  \
 apexc diff proxy.yaml gateway --color never || { echo 'run apexc build'; exit 1; }"
 )]
@@ -57,49 +58,62 @@ pub struct Args {
     /// Colour the output
     #[arg(long, value_enum, default_value_t = Color::Auto, value_name = "WHEN")]
     pub color: Color,
+
+    /// Output format: `text` (diffs and summary for people) or `json` (one object for tools:
+    /// changed files, routing changes, new secrets, exit code)
+    #[arg(long, value_enum, default_value_t = Format::Text, value_name = "FORMAT")]
+    pub format: Format,
+}
+
+/// How `apexc diff` prints its result.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
 }
 
 pub fn run(args: Args) -> u8 {
+    let json = args.format == Format::Json;
+    // In JSON mode an error is also one object on stdout, so a tool always has something to parse.
+    let fail = |msg: String| -> u8 {
+        eprintln!("apexc diff: {msg}");
+        if json {
+            print_out(&format!("{}\n", serde_json::json!({ "exit_code": 2, "error": msg })));
+        }
+        2
+    };
     let loaded = match load::load_path(&args.config) {
         Ok(l) => l,
         Err(diags) => {
             eprint!("{diags}");
-            eprintln!("apexc diff: cannot compare: fix the config first");
-            return 2;
+            return fail("cannot compare: fix the config first".into());
         }
     };
     match std::fs::metadata(&args.dir) {
         Ok(m) if m.is_dir() => {}
-        Ok(_) => {
-            eprintln!("apexc diff: {} is not a directory", args.dir.display());
-            return 2;
-        }
+        Ok(_) => return fail(format!("{} is not a directory", args.dir.display())),
         Err(_) => {
-            eprintln!(
-                "apexc diff: {} does not exist; create it with `apexc build {} -o {}`",
+            return fail(format!(
+                "{} does not exist; create it with `apexc build {} -o {}`",
                 args.dir.display(),
                 args.config.display(),
                 args.dir.display()
-            );
-            return 2;
+            ));
         }
     }
 
     let runtime = runtime_path_for_diff(args.runtime_path.as_deref(), &args.dir);
     let generated = match super::build::generate(&loaded, &runtime) {
         Ok(k) => k,
-        Err(e) => {
-            eprintln!("apexc diff: {e}");
-            return 2;
-        }
+        Err(e) => return fail(e.to_string()),
     };
     let changes = match diff::compare_files(&generated, &args.dir) {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("apexc diff: cannot read {}: {e}", args.dir.display());
-            return 2;
-        }
+        Err(e) => return fail(format!("cannot read {}: {e}", args.dir.display())),
     };
+    if json {
+        return print_json(&args, &changes, &generated);
+    }
     let style = Style {
         color: use_color(args.color),
     };
@@ -181,14 +195,70 @@ fn print_out(text: &str) {
 }
 
 fn use_color(choice: Color) -> bool {
+    let set = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
     match choice {
         Color::Always => true,
         Color::Never => false,
-        Color::Auto => {
-            std::io::stdout().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-        }
+        // CI logs keep escape codes as noise; CI=true is set by GitHub Actions, GitLab, etc.
+        Color::Auto => std::io::stdout().is_terminal() && !set("NO_COLOR") && !set("CI"),
     }
+}
+
+/// `--format json`: one object on stdout. Exit status as in text mode (0 same, 1 changed).
+///
+/// ```json
+/// { "exit_code": 1, "changed": true, "config": "proxy.yaml", "dir": "gateway",
+///   "files": [{ "path": "src/routes.rs", "change": "modified" }],
+///   "routing": { "known": true, "changes": [{ "change": "added", "sign": "+", "text": "model x (random): up/x" }] },
+///   "new_secrets": ["UP_KEY"] }
+/// ```
+/// `routing.known` is false when DIR has no readable routing record (`routing.reason` says why).
+fn print_json(args: &Args, changes: &[FileChange], generated: &crate::codegen::GeneratedCrate) -> u8 {
+    use serde_json::{json, Value};
+    let files: Vec<Value> = changes
+        .iter()
+        .map(|c| {
+            let change = match c {
+                FileChange::Added { .. } => "added",
+                FileChange::Removed { .. } => "removed",
+                FileChange::Modified { .. } => "modified",
+            };
+            json!({ "path": slash_path(c.path()), "change": change })
+        })
+        .collect();
+    let (routing, new_secrets) = match (diff::previous_routing(&args.dir), generated.routing()) {
+        (Ok(Some(old)), Some(new)) => {
+            let list: Vec<Value> = diff::routing_changes(&old, &new)
+                .iter()
+                .map(|r| {
+                    let (change, sign) = match r.sign {
+                        diff::Sign::Added => ("added", "+"),
+                        diff::Sign::Removed => ("removed", "-"),
+                        diff::Sign::Changed => ("changed", "~"),
+                    };
+                    json!({ "change": change, "sign": sign, "text": r.text })
+                })
+                .collect();
+            let old_secrets = old.secret_names();
+            let new_secrets: Vec<String> = new.secret_names().into_iter().filter(|s| !old_secrets.contains(s)).collect();
+            (json!({ "known": true, "changes": list }), new_secrets)
+        }
+        (Ok(None), _) => (json!({ "known": false, "reason": format!("{} has no {ROUTING_FILE}", slash_path(&args.dir)), "changes": [] }), Vec::new()),
+        (Err(e), _) => (json!({ "known": false, "reason": e, "changes": [] }), Vec::new()),
+        (Ok(Some(_)), None) => (json!({ "known": false, "reason": "internal error: no routing generated", "changes": [] }), Vec::new()),
+    };
+    let code = u8::from(!changes.is_empty());
+    let out = json!({
+        "exit_code": code,
+        "changed": !changes.is_empty(),
+        "config": args.config.display().to_string(),
+        "dir": slash_path(&args.dir),
+        "files": files,
+        "routing": routing,
+        "new_secrets": new_secrets,
+    });
+    print_out(&format!("{}\n", serde_json::to_string_pretty(&out).unwrap_or_default()));
+    code
 }
 
 /// `--runtime-path`, else `$APEXC_RUNTIME_PATH`, else the path the crate's Cargo.toml already

@@ -5,3 +5,6 @@ pub mod dev;
 pub mod diff;
 pub mod schema;
 pub mod serve;
+pub mod init;
+pub mod secrets;
+pub mod import;

@@ -14,8 +14,8 @@
 //! `response.failed` when it failed mid-stream), each carrying the whole response object.
 //! `sequence_number` counts every event from 0.
 //!
-//! A custom tool's input reaches the client in one delta when the call is complete: the
-//! upstream streams it JSON-encoded inside `{"input": ...}`, which must be whole to decode.
+//! A custom tool's input streams too: the upstream sends it JSON-encoded inside
+//! `{"input": ...}`, decoded piece by piece as it arrives ([`tools::InputStream`]).
 //!
 //! Deltas are written straight into the output buffer; only item and response objects go
 //! through a JSON tree. The same encoder builds non-streamed responses (events replayed from
@@ -67,6 +67,7 @@ enum Open {
         name: String,
         namespace: Option<String>,
         arguments: String,
+        input: tools::InputStream,
     },
     /// A block with no Responses form (Anthropic's redacted thinking).
     Skipped,
@@ -173,10 +174,10 @@ impl Encoder {
         }
         s.push_str(",\"output\":");
         s.push_str(&serde_json::to_string(&self.output).unwrap_or_else(|_| "[]".into()));
-        s.push_str(",\"usage\":");
-        match usage {
-            Some(u) => s.push_str(&usage_json(u).to_string()),
-            None => s.push_str("null"),
+        // Usage exists once the turn is over; before that the member is left out.
+        if let Some(u) = usage {
+            s.push_str(",\"usage\":");
+            s.push_str(&usage_json(u).to_string());
         }
         let tail = self
             .head
@@ -254,6 +255,7 @@ impl Encoder {
                             name: plain,
                             namespace,
                             arguments: String::new(),
+                            input: tools::InputStream::default(),
                         },
                         item,
                     )
@@ -295,6 +297,7 @@ impl Encoder {
 
     fn delta(&mut self, delta: &Delta, out: &mut Vec<u8>) {
         let index = self.output_index();
+        let decoded;
         let (ty, id, piece, extra): (&str, String, &str, &str) = match (self.open.as_mut(), delta) {
             (Some(Open::Message { id, text }), Delta::Text(t)) => {
                 text.push_str(t);
@@ -308,9 +311,10 @@ impl Encoder {
                 arguments.push_str(t);
                 ("response.function_call_arguments.delta", id.clone(), t, "")
             }
-            (Some(Open::Custom { arguments, .. }), Delta::ToolInput(t)) => {
+            (Some(Open::Custom { id, arguments, input, .. }), Delta::ToolInput(t)) => {
                 arguments.push_str(t);
-                return;
+                decoded = input.feed(arguments);
+                ("response.custom_tool_call_input.delta", id.clone(), decoded.as_str(), "")
             }
             _ => return,
         };
@@ -366,10 +370,11 @@ impl Encoder {
                 add_namespace(&mut item, namespace.as_deref());
                 item
             }
-            Open::Custom { id, call_id, name, namespace, arguments } => {
+            Open::Custom { id, call_id, name, namespace, arguments, input: streamed } => {
                 let input = tools::custom_input(&arguments);
                 let at = format!("\"item_id\":{},\"output_index\":{index}", crate::openai::quote(&id));
-                if !input.is_empty() {
+                // Arguments that were not `{"input": "..."}` streamed nothing: all at once.
+                if streamed.sent.is_empty() && !input.is_empty() {
                     self.emit_value("response.custom_tool_call_input.delta", "delta", &Value::String(input.clone()), &at, out);
                 }
                 self.emit_value("response.custom_tool_call_input.done", "input", &Value::String(input.clone()), &at, out);
@@ -467,4 +472,19 @@ fn push_str(out: &mut Vec<u8>, s: &str) {
 /// The echo fields serialized once.
 pub fn echo_json(echo: &Map<String, Value>) -> String {
     serde_json::to_string(echo).unwrap_or_else(|_| "{}".to_owned())
+}
+
+/// The final event of a Responses stream whose upstream failed outside the encoder's view
+/// (a native passthrough cut mid-way): an `error` event.
+pub fn error_event(message: &str) -> bytes::Bytes {
+    let data = json!({
+        "type": "error",
+        "code": "upstream_stream_error",
+        "message": message,
+        "param": null,
+        "sequence_number": 0,
+    });
+    let mut out = Vec::new();
+    sse::write(&mut out, "error", data.to_string().as_bytes());
+    bytes::Bytes::from(out)
 }

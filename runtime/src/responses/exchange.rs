@@ -336,7 +336,7 @@ impl Stream for NativeTap {
                             v.pointer("/response/id").and_then(Value::as_str).map(str::to_owned)
                         })
                     });
-                    if let (Some(id), Some(saving)) = (id, this.saving.take()) {
+                    if let Some((id, saving)) = id.and_then(|id| Some((id, this.saving.take()?))) {
                         let home = NativeHome { provider: this.provider.to_owned(), key_index: 0 };
                         let write = saving.put(&id, saving.record_json("", Some(&home)));
                         this.pending = Some((write, chunk));

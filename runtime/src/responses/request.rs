@@ -153,10 +153,14 @@ pub fn parse(body: &[u8]) -> Result<Parsed, ApiError> {
     echo.insert("temperature".into(), copy("temperature", json!(1.0)));
     echo.insert("text".into(), copy("text", json!({"format": {"type": "text"}})));
     echo.insert("tool_choice".into(), copy("tool_choice", json!("auto")));
-    echo.insert("tools".into(), copy("tools", json!([])));
+    let mut tools_echo = copy("tools", json!([]));
+    complete_tools(&mut tools_echo);
+    echo.insert("tools".into(), tools_echo);
     echo.insert("top_p".into(), copy("top_p", json!(1.0)));
     echo.insert("truncation".into(), copy("truncation", json!("disabled")));
-    echo.insert("user".into(), copy("user", Value::Null));
+    if let Some(user) = field(&obj, "user") {
+        echo.insert("user".into(), user.clone());
+    }
     echo.insert("metadata".into(), copy("metadata", json!({})));
     Ok(Parsed {
         req,
@@ -167,6 +171,26 @@ pub fn parse(body: &[u8]) -> Result<Parsed, ApiError> {
         previous_response_id,
         echo,
     })
+}
+
+/// Echoed tools with the members a response's tool objects always carry (`strict` and
+/// `parameters` of function tools are required there, `null` when the client left them out).
+fn complete_tools(tools: &mut Value) {
+    for t in tools.as_array_mut().into_iter().flatten() {
+        let Some(o) = t.as_object_mut() else { continue };
+        match o.get("type").and_then(Value::as_str) {
+            Some("function") => {
+                o.entry("strict").or_insert(Value::Null);
+                o.entry("parameters").or_insert(Value::Null);
+            }
+            Some("namespace") => {
+                if let Some(inner) = o.get_mut("tools") {
+                    complete_tools(inner);
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// `text.format` → canonical format.

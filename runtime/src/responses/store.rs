@@ -161,10 +161,11 @@ pub fn list_page(items: &[Value], page: &Page) -> Value {
     };
     let rest = ordered.get(start..).unwrap_or_default();
     let data: Vec<&Value> = rest.iter().take(page.limit).copied().collect();
+    // The API documents both as strings, so an empty page has empty ones.
     let id_of = |v: Option<&&Value>| {
         v.and_then(|i| i.get("id"))
             .cloned()
-            .unwrap_or(Value::Null)
+            .unwrap_or_else(|| Value::String(String::new()))
     };
     json!({
         "object": "list",

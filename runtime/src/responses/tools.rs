@@ -237,6 +237,129 @@ pub fn custom_input(arguments: &str) -> String {
     }
 }
 
+/// Decodes a custom tool's `input` while its stand-in's arguments (`{"input": "..."}`) are
+/// still arriving, so the client gets `custom_tool_call_input.delta` events as the model
+/// writes (an apply_patch can be long). Escapes split across fragments wait for their end;
+/// work is linear in the arguments' length.
+#[derive(Debug, Default)]
+pub struct InputStream {
+    /// Byte offset in the arguments where the decoding continues (inside the string).
+    pos: Option<usize>,
+    done: bool,
+    /// Everything decoded so far.
+    pub sent: String,
+}
+
+impl InputStream {
+    /// The newly decodable part of `input`, given the arguments received so far.
+    pub fn feed(&mut self, arguments: &str) -> String {
+        if self.done {
+            return String::new();
+        }
+        let pos = match self.pos {
+            Some(p) => p,
+            None => {
+                let Some(key) = arguments.find("\"input\"") else { return String::new() };
+                let after = key + "\"input\"".len();
+                let rest = arguments.get(after..).unwrap_or_default();
+                let trimmed = rest.trim_start();
+                let Some(colon) = trimmed.strip_prefix(':') else { return String::new() };
+                let value = colon.trim_start();
+                let Some(_) = value.strip_prefix('"') else {
+                    if !value.is_empty() {
+                        self.done = true; // not a string: left to the final parse
+                    }
+                    return String::new();
+                };
+                let p = arguments.len() - value.len() + 1;
+                self.pos = Some(p);
+                p
+            }
+        };
+        let mut out = String::new();
+        let tail = arguments.get(pos..).unwrap_or_default();
+        let mut chars = tail.char_indices().peekable();
+        let mut consumed = 0;
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '"' => {
+                    self.done = true;
+                    consumed = i + 1;
+                    break;
+                }
+                '\\' => {
+                    let esc = tail.get(i + 1..).unwrap_or_default();
+                    let Some(kind) = esc.chars().next() else { break };
+                    let (text, len) = match kind {
+                        'n' => ("\n".to_owned(), 2),
+                        't' => ("\t".to_owned(), 2),
+                        'r' => ("\r".to_owned(), 2),
+                        'b' => ("\u{8}".to_owned(), 2),
+                        'f' => ("\u{c}".to_owned(), 2),
+                        'u' => match unicode_escape(esc) {
+                            Some(Some((ch, len))) => (ch.to_string(), len + 1),
+                            Some(None) => break, // incomplete: wait for more
+                            None => ("\u{fffd}".to_owned(), 2),
+                        },
+                        other => (other.to_string(), 1 + other.len_utf8()),
+                    };
+                    out.push_str(&text);
+                    consumed = i + len;
+                    // Skip what the escape used beyond the backslash.
+                    while chars.peek().is_some_and(|(j, _)| *j < consumed) {
+                        chars.next();
+                    }
+                    continue;
+                }
+                c => {
+                    out.push(c);
+                    consumed = i + c.len_utf8();
+                }
+            }
+        }
+        self.pos = Some(pos + consumed);
+        self.sent.push_str(&out);
+        out
+    }
+}
+
+/// `u` + 4 hex digits (and a low surrogate's `\uXXXX` after a high one) at the start of
+/// `esc` (which begins with `u`): `Some(Some((char, bytes used after the backslash)))`,
+/// `Some(None)` when more input is needed, `None` when malformed.
+fn unicode_escape(esc: &str) -> Option<Option<(char, usize)>> {
+    let hex = |s: &str| -> Option<Option<u32>> {
+        match s.get(..4) {
+            Some(h) if h.len() == 4 => u32::from_str_radix(h, 16).ok().map(Some),
+            _ if s.len() < 4 && s.chars().all(|c| c.is_ascii_hexdigit()) => Some(None),
+            _ => None,
+        }
+    };
+    let first = match hex(esc.get(1..).unwrap_or_default())? {
+        Some(v) => v,
+        None => return Some(None),
+    };
+    if (0xD800..0xDC00).contains(&first) {
+        let rest = esc.get(5..).unwrap_or_default();
+        if rest.len() < 6 {
+            return if "\\u".starts_with(rest.get(..rest.len().min(2)).unwrap_or_default()) {
+                Some(None)
+            } else {
+                Some(Some(('\u{fffd}', 5)))
+            };
+        }
+        if let Some(low_hex) = rest.strip_prefix("\\u") {
+            if let Some(Some(low)) = hex(low_hex) {
+                if (0xDC00..0xE000).contains(&low) {
+                    let c = 0x10000 + ((first - 0xD800) << 10) + (low - 0xDC00);
+                    return Some(Some((char::from_u32(c).unwrap_or('\u{fffd}'), 11)));
+                }
+            }
+        }
+        return Some(Some(('\u{fffd}', 5)));
+    }
+    Some(Some((char::from_u32(first).unwrap_or('\u{fffd}'), 5)))
+}
+
 /// The stand-in's arguments for a custom tool call's input (history sent back upstream).
 pub fn custom_arguments(input: &str) -> String {
     json!({ "input": input }).to_string()
@@ -264,6 +387,31 @@ mod tests {
         let spawn = map.lookup("agents__spawn").unwrap();
         assert_eq!((spawn.namespace.as_deref(), spawn.name.as_str()), (Some("agents"), "spawn"));
         assert_eq!(map.dropped, ["web_search"]);
+    }
+
+    #[test]
+    fn input_streams_in_any_pieces() {
+        let text = "*** Begin Patch\n+\"q\" \\ é 😀 \u{1}\n*** End Patch";
+        let args = custom_arguments(text);
+        for n in 1..args.len() {
+            let mut s = InputStream::default();
+            let mut acc = String::new();
+            let mut got = String::new();
+            let mut rest = args.as_str();
+            while !rest.is_empty() {
+                let mut cut = n.min(rest.len());
+                while !rest.is_char_boundary(cut) {
+                    cut += 1;
+                }
+                let (a, b) = rest.split_at(cut);
+                acc.push_str(a);
+                got.push_str(&s.feed(&acc));
+                rest = b;
+            }
+            assert_eq!(got, text, "pieces of {n}");
+        }
+        let mut s = InputStream::default();
+        assert_eq!(s.feed(r#"{"input": "a\ud83d\ude00b"}"#), "a😀b");
     }
 
     #[test]

@@ -56,6 +56,7 @@ enum Failure {
 fn stream_error_event(endpoint: Endpoint) -> fn(&str) -> Bytes {
     match endpoint {
         Endpoint::Messages | Endpoint::CountTokens => crate::anthropic::encode::error_event,
+        Endpoint::Responses => crate::responses::events::error_event,
         _ => streams::openai_error_event,
     }
 }
@@ -240,7 +241,12 @@ pub async fn forward<H: Host, X: Exchange>(
                                     let checked = Checked::new(
                                         chunk,
                                         upstream,
-                                        stream_end_marker(provider.kind),
+                                        // A Responses stream ends with an event, not a marker.
+                                        if outbound.endpoint == Endpoint::Responses {
+                                            None
+                                        } else {
+                                            stream_end_marker(provider.kind)
+                                        },
                                     );
                                     let client = x.stream_body(provider, Box::pin(checked));
                                     resp.body = Body::Stream(Box::pin(Terminated::new(

@@ -46,6 +46,11 @@ pub struct Fault {
     pub garbage: bool,
     /// Replace the reply text (default `echo: <last user message>`).
     pub reply: Option<String>,
+    /// Answer with a call of this tool (when the request's last message is not already a
+    /// tool result: then the reply is text quoting that result, so a tool loop ends).
+    pub call: Option<String>,
+    /// The call's arguments (JSON text; default `{}`). Sent in two fragments when streamed.
+    pub args: Option<String>,
 }
 
 impl Fault {
@@ -80,6 +85,8 @@ impl Fault {
                 "truncate" => f.truncate = true,
                 "garbage" => f.garbage = true,
                 "reply" => f.reply = Some(value.to_string()),
+                "call" => f.call = Some(value.to_string()),
+                "args" => f.args = Some(value.to_string()),
                 other => return Err(format!("unknown fault key `{other}`")),
             }
         }

@@ -215,6 +215,10 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Resp, D
 
     let id = format!("chatcmpl-fake-{seq}");
     let resp = match classify(&method, &path) {
+        Call::Chat if fault.call.is_some() => {
+            let stream = body.get("stream").and_then(Value::as_bool) == Some(true);
+            return Ok(tool_turn(&body, &id, &model, &key, &fault, stream, extra));
+        }
         Call::Chat => {
             let prompt = openai::last_user_text(&body);
             let reply = fault.reply.clone().unwrap_or_else(|| format!("echo: {prompt}"));
@@ -332,4 +336,70 @@ fn stream_chat(p: StreamPlan, extra: Vec<(&str, String)>) -> Resp {
         b = b.header(*k, v.as_str());
     }
     b.body(Out::Chan(rx)).unwrap_or_else(|_| Response::new(Out::Full(None)))
+}
+
+/// A tool-calling turn (`call=NAME;args=JSON`): a call of NAME while the conversation's last
+/// message is not a tool result; once it is, a text reply quoting that result.
+fn tool_turn(body: &Value, id: &str, model: &str, key: &str, fault: &Fault, stream: bool, extra: Vec<(&str, String)>) -> Resp {
+    let last = body
+        .get("messages")
+        .and_then(Value::as_array)
+        .and_then(|m| m.last())
+        .cloned()
+        .unwrap_or(Value::Null);
+    let after_tool = last.get("role").and_then(Value::as_str) == Some("tool");
+    let name = fault.call.clone().unwrap_or_default();
+    let args = fault.args.clone().unwrap_or_else(|| "{}".to_string());
+    let call_id = format!("call_{id}");
+    let reply = if after_tool {
+        let out = last.get("content").map(openai::content_text).unwrap_or_default();
+        Some(fault.reply.clone().unwrap_or_else(|| format!("The tool said: {}", out.trim())))
+    } else {
+        None
+    };
+    if !stream {
+        let message = match &reply {
+            Some(text) => json!({"role": "assistant", "content": text}),
+            None => json!({"role": "assistant", "content": null, "tool_calls": [
+                {"id": call_id, "type": "function", "function": {"name": name, "arguments": args}}]}),
+        };
+        let finish = if reply.is_some() { "stop" } else { "tool_calls" };
+        let v = json!({
+            "id": id, "object": "chat.completion", "created": openai::CREATED, "model": model,
+            "system_fingerprint": openai::fingerprint(key),
+            "choices": [{"index": 0, "message": message, "logprobs": null, "finish_reason": finish}],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
+        });
+        return json_resp(200, &v, &extra);
+    }
+    let mut events = vec![openai::chunk(id, model, key, json!({"role": "assistant", "content": null}), None, None)];
+    let finish = match &reply {
+        Some(text) => {
+            for piece in openai::pieces(text, None) {
+                events.push(openai::chunk(id, model, key, json!({"content": piece}), None, None));
+            }
+            "stop"
+        }
+        None => {
+            let cut = args.char_indices().nth(args.chars().count() / 2).map_or(0, |(i, _)| i);
+            let (a, b) = args.split_at(cut);
+            events.push(openai::chunk(id, model, key, json!({"tool_calls": [{"index": 0, "id": call_id, "type": "function",
+                "function": {"name": name, "arguments": a}}]}), None, None));
+            events.push(openai::chunk(id, model, key, json!({"tool_calls": [{"index": 0, "function": {"arguments": b}}]}), None, None));
+            "tool_calls"
+        }
+    };
+    events.push(openai::chunk(id, model, key, json!({}), Some(finish), None));
+    events.push(openai::chunk(id, model, key, json!({}), None,
+        Some(json!({"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}))));
+    let mut text: String = events.iter().map(openai::sse).collect();
+    text.push_str("data: [DONE]\n\n");
+    let mut b = Response::builder()
+        .status(200)
+        .header("content-type", "text/event-stream")
+        .header("cache-control", "no-cache");
+    for (k, v) in &extra {
+        b = b.header(*k, v.as_str());
+    }
+    b.body(Out::Full(Some(Bytes::from(text)))).unwrap_or_else(|_| Response::new(Out::Full(None)))
 }
