@@ -148,8 +148,10 @@ fn print_summary(loaded: &Loaded, krate: &GeneratedCrate, out: &Path, report: &W
     let _ = writeln!(
         text,
         "Needs once per machine: rustup target add wasm32-unknown-unknown; \
-         cargo install worker-build --version {} --locked",
-        codegen::files::WORKER_VERSION
+         cargo install worker-build --version {} --locked; \
+         cargo install wasm-bindgen-cli --version {} (or let `apexc dev` install them)",
+        codegen::files::WORKER_VERSION,
+        codegen::files::WASM_BINDGEN_VERSION
     );
     if !secrets.is_empty() {
         let _ = writeln!(text, "For `npx wrangler dev`, put the same secret names in {cd}/.dev.vars (NAME=value per line).");

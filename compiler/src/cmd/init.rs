@@ -91,6 +91,12 @@ pub fn run(args: Args) -> u8 {
         msg.push_str(&format!("  apexc secrets {name}          # what is still missing\n"));
     }
     msg.push_str(&format!("  apexc serve {name}            # http://127.0.0.1:8080/v1\n"));
+    if args.providers.iter().any(|p| init::find(p).is_some_and(|k| k.kind == "mock")) {
+        msg.push_str("  curl -s 127.0.0.1:8080/v1/chat/completions -d '{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}'\n");
+    }
+    if secrets.is_empty() {
+        msg.push_str(&format!("  apexc dev {name}              # the same, as a Worker under wrangler dev (builds wasm)\n"));
+    }
     print!("{msg}");
     0
 }

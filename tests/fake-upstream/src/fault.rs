@@ -51,6 +51,16 @@ pub struct Fault {
     pub call: Option<String>,
     /// The call's arguments (JSON text; default `{}`). Sent in two fragments when streamed.
     pub args: Option<String>,
+    /// Streams: after the headers, wait this long before the first event (a provider that
+    /// accepts the request and then stalls: what a first-event timeout is for).
+    pub first_delay: Option<Duration>,
+    /// Extra response headers, `header=NAME:VALUE` (repeatable), e.g. `header=retry-after-ms:1500`
+    /// or `header=x-ratelimit-reset-requests:2s`.
+    pub headers: Vec<(String, String)>,
+    /// With `status`: the error quotes the caller's credentials back, as careless providers
+    /// do: the key in the message (whole and masked), the request URL with `?key=`, a JSON
+    /// `api_key` field, and headers carrying both. For tests of the gateway's scrubbing.
+    pub leak: bool,
 }
 
 impl Fault {
@@ -87,6 +97,14 @@ impl Fault {
                 "reply" => f.reply = Some(value.to_string()),
                 "call" => f.call = Some(value.to_string()),
                 "args" => f.args = Some(value.to_string()),
+                "first_delay_ms" => f.first_delay = Some(Duration::from_millis(num(value)?)),
+                "header" => match value.split_once(':') {
+                    Some((name, v)) if !name.trim().is_empty() => {
+                        f.headers.push((name.trim().to_ascii_lowercase(), v.trim().to_string()))
+                    }
+                    _ => return Err(format!("fault `header`: `{value}` (want NAME:VALUE)")),
+                },
+                "leak" => f.leak = true,
                 other => return Err(format!("unknown fault key `{other}`")),
             }
         }
@@ -119,6 +137,15 @@ mod tests {
         assert!(f.truncate && f.garbage);
         assert_eq!(f.reply.as_deref(), Some("hi"));
         assert_eq!(f.body.as_deref(), Some("{}"));
+    }
+
+    #[test]
+    fn parses_stall_headers_and_leak() {
+        let f = Fault::parse("first_delay_ms=700;header=Retry-After-Ms: 1500;header=x-a:b:c;leak").unwrap();
+        assert_eq!(f.first_delay, Some(Duration::from_millis(700)));
+        assert_eq!(f.headers, vec![("retry-after-ms".to_string(), "1500".to_string()), ("x-a".to_string(), "b:c".to_string())]);
+        assert!(f.leak);
+        assert!(Fault::parse("header=novalue").is_err());
     }
 
     #[test]

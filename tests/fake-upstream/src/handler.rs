@@ -182,7 +182,50 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Resp, D
         Ok(f) => f,
         Err(e) => return Ok(json_resp(400, &openai::error(400, &format!("fake upstream: {e}"), "invalid_request_error"), &[])),
     };
+    let added = fault.headers.clone();
+    let mut resp = answer(Ask { method, path, key, model, model_full, body, seq }, fault).await?;
+    for (name, value) in added {
+        if let (Ok(n), Ok(v)) = (hyper::header::HeaderName::from_bytes(name.as_bytes()), hyper::header::HeaderValue::from_str(&value)) {
+            resp.headers_mut().append(n, v);
+        }
+    }
+    Ok(resp)
+}
 
+/// A recorded request, as far as answering it goes.
+struct Ask {
+    method: String,
+    path: String,
+    key: String,
+    /// Without the `?spec` suffix.
+    model: String,
+    model_full: String,
+    body: Value,
+    seq: u64,
+}
+
+/// An error body that quotes the caller's credentials back (`leak`): the key whole, masked
+/// (first 8 and last 4 characters), inside the request URL as `?key=`, and as a JSON field.
+fn leaky_error(status: u16, key: &str, url: &str) -> Value {
+    let masked = match (key.get(..8), key.len().checked_sub(4).and_then(|i| key.get(i..))) {
+        (Some(a), Some(b)) if key.len() > 12 => format!("{a}...{b}"),
+        _ => key.to_string(),
+    };
+    json!({"error": {
+        "message": format!(
+            "fake upstream: injected status {status}. Incorrect API key provided: {key} ({masked}). \
+             Request: POST {url}. Authorization: Bearer {key}"
+        ),
+        "type": "invalid_request_error",
+        "param": null,
+        "code": format!("fake_{status}"),
+        "api_key": key,
+        "request_url": url,
+    }})
+}
+
+async fn answer(ask: Ask, fault: Fault) -> Result<Resp, DropConnection> {
+    let Ask { method, path, key, model, model_full, body, seq } = ask;
     if let Some(d) = fault.delay {
         tokio::time::sleep(d).await;
     }
@@ -198,6 +241,12 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Resp, D
             let mut r = json_resp(s, &Value::Null, &extra);
             *r.body_mut() = Out::Full(Some(Bytes::from(b.clone())));
             return Ok(r);
+        }
+        if fault.leak {
+            let url = format!("http://fake-upstream.invalid{}?key={key}", path.split('?').next().unwrap_or(""));
+            extra.push(("x-fake-request-url", url.clone()));
+            extra.push(("www-authenticate", format!("Bearer realm=\"fake\", error=\"invalid_token\", token=\"{key}\"")));
+            return Ok(json_resp(s, &leaky_error(s, &key, &url), &extra));
         }
         let kind = match s {
             401 => "authentication_error",
@@ -287,6 +336,9 @@ fn stream_chat(p: StreamPlan, extra: Vec<(&str, String)>) -> Resp {
             Some(Drop::Mid) => Some(p.fault.drop_after.unwrap_or(pieces.len() / 2)),
             _ => None,
         };
+        if let Some(d) = p.fault.first_delay {
+            tokio::time::sleep(d).await;
+        }
         let first = openai::chunk(&p.id, &p.model, &p.key, json!({"role": "assistant", "content": ""}), None, None);
         if !send(openai::sse(&first)).await {
             return;

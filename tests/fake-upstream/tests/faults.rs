@@ -141,3 +141,46 @@ fn embeddings_and_models() {
     let (models, _) = call(&up.addr, "GET", "/v1/models", &[], "");
     assert!(models.contains(r#""id":"echo""#), "{models}");
 }
+
+#[test]
+fn first_delay_stalls_a_stream_after_its_headers() {
+    let up = start();
+    let mut s = TcpStream::connect(&up.addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    let body = r#"{"model":"echo?first_delay_ms=400;chunks=2","stream":true,"messages":[{"role":"user","content":"x"}]}"#;
+    let req = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        up.addr,
+        body.len()
+    );
+    let t = Instant::now();
+    s.write_all(req.as_bytes()).expect("write");
+    let mut buf = [0u8; 4096];
+    let n = s.read(&mut buf).expect("read head");
+    let head = String::from_utf8_lossy(&buf[..n]).into_owned();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(t.elapsed() < Duration::from_millis(300), "headers came late: {:?}", t.elapsed());
+    assert!(!head.contains("data:"), "the first event came with the headers: {head}");
+    let mut rest = Vec::new();
+    s.read_to_end(&mut rest).expect("read events");
+    assert!(t.elapsed() >= Duration::from_millis(400));
+    assert!(String::from_utf8_lossy(&rest).contains("data: [DONE]"));
+}
+
+#[test]
+fn extra_headers_and_leaky_errors() {
+    let up = start();
+    let (resp, _) = call(
+        &up.addr,
+        "POST",
+        "/v1/chat/completions",
+        &[("authorization", "Bearer sk-leaky-0123456789"), ("x-fake-fault", "status=401;leak;header=retry-after-ms:1500")],
+        CHAT,
+    );
+    assert!(resp.starts_with("HTTP/1.1 401"), "{resp}");
+    assert!(resp.contains("retry-after-ms: 1500"), "{resp}");
+    assert!(resp.contains("?key=sk-leaky-0123456789"), "{resp}");
+    assert!(resp.contains(r#""api_key":"sk-leaky-0123456789""#), "{resp}");
+    assert!(resp.contains("sk-leaky...6789"), "{resp}");
+    assert!(resp.contains(r#"token="sk-leaky-0123456789""#), "{resp}");
+}
