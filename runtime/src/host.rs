@@ -97,7 +97,18 @@ pub trait Host {
         let _ = binding;
         None
     }
+    /// A source of `'static` timers, or `None` when the platform has none. Unlike
+    /// [`Host::sleep`], what it makes may outlive the request handler: a response stream uses
+    /// it after the handler returned, to write keepalives while the upstream is quiet and to
+    /// give up on one that went silent (see `crate::keepalive`). The default has none: no
+    /// keepalives, no idle timeout.
+    fn timers(&self) -> Option<Timers> {
+        None
+    }
 }
+
+/// Makes a timer that resolves after the given number of milliseconds (see [`Host::timers`]).
+pub type Timers = Rc<dyn Fn(u64) -> LocalFuture<()>>;
 
 /// A future that owns everything it needs: it may outlive the call that made it (a response
 /// stream writes its stored copy after the handler returned).

@@ -14,6 +14,7 @@ pub mod canonical;
 pub mod errors;
 pub mod host;
 pub mod hosts;
+pub mod keepalive;
 pub mod kinds;
 pub mod openai;
 pub mod responses;

@@ -18,6 +18,12 @@ PUBLIC_MODELS = {
     "chat", "embed", "slow", "failover-500", "failover-429", "failover-drop", "failover-timeout",
     "client-error", "drop-mid", "truncated", "all-down", "mocked",
 }
+# Routed to an `anthropic` provider (tests/e2e/test_anthropic_sdk.py).
+PUBLIC_MODELS |= {"claude-upstream"}
+# Models of tests/e2e/test_routing_faults.py.
+PUBLIC_MODELS |= {
+    "rf-mixed", "rf-hang", "rf-stall", "rf-down", "rf-limited", "rf-keys", "rf-leak", "rf-leak-failover",
+}
 
 
 def upstream_auth(req: dict) -> str:

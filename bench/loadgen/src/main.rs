@@ -11,6 +11,8 @@
 //! ```
 //! `--rate R` paces the connections to R requests/second in all (below saturation, latency is
 //! then the per-request cost rather than queueing for a busy CPU).
+//! `--body-file PATH` reads the body from a file (sample bodies are ~90 KB); `--expect TEXT`
+//! makes a response count only if its body contains TEXT.
 //! Prints one JSON object: requests, errors, rps, p50_us, p90_us, p99_us, max_us, mean_us.
 
 use bytes::Bytes;
@@ -32,6 +34,9 @@ struct Opts {
     /// Total requests per second over all connections (each paced at rate/concurrency);
     /// None = as fast as responses come back (saturation).
     rate: Option<f64>,
+    /// Text every successful response body must contain (a 200 with the wrong body, e.g. an
+    /// error a gateway wrapped in a 200, counts as an error, not as a fast answer).
+    expect: Option<String>,
 }
 
 fn parse_args() -> Result<Opts, String> {
@@ -43,6 +48,7 @@ fn parse_args() -> Result<Opts, String> {
         duration: Duration::from_secs(5),
         warmup: Duration::from_secs(1),
         rate: None,
+        expect: None,
     };
     let mut args = std::env::args().skip(1);
     let secs = |v: Option<String>, flag: &str| -> Result<Duration, String> {
@@ -55,6 +61,11 @@ fn parse_args() -> Result<Opts, String> {
         match a.as_str() {
             "--url" => o.url = args.next().ok_or("--url needs a URL")?,
             "--body" => o.body = Some(args.next().ok_or("--body needs text")?),
+            "--body-file" => {
+                let path = args.next().ok_or("--body-file needs a path")?;
+                o.body = Some(std::fs::read_to_string(&path).map_err(|e| format!("--body-file {path}: {e}"))?);
+            }
+            "--expect" => o.expect = Some(args.next().ok_or("--expect needs text")?),
             "--header" => {
                 let h = args.next().ok_or("--header needs 'name: value'")?;
                 let (k, v) = h.split_once(':').ok_or("--header needs 'name: value'")?;
@@ -158,7 +169,13 @@ async fn worker(
         let ok = match s.send_request(req).await {
             Ok(resp) => {
                 let status = resp.status();
-                resp.into_body().collect().await.is_ok() && status.is_success()
+                match resp.into_body().collect().await {
+                    Ok(body) => {
+                        status.is_success()
+                            && opts.expect.as_ref().is_none_or(|want| contains(&body.to_bytes(), want.as_bytes()))
+                    }
+                    Err(_) => false,
+                }
             }
             Err(_) => false,
         };
@@ -175,6 +192,10 @@ async fn worker(
             sender = None; // reconnect after a failure
         }
     }
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty() || hay.windows(needle.len()).any(|w| w == needle)
 }
 
 fn percentile(sorted: &[u32], p: f64) -> u32 {

@@ -96,6 +96,13 @@ impl Host for WorkersHost {
         worker::Delay::from(Duration::from_millis(ms))
     }
 
+    // A `Delay` wakes the task that first polled it; `keepalive` makes a fresh one per wait.
+    fn timers(&self) -> Option<crate::host::Timers> {
+        Some(std::rc::Rc::new(|ms| {
+            Box::pin(worker::Delay::from(Duration::from_millis(ms))) as crate::host::LocalFuture<()>
+        }))
+    }
+
     fn log(&self, line: &dyn std::fmt::Display) {
         worker::console_log!("{line}");
     }

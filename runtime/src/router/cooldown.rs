@@ -174,10 +174,23 @@ impl Cooldowns {
 
     /// Record a failed attempt on a route (5xx, 408, timeout, connect error, broken stream).
     /// `asked_ms`: a `Retry-After` that came with the failure, honoured at once.
+    ///
+    /// A failure that arrives while the route already rests came from a request sent before
+    /// the rest began (under load, every request in flight to a broken upstream fails at about
+    /// the same time): it says nothing new, so it does not lengthen the streak. Otherwise 30
+    /// concurrent failures would count as 30 in a row and bench the route for `max_ms` at once
+    /// instead of 1 s, 2 s, 4 s...
     pub fn failed(&self, provider: u16, now: u64, asked_ms: Option<u64>) {
         let Some(h) = self.routes.get(usize::from(provider)) else {
             return;
         };
+        if h.until.load(Relaxed) > now {
+            if let Some(asked) = asked_ms {
+                h.until
+                    .fetch_max(now.saturating_add(asked.min(self.bounds.max_ms)), Relaxed);
+            }
+            return;
+        }
         let failures = h.failures.fetch_add(1, Relaxed).saturating_add(1);
         let backoff = if failures >= FAILURES_BEFORE_REST {
             let doublings = (failures - FAILURES_BEFORE_REST).min(20);
@@ -278,17 +291,40 @@ mod tests {
         assert_eq!(c.route_resting(1, 1, 1000).map(|r| r.until_ms), Some(3000));
         c.failed(1, 3000, None);
         assert_eq!(c.route_resting(1, 1, 3000).map(|r| r.until_ms), Some(7000));
+        // Each rest over, the next failure doubles it, up to max.
+        let mut now = 7000;
         for _ in 0..40 {
-            c.failed(1, 7000, None);
+            c.failed(1, now, None);
+            now = c.route_resting(1, 1, now).map_or(now, |r| r.until_ms);
         }
+        c.failed(1, now, None);
         assert_eq!(
-            c.route_resting(1, 1, 7000).map(|r| r.until_ms),
-            Some(67_000),
+            c.route_resting(1, 1, now).map(|r| r.until_ms),
+            Some(now + 60_000),
             "capped at max"
         );
         c.succeeded(1);
-        c.failed(1, 70_000, None);
-        assert_eq!(c.route_resting(1, 1, 70_000), None, "streak reset");
+        now += 60_000;
+        c.failed(1, now, None);
+        assert_eq!(c.route_resting(1, 1, now), None, "streak reset");
+    }
+
+    #[test]
+    fn failures_of_requests_sent_before_a_rest_do_not_lengthen_it() {
+        let c = Cooldowns::new(&GW, Bounds::DEFAULT);
+        c.failed(1, 0, None);
+        c.failed(1, 0, None);
+        // 30 requests that were in flight when the rest began fail too.
+        for t in 0..30 {
+            c.failed(1, 10 + t, None);
+        }
+        assert_eq!(c.route_resting(1, 1, 10).map(|r| r.until_ms), Some(1000));
+        // The next failure after the rest is the third in a row: 2 s.
+        c.failed(1, 1000, None);
+        assert_eq!(c.route_resting(1, 1, 1000).map(|r| r.until_ms), Some(3000));
+        // A Retry-After that comes with a failure during a rest still counts.
+        c.failed(1, 1500, Some(5000));
+        assert_eq!(c.route_resting(1, 1, 1500).map(|r| r.until_ms), Some(6500));
     }
 
     #[test]

@@ -249,6 +249,14 @@ pub async fn forward<H: Host, X: Exchange>(
                                         },
                                     );
                                     let client = x.stream_body(provider, Box::pin(checked));
+                                    // Keepalives while it is quiet; an error (→ the final
+                                    // error event below) once the upstream fell silent.
+                                    let client = crate::keepalive::wrap(
+                                        client,
+                                        rt.keepalive,
+                                        host.timers(),
+                                        x.endpoint(),
+                                    );
                                     resp.body = Body::Stream(Box::pin(Terminated::new(
                                         client,
                                         provider.id,

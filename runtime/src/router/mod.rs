@@ -51,6 +51,10 @@ pub struct Runtime {
     models_body: Bytes,
     /// Rate-limited keys and failing routes (see [`cooldown`]).
     pub cooldowns: cooldown::Cooldowns,
+    /// Keepalives on quiet streams and when to give up on a silent upstream
+    /// ([`crate::keepalive`]); [`Policy::DEFAULT`](crate::keepalive::Policy::DEFAULT) unless a
+    /// host or test sets another.
+    pub keepalive: crate::keepalive::Policy,
 }
 
 /// Where a request goes, by method and path.
@@ -71,6 +75,7 @@ impl Runtime {
             key_ticks: counters(gateway.providers.len()),
             models_body: models::list_body(gateway),
             cooldowns: cooldown::Cooldowns::new(gateway, gateway.cooldown),
+            keepalive: crate::keepalive::Policy::DEFAULT,
         }
     }
 

@@ -15,9 +15,17 @@ pub fn scrub(body: &[u8], secrets: &[String]) -> Vec<u8> {
     let mut out = Vec::with_capacity(body.len());
     let mut i = 0;
     while let Some(rest) = body.get(i..).filter(|r| !r.is_empty()) {
-        if let Some(n) = secrets.iter().find_map(|s| known_key_at(rest, s.as_bytes())) {
+        // The longest match: keys of one provider family share a prefix (`sk-proj-`), and
+        // stopping at what one key has in common with another would show the rest.
+        if let Some(n) = secrets
+            .iter()
+            .filter_map(|s| known_key_at(rest, s.as_bytes()))
+            .max()
+        {
             out.extend_from_slice(REDACTED);
-            i += n;
+            // A fragment of a key runs on to the end of its token (an echo that differs from
+            // the key after some point still is key material).
+            i += n + key_chars(rest.get(n..).unwrap_or_default());
             continue;
         }
         let at_word_start = i == 0 || body.get(i - 1).is_none_or(|b| !b.is_ascii_alphanumeric());
@@ -93,6 +101,13 @@ fn known_key_at(rest: &[u8], secret: &[u8]) -> Option<usize> {
     }
     let tail = secret.get(secret.len() - FRAGMENT..)?;
     rest.starts_with(tail).then_some(FRAGMENT)
+}
+
+/// Length of a run of the characters API keys are made of: letters, digits, `-`, `_`.
+fn key_chars(s: &[u8]) -> usize {
+    s.iter()
+        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+        .count()
 }
 
 fn starts_with_ci(s: &[u8], prefix: &[u8]) -> bool {
@@ -194,6 +209,18 @@ mod tests {
         assert_eq!(s("key ****lue-1111.", &[k]), "key ****[redacted].");
         // Short common prefixes are just words.
         assert_eq!(s("alpha-s", &[k]), "alpha-s");
+    }
+
+    #[test]
+    fn a_key_sharing_a_prefix_with_another_is_redacted_whole() {
+        let a = "sk-proj-AAAAbbbbCCCCdddd";
+        let b = "sk-proj-WWWWxxxxYYYYzzzz";
+        for key in [a, b] {
+            assert_eq!(s(&format!("bad key {key}."), &[a, b]), "bad key [redacted].");
+            assert_eq!(s(&format!("token=\"{key}\""), &[a, b]), "token=\"[redacted]\"");
+        }
+        // A known key's start, then something else: the whole token goes.
+        assert_eq!(s("key sk-proj-AAAAbbXXXXXXXX here", &[a, b]), "key [redacted] here");
     }
 
     #[test]

@@ -132,7 +132,10 @@ fn event(name: &str, data: Value) -> String {
 /// `text` cut into `n` pieces at character boundaries (fewer when it is shorter).
 pub fn fragments(text: &str, n: usize) -> Vec<String> {
     let chars: Vec<char> = text.chars().collect();
-    let n = n.clamp(1, chars.len().max(1));
+    if chars.is_empty() {
+        return vec![String::new()];
+    }
+    let n = n.clamp(1, chars.len());
     let size = chars.len().div_ceil(n).max(1);
     chars.chunks(size).map(|c| c.iter().collect()).collect()
 }
@@ -140,8 +143,8 @@ pub fn fragments(text: &str, n: usize) -> Vec<String> {
 /// How many `input_json_delta` fragments a streamed tool input is cut into.
 pub const ARG_FRAGMENTS: usize = 4;
 
-/// The streamed answer, one SSE event per string. `pieces` overrides the text pieces
-/// (`chunks=N`).
+/// The streamed answer, one SSE event per string. `chunks` sets the number of text pieces
+/// (`chunks=N`; default: one per word).
 pub fn events(req: &Value, id: &str, model: &str, turn: &Turn, chunks: Option<usize>) -> Vec<String> {
     let (input, output) = usage(req, turn);
     let mut out = vec![event(

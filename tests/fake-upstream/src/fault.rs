@@ -46,10 +46,13 @@ pub struct Fault {
     pub garbage: bool,
     /// Replace the reply text (default `echo: <last user message>`).
     pub reply: Option<String>,
-    /// Answer with a call of this tool (when the request's last message is not already a
-    /// tool result: then the reply is text quoting that result, so a tool loop ends).
+    /// Answer with a call of this tool (when the request offers a tool of that name and its
+    /// last message is not already a tool result: then the reply is text quoting that result,
+    /// so a tool loop ends; a request without the tool, like a client's side call for a
+    /// title, gets the ordinary reply).
     pub call: Option<String>,
-    /// The call's arguments (JSON text; default `{}`). Sent in two fragments when streamed.
+    /// The call's arguments (JSON text; default `{}`). Streamed after the call's id and name,
+    /// in several fragments (`anthropic::ARG_FRAGMENTS`), none valid JSON alone.
     pub args: Option<String>,
     /// Streams: after the headers, wait this long before the first event (a provider that
     /// accepts the request and then stalls: what a first-event timeout is for).

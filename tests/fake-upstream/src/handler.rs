@@ -1,5 +1,6 @@
 //! One request in, one (possibly misbehaving) response out.
 
+use crate::anthropic;
 use crate::fault::{self, Drop, Fault};
 use crate::openai;
 use crate::state::{Recorded, Rule, State};
@@ -70,6 +71,10 @@ enum Call {
     Embeddings,
     Models,
     Model(String),
+    /// Anthropic `POST /v1/messages` (see [`anthropic`]).
+    Messages,
+    /// Anthropic `POST /v1/messages/count_tokens`.
+    CountTokens,
     Unknown,
 }
 
@@ -77,6 +82,10 @@ fn classify(method: &str, path: &str) -> Call {
     let p = path.split('?').next().unwrap_or(path).trim_end_matches('/');
     if method == "POST" && p.ends_with("/chat/completions") {
         Call::Chat
+    } else if method == "POST" && p.ends_with("/messages") {
+        Call::Messages
+    } else if method == "POST" && p.ends_with("/messages/count_tokens") {
+        Call::CountTokens
     } else if method == "POST" && p.ends_with("/embeddings") {
         Call::Embeddings
     } else if method == "GET" && p.ends_with("/models") {
@@ -254,6 +263,15 @@ async fn answer(ask: Ask, fault: Fault) -> Result<Resp, DropConnection> {
             400..=499 => "invalid_request_error",
             _ => "server_error",
         };
+        if matches!(classify(&method, &path), Call::Messages | Call::CountTokens) {
+            let kind = match s {
+                429 => "rate_limit_error",
+                529 => "overloaded_error",
+                500..=599 => "api_error",
+                _ => kind,
+            };
+            return Ok(json_resp(s, &anthropic::error(kind, &format!("fake upstream: injected status {s}")), &extra));
+        }
         return Ok(json_resp(s, &openai::error(s, &format!("fake upstream: injected status {s}"), kind), &extra));
     }
     if fault.garbage {
@@ -264,7 +282,7 @@ async fn answer(ask: Ask, fault: Fault) -> Result<Resp, DropConnection> {
 
     let id = format!("chatcmpl-fake-{seq}");
     let resp = match classify(&method, &path) {
-        Call::Chat if fault.call.is_some() => {
+        Call::Chat if fault.call.as_deref().is_some_and(|name| openai::offers_tool(&body, name)) => {
             let stream = body.get("stream").and_then(Value::as_bool) == Some(true);
             return Ok(tool_turn(&body, &id, &model, &key, &fault, stream, extra));
         }
@@ -281,6 +299,8 @@ async fn answer(ask: Ask, fault: Fault) -> Result<Resp, DropConnection> {
             }
             json_resp(200, &v, &extra)
         }
+        Call::Messages => return Ok(messages_turn(&body, seq, &model, &fault, extra)),
+        Call::CountTokens => json_resp(200, &json!({"input_tokens": anthropic::count_tokens(&body)}), &extra),
         Call::Embeddings => json_resp(200, &openai::embeddings(&model, &key, &body), &extra),
         Call::Models => json_resp(200, &openai::models(), &extra),
         Call::Model(id) => json_resp(
@@ -433,19 +453,39 @@ fn tool_turn(body: &Value, id: &str, model: &str, key: &str, fault: &Fault, stre
             "stop"
         }
         None => {
-            let cut = args.char_indices().nth(args.chars().count() / 2).map_or(0, |(i, _)| i);
-            let (a, b) = args.split_at(cut);
+            // As real providers do: the call's id and name first, then its arguments in
+            // several fragments (none of them valid JSON on its own).
             events.push(openai::chunk(id, model, key, json!({"tool_calls": [{"index": 0, "id": call_id, "type": "function",
-                "function": {"name": name, "arguments": a}}]}), None, None));
-            events.push(openai::chunk(id, model, key, json!({"tool_calls": [{"index": 0, "function": {"arguments": b}}]}), None, None));
+                "function": {"name": name, "arguments": ""}}]}), None, None));
+            for piece in anthropic::fragments(&args, anthropic::ARG_FRAGMENTS) {
+                events.push(openai::chunk(id, model, key, json!({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}), None, None));
+            }
             "tool_calls"
         }
     };
     events.push(openai::chunk(id, model, key, json!({}), Some(finish), None));
     events.push(openai::chunk(id, model, key, json!({}), None,
         Some(json!({"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}))));
-    let mut text: String = events.iter().map(openai::sse).collect();
-    text.push_str("data: [DONE]\n\n");
+    let mut sse: Vec<String> = events.iter().map(openai::sse).collect();
+    sse.push("data: [DONE]\n\n".to_string());
+    paced(sse, fault.chunk_delay, extra)
+}
+
+/// An SSE response whose events are written one by one (each its own write), `delay` apart.
+fn paced(events: Vec<String>, delay: Option<std::time::Duration>, extra: Vec<(&str, String)>) -> Resp {
+    let (tx, rx) = mpsc::channel(16);
+    tokio::spawn(async move {
+        for (k, e) in events.into_iter().enumerate() {
+            if k > 0 {
+                if let Some(d) = delay {
+                    tokio::time::sleep(d).await;
+                }
+            }
+            if tx.send(Ok(Bytes::from(e))).await.is_err() {
+                return;
+            }
+        }
+    });
     let mut b = Response::builder()
         .status(200)
         .header("content-type", "text/event-stream")
@@ -453,5 +493,42 @@ fn tool_turn(body: &Value, id: &str, model: &str, key: &str, fault: &Fault, stre
     for (k, v) in &extra {
         b = b.header(*k, v.as_str());
     }
-    b.body(Out::Full(Some(Bytes::from(text)))).unwrap_or_else(|_| Response::new(Out::Full(None)))
+    b.body(Out::Chan(rx)).unwrap_or_else(|_| Response::new(Out::Full(None)))
+}
+
+/// An Anthropic Messages turn: `call=NAME` (when the request offers that tool) answers with
+/// a `tool_use` until the conversation ends with a tool result, then with text quoting it;
+/// otherwise the echo (or `reply=`). Streams follow `chunks=`, `chunk_delay_ms=`, `truncate`.
+fn messages_turn(body: &Value, seq: u64, model: &str, fault: &Fault, extra: Vec<(&str, String)>) -> Resp {
+    let id = format!("msg_fake_{seq}");
+    let tool = fault.call.as_deref().filter(|name| anthropic::offers_tool(body, name));
+    let turn = match (tool, anthropic::last_tool_result(body)) {
+        (Some(_), Some(out)) => anthropic::Turn {
+            blocks: vec![anthropic::Block::Text(fault.reply.clone().unwrap_or_else(|| format!("The tool said: {}", out.trim())))],
+            stop_reason: "end_turn",
+        },
+        (Some(name), None) => anthropic::Turn {
+            blocks: vec![anthropic::Block::ToolUse {
+                id: format!("toolu_fake_{seq}"),
+                name: name.to_string(),
+                args: fault.args.clone().unwrap_or_else(|| "{}".to_string()),
+            }],
+            stop_reason: "tool_use",
+        },
+        (None, _) => anthropic::Turn {
+            blocks: vec![anthropic::Block::Text(
+                fault.reply.clone().unwrap_or_else(|| format!("echo: {}", anthropic::last_user_text(body))),
+            )],
+            stop_reason: "end_turn",
+        },
+    };
+    if body.get("stream").and_then(Value::as_bool) != Some(true) {
+        return json_resp(200, &anthropic::message(body, &id, model, &turn), &extra);
+    }
+    let mut events = anthropic::events(body, &id, model, &turn, fault.chunks);
+    if fault.truncate {
+        // Cut before the final `message_delta` and `message_stop`.
+        events.truncate(events.len().saturating_sub(2));
+    }
+    paced(events, fault.chunk_delay, extra)
 }

@@ -1,9 +1,10 @@
 //! `fake-upstream`: an OpenAI-compatible upstream for tests and benchmarks.
 //!
-//! It answers `POST /v1/chat/completions` (plain and SSE), `POST /v1/embeddings` and
-//! `GET /v1/models` deterministically from the request, misbehaves on demand (see
-//! [`fault`]), and remembers what it received (`GET /_requests`) so tests can assert on what
-//! a gateway sent upstream.
+//! It answers `POST /v1/chat/completions` (plain and SSE), `POST /v1/embeddings`,
+//! `GET /v1/models`, and Anthropic's `POST /v1/messages` (plain and SSE) and
+//! `POST /v1/messages/count_tokens` (see [`anthropic`]) deterministically from the request,
+//! misbehaves on demand (see [`fault`]), and remembers what it received (`GET /_requests`)
+//! so tests can assert on what a gateway sent upstream.
 //!
 //! ```text
 //! fake-upstream --listen 127.0.0.1:0        # prints `listening on http://127.0.0.1:PORT`
@@ -14,6 +15,7 @@
 //! `POST /_control {"model"?, "key"?, "fault": "status=500", "times"?}` (or `{"rules": [...]}`),
 //! `DELETE /_control`.
 
+mod anthropic;
 mod fault;
 mod handler;
 mod openai;

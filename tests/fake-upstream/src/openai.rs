@@ -55,6 +55,13 @@ pub fn all_text(req: &Value) -> String {
     out
 }
 
+/// The request offers a function tool called `name` (`tools[].function.name`).
+pub fn offers_tool(req: &Value, name: &str) -> bool {
+    req.get("tools")
+        .and_then(Value::as_array)
+        .is_some_and(|tools| tools.iter().any(|t| t.pointer("/function/name").and_then(Value::as_str) == Some(name)))
+}
+
 /// Rough token count: words, at least 1.
 pub fn tokens(text: &str) -> u64 {
     text.split_whitespace().count().max(1) as u64

@@ -150,6 +150,12 @@ impl Host for NativeHost {
         tokio::time::sleep(Duration::from_millis(ms))
     }
 
+    fn timers(&self) -> Option<crate::host::Timers> {
+        Some(std::rc::Rc::new(|ms| {
+            Box::pin(tokio::time::sleep(Duration::from_millis(ms))) as crate::host::LocalFuture<()>
+        }))
+    }
+
     fn log(&self, line: &dyn std::fmt::Display) {
         if self.log {
             self.router_logs.set(true);

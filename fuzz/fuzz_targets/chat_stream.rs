@@ -1,0 +1,17 @@
+//! Upstream chat completions SSE → canonical events → every client protocol.
+#![no_main]
+use apex_runtime::openai::chat_response::StreamDecoder;
+use libfuzzer_sys::fuzz_target;
+
+#[path = "common.rs"]
+mod common;
+#[path = "stream_check.rs"]
+mod stream_check;
+
+fuzz_target!(|data: &[u8]| {
+    stream_check::run(StreamDecoder::new("msg_1".into(), "m".into()), data);
+    // The non-streamed decoder too: the same bytes as one JSON body.
+    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(data.get(1..).unwrap_or_default()) {
+        let _ = apex_runtime::openai::chat_response::response(&v);
+    }
+});
