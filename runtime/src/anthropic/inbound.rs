@@ -13,20 +13,20 @@
 //! is otherwise estimated locally ([`super::count`]).
 
 use super::{count, decode, encode};
-use crate::canonical::stream::translate;
-use crate::canonical::{events, Request};
+use crate::canonical::stream::{replay, translate};
+use crate::canonical::Request;
 use crate::errors::ApiError;
 use crate::host::{Body, ByteStream, Headers, HttpRequest, HttpResponse};
 use crate::openai::chat_response;
 use crate::openai::{chat_request, Endpoint, Routing};
-use crate::router::exchange::{Exchange, Outbound};
+use crate::router::exchange::{
+    decode_whole, translated, untranslatable, ErrorShape, Exchange, Outbound, Translated,
+};
 use crate::router::plan::Target;
 use crate::table::{Kind, Provider};
 use bytes::Bytes;
 use serde_json::Value;
-
-/// Largest upstream body read whole for translation.
-pub const MAX_TRANSLATED_BODY: usize = 32 * 1024 * 1024;
+use std::cell::OnceCell;
 
 /// A Messages request on its way upstream.
 pub struct MessagesExchange<'a> {
@@ -35,8 +35,9 @@ pub struct MessagesExchange<'a> {
     body: &'a Bytes,
     /// `anthropic-version` / `anthropic-beta` from the client, for native upstreams.
     headers: Headers,
-    /// The requested `max_tokens` (to apply a route's cap on the native path).
-    max_tokens: Option<u64>,
+    /// The requested `max_tokens` (to apply a route's cap on the native path), read on the
+    /// first capped route only: uncapped passthrough parses the body once, for routing.
+    max_tokens: OnceCell<Option<u64>>,
     /// The canonical request, when some route needs a translation.
     canonical: Option<Request>,
     /// The message id announced to the client on translated answers.
@@ -54,20 +55,12 @@ impl<'a> MessagesExchange<'a> {
                 headers.push((name.to_owned(), v.to_owned()));
             }
         }
-        #[derive(serde::Deserialize)]
-        struct Max {
-            #[serde(default)]
-            max_tokens: Option<u64>,
-        }
-        let max_tokens = serde_json::from_slice::<Max>(&req.body)
-            .ok()
-            .and_then(|m| m.max_tokens);
         Ok(MessagesExchange {
             endpoint,
             routing,
             body: &req.body,
             headers,
-            max_tokens,
+            max_tokens: OnceCell::new(),
             canonical: None,
             id,
         })
@@ -89,20 +82,34 @@ impl<'a> MessagesExchange<'a> {
         self.canonical.as_ref()
     }
 
+    /// The `max_tokens` the client asked for.
+    fn asked_max_tokens(&self) -> Option<u64> {
+        *self.max_tokens.get_or_init(|| {
+            #[derive(serde::Deserialize)]
+            struct Max {
+                #[serde(default)]
+                max_tokens: Option<u64>,
+            }
+            serde_json::from_slice::<Max>(self.body)
+                .ok()
+                .and_then(|m| m.max_tokens)
+        })
+    }
+
     /// The body for a native Anthropic upstream: model spliced, `max_tokens` capped.
     fn native_body(&self, target: &Target<'_>) -> Bytes {
         let body = self.routing.with_model(self.body, target.model);
-        let cap = target_cap(target);
-        match (cap, self.max_tokens) {
-            (Some(cap), Some(asked)) if asked > u64::from(cap) => {
-                let Ok(Value::Object(mut o)) = serde_json::from_slice::<Value>(&body) else {
-                    return body;
-                };
-                o.insert("max_tokens".into(), Value::from(cap));
-                serde_json::to_vec(&o).map(Bytes::from).unwrap_or(body)
-            }
-            _ => body,
+        let Some(cap) = target_cap(target) else {
+            return body;
+        };
+        if self.asked_max_tokens().is_none_or(|asked| asked <= u64::from(cap)) {
+            return body;
         }
+        let Ok(Value::Object(mut o)) = serde_json::from_slice::<Value>(&body) else {
+            return body;
+        };
+        o.insert("max_tokens".into(), Value::from(cap));
+        serde_json::to_vec(&o).map(Bytes::from).unwrap_or(body)
     }
 }
 
@@ -175,72 +182,22 @@ impl Exchange for MessagesExchange<'_> {
         if provider.kind == Kind::Anthropic {
             return resp;
         }
-        let raw = match read_all(std::mem::replace(&mut resp.body, Body::Empty)).await {
-            Ok(raw) => raw,
-            Err(why) => return bad_upstream(resp, &why),
-        };
-        let decoded = serde_json::from_slice::<Value>(&raw)
-            .map_err(|e| format!("the upstream answer is not JSON ({e})"))
-            .and_then(|v| chat_response::response(&v));
-        let mut answer = match decoded {
+        let mut answer = match decode_whole(&mut resp, chat_response::response).await {
             Ok(a) => a,
-            Err(why) => return bad_upstream(resp, &why),
+            Err(why) => return untranslatable(resp, ErrorShape::Anthropic, &why),
         };
         answer.id = self.id.clone();
-        resp.headers
-            .retain(|(k, _)| k != "content-type" && k != "content-encoding");
-        if self.stream() {
+        let body = if self.stream() {
             let mut enc = encode::StreamEncoder::new(&self.routing.model);
-            let mut out = Vec::new();
-            for ev in events::of_response(&answer) {
-                enc.write(&ev, &mut out);
-            }
-            resp.headers
-                .push(("content-type".to_owned(), "text/event-stream".to_owned()));
-            resp.body = Body::Bytes(Bytes::from(out));
+            Translated::Events(replay(&answer, &mut enc))
         } else {
-            let body = encode::response(&answer, &self.routing.model);
-            resp.headers
-                .push(("content-type".to_owned(), "application/json".to_owned()));
-            resp.body = Body::Bytes(Bytes::from(body.to_string()));
-        }
-        resp
-    }
-}
-
-/// An upstream success that could not be translated: a 502 naming why.
-fn bad_upstream(mut resp: HttpResponse, why: &str) -> HttpResponse {
-    resp.status = 502;
-    resp.headers
-        .retain(|(k, _)| k != "content-type" && k != "content-encoding");
-    resp.headers
-        .push(("content-type".to_owned(), "application/json".to_owned()));
-    resp.body = Body::Bytes(super::errors::body(
-        502,
-        &format!("the upstream's answer could not be translated: {why}"),
-    ));
-    resp
-}
-
-/// A whole body, up to [`MAX_TRANSLATED_BODY`].
-pub async fn read_all(body: Body) -> Result<Vec<u8>, String> {
-    use futures_util::StreamExt;
-    match body {
-        Body::Empty => Ok(Vec::new()),
-        Body::Bytes(b) => Ok(b.to_vec()),
-        Body::Stream(mut s) => {
-            let mut out = Vec::new();
-            while let Some(chunk) = s.next().await {
-                let chunk = chunk.map_err(|e| format!("the upstream body failed: {}", e.0))?;
-                out.extend_from_slice(&chunk);
-                if out.len() > MAX_TRANSLATED_BODY {
-                    return Err(format!(
-                        "the upstream body is over {MAX_TRANSLATED_BODY} bytes"
-                    ));
-                }
-            }
-            Ok(out)
-        }
+            Translated::Json(
+                encode::response(&answer, &self.routing.model)
+                    .to_string()
+                    .into_bytes(),
+            )
+        };
+        translated(resp, body)
     }
 }
 

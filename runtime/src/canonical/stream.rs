@@ -14,7 +14,7 @@
 //! error after everything decoded before it, and `router::streams::Terminated` writes the
 //! client's final error event — unless the decoder had already finished the turn.
 
-use super::Event;
+use super::{events, Event, Response};
 use crate::host::{ByteStream, StreamError};
 use crate::sse;
 use bytes::Bytes;
@@ -36,6 +36,16 @@ pub trait Decode {
 /// A client protocol's stream, written event by event.
 pub trait Encode {
     fn event(&mut self, ev: &Event, out: &mut Vec<u8>);
+}
+
+/// A whole answer as the client protocol's stream: the events a streaming upstream would have
+/// sent ([`events::of_response`]), written by `encoder`.
+pub fn replay(answer: &Response, encoder: &mut impl Encode) -> Vec<u8> {
+    let mut out = Vec::new();
+    for ev in events::of_response(answer) {
+        encoder.event(&ev, &mut out);
+    }
+    out
 }
 
 /// The translated stream.

@@ -7,6 +7,9 @@
 //!   `apexc serve` and the runtime's own integration tests.
 //! - `workers` (feature `host-workers`, wasm32 only): the `worker` crate's fetch event.
 
+use crate::host::{Body, HttpResponse};
+use bytes::Bytes;
+
 #[cfg(feature = "host-native")]
 pub mod native;
 
@@ -17,10 +20,33 @@ pub mod workers;
 /// read. Chat requests with long histories and inline images stay far below it.
 pub const MAX_REQUEST_BODY: usize = 10 * 1024 * 1024;
 
-/// The 413 answer, shaped like an OpenAI error so every SDK shows its message.
+/// The 413 a host answers before reading (all of) a body over [`MAX_REQUEST_BODY`], shaped
+/// like an OpenAI error so every SDK shows its message.
 #[allow(dead_code)] // unused when no host feature is on
-pub(crate) fn too_large_body() -> &'static [u8] {
-    br#"{"error":{"message":"request body is larger than the gateway's 10 MiB limit","type":"invalid_request_error","param":null,"code":"request_too_large"}}"#
+pub(crate) fn too_large() -> HttpResponse {
+    refusal(
+        413,
+        br#"{"error":{"message":"request body is larger than the gateway's 10 MiB limit","type":"invalid_request_error","param":null,"code":"request_too_large"}}"#,
+    )
+}
+
+/// The 400 a host answers when the request body could not be read.
+#[allow(dead_code)]
+pub(crate) fn unreadable_body() -> HttpResponse {
+    refusal(
+        400,
+        br#"{"error":{"message":"the request body could not be read","type":"invalid_request_error","param":null,"code":null}}"#,
+    )
+}
+
+/// A host's own answer, given before the router saw the request.
+#[allow(dead_code)]
+fn refusal(status: u16, body: &'static [u8]) -> HttpResponse {
+    HttpResponse {
+        status,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: Body::Bytes(Bytes::from_static(body)),
+    }
 }
 
 /// Headers that describe one HTTP connection rather than the message (RFC 9110 §7.6.1). A host

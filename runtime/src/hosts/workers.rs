@@ -11,7 +11,7 @@
 //!   Worker's response body via `Response::from_stream`, so each chunk leaves as it arrives.
 
 use crate::host::{Body, FetchError, Headers, Host, HttpRequest, HttpResponse, StreamError};
-use crate::hosts::{is_hop_by_hop, too_large_body, MAX_REQUEST_BODY};
+use crate::hosts::{is_hop_by_hop, too_large, unreadable_body, MAX_REQUEST_BODY};
 use crate::router::Runtime;
 use crate::table::Gateway;
 use bytes::{Bytes, BytesMut};
@@ -223,7 +223,7 @@ async fn inbound(mut req: worker::Request) -> Result<HttpRequest, HttpResponse> 
         .find(|(k, _)| k == "content-length")
         .and_then(|(_, v)| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > MAX_REQUEST_BODY as u64) {
-        return Err(refusal(413, too_large_body()));
+        return Err(too_large());
     }
     let body = match req.stream() {
         Err(_) => Bytes::new(), // no body
@@ -231,10 +231,10 @@ async fn inbound(mut req: worker::Request) -> Result<HttpRequest, HttpResponse> 
             let mut buf = BytesMut::new();
             while let Some(chunk) = stream.next().await {
                 let Ok(chunk) = chunk else {
-                    return Err(refusal(400, BAD_BODY));
+                    return Err(unreadable_body());
                 };
                 if buf.len() + chunk.len() > MAX_REQUEST_BODY {
-                    return Err(refusal(413, too_large_body()));
+                    return Err(too_large());
                 }
                 buf.extend_from_slice(&chunk);
             }
@@ -247,16 +247,6 @@ async fn inbound(mut req: worker::Request) -> Result<HttpRequest, HttpResponse> 
         headers,
         body,
     })
-}
-
-const BAD_BODY: &[u8] = br#"{"error":{"message":"the request body could not be read","type":"invalid_request_error","param":null,"code":null}}"#;
-
-fn refusal(status: u16, body: &'static [u8]) -> HttpResponse {
-    HttpResponse {
-        status,
-        headers: vec![("content-type".into(), "application/json".into())],
-        body: Body::Bytes(Bytes::from_static(body)),
-    }
 }
 
 /// The router's response as the Worker's. Streams are handed over as streams.

@@ -6,7 +6,7 @@
 //! The body is what the exchange made of the request: the client's own bytes with the model
 //! spliced (Messages clients), or a translation (OpenAI chat clients, `openai::inbound`).
 
-use super::Call;
+use super::{common_headers, Call};
 use crate::host::HttpRequest;
 use crate::openai::Endpoint;
 
@@ -20,27 +20,18 @@ pub fn request(call: &Call<'_>) -> HttpRequest {
         Endpoint::CountTokens => "/v1/messages/count_tokens",
         _ => "/v1/messages",
     };
-    let mut headers = Vec::with_capacity(6 + call.provider.headers.len());
-    headers.push(("content-type".to_owned(), "application/json".to_owned()));
-    let accept = if call.stream {
-        "text/event-stream"
-    } else {
-        "application/json"
-    };
-    headers.push(("accept".to_owned(), accept.to_owned()));
     let mut version = DEFAULT_VERSION.to_owned();
+    let mut protocol = Vec::with_capacity(2);
     for (k, v) in call.headers {
         match k.as_str() {
             "anthropic-version" => version.clone_from(v),
-            "anthropic-beta" => headers.push((k.clone(), v.clone())),
+            "anthropic-beta" => protocol.push((k.clone(), v.clone())),
             _ => {}
         }
     }
-    headers.push(("anthropic-version".to_owned(), version));
-    for (k, v) in call.provider.headers {
-        headers.push(((*k).to_ascii_lowercase(), (*v).to_owned()));
-    }
-    headers.push(("x-api-key".to_owned(), call.key.unwrap_or_default().to_owned()));
+    protocol.push(("anthropic-version".to_owned(), version));
+    let key = call.key.unwrap_or_default().to_owned();
+    let headers = common_headers(call, protocol, ("x-api-key", key));
     HttpRequest {
         method: "POST".to_owned(),
         url: format!("{base}{path}"),

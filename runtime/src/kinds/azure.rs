@@ -17,7 +17,11 @@ pub fn request(call: &Call<'_>) -> HttpRequest {
     HttpRequest {
         method: "POST".to_owned(),
         url,
-        headers: common_headers(call, ("api-key", call.key.unwrap_or_default().to_owned())),
+        headers: common_headers(
+            call,
+            Vec::new(),
+            ("api-key", call.key.unwrap_or_default().to_owned()),
+        ),
         body: call.body.clone(),
     }
 }

@@ -11,6 +11,7 @@
 
 use super::Call;
 use crate::host::{Body, HttpResponse, StreamError};
+use crate::openai::chat_request::content_text;
 use crate::openai::Endpoint;
 use bytes::Bytes;
 use serde_json::{json, Value};
@@ -38,13 +39,13 @@ fn chat(call: &Call<'_>, request: &Value) -> HttpResponse {
                 .rev()
                 .find(|m| m.get("role").and_then(Value::as_str) == Some("user"))
         })
-        .map(|m| content_text(m.get("content")))
+        .map(|m| content_text(m.get("content"), " "))
         .unwrap_or_default();
     let reply = format!("mock reply: {last_user}");
     let prompt_tokens: usize = messages
         .map(|m| {
             m.iter()
-                .map(|m| words(&content_text(m.get("content"))))
+                .map(|m| words(&content_text(m.get("content"), " ")))
                 .sum()
         })
         .unwrap_or(0);
@@ -199,19 +200,6 @@ pub fn vector(input: &[u8]) -> [f32; DIMENSIONS] {
         }
     }
     v
-}
-
-/// The text of a message `content`: a string, or the `text` of its text parts.
-fn content_text(content: Option<&Value>) -> String {
-    match content {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Array(parts)) => parts
-            .iter()
-            .filter_map(|p| p.get("text").and_then(Value::as_str))
-            .collect::<Vec<_>>()
-            .join(" "),
-        _ => String::new(),
-    }
 }
 
 fn words(s: &str) -> usize {

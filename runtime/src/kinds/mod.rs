@@ -87,11 +87,20 @@ pub fn prepare(call: Call<'_>) -> Result<Prepared, ApiError> {
     }
 }
 
-/// Headers every OpenAI-protocol upstream request carries: content type, accept, and the
-/// provider's static extra headers.
-#[cfg(any(feature = "kind-openai", feature = "kind-azure-openai"))]
-fn common_headers(call: &Call<'_>, auth: (&str, String)) -> crate::host::Headers {
-    let mut headers = Vec::with_capacity(3 + call.provider.headers.len());
+/// Headers every upstream request carries, in this order: content type, accept, the kind's
+/// own `protocol` headers (e.g. `anthropic-version`), the provider's static extra headers, and
+/// the key's header.
+#[cfg(any(
+    feature = "kind-openai",
+    feature = "kind-azure-openai",
+    feature = "kind-anthropic"
+))]
+fn common_headers(
+    call: &Call<'_>,
+    protocol: crate::host::Headers,
+    auth: (&str, String),
+) -> crate::host::Headers {
+    let mut headers = Vec::with_capacity(3 + protocol.len() + call.provider.headers.len());
     headers.push(("content-type".to_owned(), "application/json".to_owned()));
     let accept = if call.stream {
         "text/event-stream"
@@ -99,6 +108,7 @@ fn common_headers(call: &Call<'_>, auth: (&str, String)) -> crate::host::Headers
         "application/json"
     };
     headers.push(("accept".to_owned(), accept.to_owned()));
+    headers.extend(protocol);
     for (k, v) in call.provider.headers {
         headers.push(((*k).to_ascii_lowercase(), (*v).to_owned()));
     }

@@ -17,7 +17,7 @@ pub fn request(call: &Call<'_>) -> HttpRequest {
     HttpRequest {
         method: "POST".to_owned(),
         url,
-        headers: common_headers(call, ("authorization", auth)),
+        headers: common_headers(call, Vec::new(), ("authorization", auth)),
         body: call.body.clone(),
     }
 }

@@ -250,7 +250,10 @@ fn part(b: &Block) -> Result<Value, ApiError> {
     })
 }
 
-fn assistant(blocks: &[Block]) -> Value {
+/// The chat `assistant` message of a turn's blocks: text as `content` (`null` when the turn
+/// is only tool calls), thinking as `reasoning_content`, tool uses as `tool_calls`. Also the
+/// `message` of a translated `chat.completion` (`chat_response::encode`).
+pub(super) fn assistant(blocks: &[Block]) -> Value {
     let mut text = String::new();
     let mut reasoning = String::new();
     let mut calls = Vec::new();
@@ -342,7 +345,7 @@ pub fn decode(body: &[u8]) -> Result<Request, ApiError> {
         let role = m.get("role").and_then(Value::as_str).unwrap_or_default();
         let content = m.get("content");
         match role {
-            "system" | "developer" => req.system.push(text_of(content)),
+            "system" | "developer" => req.system.push(content_text(content, "\n")),
             "user" => {
                 let blocks = user_blocks(content)?;
                 req.messages.push(Message {
@@ -352,18 +355,13 @@ pub fn decode(body: &[u8]) -> Result<Request, ApiError> {
             }
             "assistant" => {
                 let mut blocks = Vec::new();
-                if let Some(r) = m
-                    .get("reasoning_content")
-                    .or_else(|| m.get("reasoning"))
-                    .and_then(Value::as_str)
-                    .filter(|r| !r.is_empty())
-                {
+                if let Some(r) = super::chat_response::reasoning_of(m) {
                     blocks.push(Block::Thinking {
                         text: r.to_owned(),
                         signature: None,
                     });
                 }
-                let text = text_of(content);
+                let text = content_text(content, "\n");
                 if !text.is_empty() {
                     blocks.push(Block::Text(text));
                 }
@@ -393,7 +391,7 @@ pub fn decode(body: &[u8]) -> Result<Request, ApiError> {
                         .and_then(Value::as_str)
                         .unwrap_or_default()
                         .to_owned(),
-                    content: vec![Block::Text(text_of(content))],
+                    content: vec![Block::Text(content_text(content, "\n"))],
                     is_error: false,
                 };
                 // Results of one turn go together in one user message.
@@ -479,16 +477,16 @@ pub fn decode(body: &[u8]) -> Result<Request, ApiError> {
     Ok(req)
 }
 
-/// The text of a chat `content`: a string, or its text parts joined.
-#[cfg(feature = "kind-anthropic")]
-fn text_of(content: Option<&Value>) -> String {
+/// The text of a chat message's `content`: a string, or the `text` of its parts joined with
+/// `separator`.
+pub fn content_text(content: Option<&Value>, separator: &str) -> String {
     match content {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Array(parts)) => parts
             .iter()
             .filter_map(|p| p.get("text").and_then(Value::as_str))
             .collect::<Vec<_>>()
-            .join("\n"),
+            .join(separator),
         _ => String::new(),
     }
 }

@@ -44,14 +44,7 @@ pub fn response(v: &Value) -> Result<Response, String> {
             signature: None,
         });
     }
-    let text = match msg.get("content") {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Array(parts)) => parts
-            .iter()
-            .filter_map(|p| p.get("text").and_then(Value::as_str))
-            .collect(),
-        _ => String::new(),
-    };
+    let text = super::chat_request::content_text(msg.get("content"), "");
     if !text.is_empty() {
         content.push(Block::Text(text));
     }
@@ -88,7 +81,9 @@ pub fn response(v: &Value) -> Result<Response, String> {
     })
 }
 
-fn reasoning_of(v: &Value) -> Option<&str> {
+/// The reasoning text of a chat message or delta (`reasoning_content`, or `reasoning` as some
+/// OpenAI-compatible servers call it), when there is any.
+pub(super) fn reasoning_of(v: &Value) -> Option<&str> {
     v.get("reasoning_content")
         .or_else(|| v.get("reasoning"))
         .and_then(Value::as_str)
@@ -478,35 +473,7 @@ impl Decode for StreamDecoder {
 #[cfg(feature = "kind-anthropic")]
 pub fn encode(r: &Response, model: &str, created: u64) -> Value {
     use serde_json::json;
-    let mut text = String::new();
-    let mut reasoning = String::new();
-    let mut calls = Vec::new();
-    for b in &r.content {
-        match b {
-            Block::Text(t) => text.push_str(t),
-            Block::Thinking { text: t, .. } => reasoning.push_str(t),
-            Block::ToolUse { id, name, input } => calls.push(json!({
-                "id": id, "type": "function", "function": {"name": name, "arguments": input},
-            })),
-            _ => {}
-        }
-    }
-    let mut message = serde_json::Map::new();
-    message.insert("role".into(), json!("assistant"));
-    message.insert(
-        "content".into(),
-        if text.is_empty() && !calls.is_empty() {
-            Value::Null
-        } else {
-            Value::String(text)
-        },
-    );
-    if !reasoning.is_empty() {
-        message.insert("reasoning_content".into(), Value::String(reasoning));
-    }
-    if !calls.is_empty() {
-        message.insert("tool_calls".into(), Value::Array(calls));
-    }
+    let message = super::chat_request::assistant(&r.content);
     json!({
         "id": chat_id(&r.id),
         "object": "chat.completion",

@@ -89,14 +89,15 @@ impl Exchange for OpenAiExchange<'_> {
 #[cfg(feature = "kind-anthropic")]
 mod translate {
     use super::super::{chat_request, chat_response};
-    use crate::anthropic::inbound::read_all;
     use crate::anthropic::upstream;
-    use crate::canonical::stream::{translate, Encode};
-    use crate::canonical::{events, Request};
+    use crate::canonical::stream::{replay, translate};
+    use crate::canonical::Request;
     use crate::errors::ApiError;
-    use crate::host::{Body, ByteStream, Headers, HttpResponse};
+    use crate::host::{ByteStream, Headers, HttpResponse};
     use crate::openai::Endpoint;
-    use crate::router::exchange::Outbound;
+    use crate::router::exchange::{
+        decode_whole, translated, untranslatable, ErrorShape, Outbound, Translated,
+    };
     use crate::router::plan::Target;
     use bytes::Bytes;
     use std::cell::OnceCell;
@@ -175,48 +176,22 @@ mod translate {
         }
 
         pub async fn respond(&self, model: &str, stream: bool, mut resp: HttpResponse) -> HttpResponse {
-            let raw = match read_all(std::mem::replace(&mut resp.body, Body::Empty)).await {
-                Ok(raw) => raw,
-                Err(why) => return bad(resp, &why),
-            };
-            let decoded = serde_json::from_slice::<serde_json::Value>(&raw)
-                .map_err(|e| format!("the upstream answer is not JSON ({e})"))
-                .and_then(|v| upstream::response(&v));
-            let answer = match decoded {
+            let answer = match decode_whole(&mut resp, upstream::response).await {
                 Ok(a) => a,
-                Err(why) => return bad(resp, &why),
+                Err(why) => return untranslatable(resp, ErrorShape::OpenAi, &why),
             };
-            resp.headers
-                .retain(|(k, _)| k != "content-type" && k != "content-encoding");
-            if stream {
-                let mut enc = chat_response::StreamEncoder::new(model, self.created, self.include_usage());
-                let mut out = Vec::new();
-                for ev in events::of_response(&answer) {
-                    enc.event(&ev, &mut out);
-                }
-                resp.headers
-                    .push(("content-type".to_owned(), "text/event-stream".to_owned()));
-                resp.body = Body::Bytes(Bytes::from(out));
+            let body = if stream {
+                let mut enc =
+                    chat_response::StreamEncoder::new(model, self.created, self.include_usage());
+                Translated::Events(replay(&answer, &mut enc))
             } else {
-                let v = chat_response::encode(&answer, model, self.created);
-                resp.headers
-                    .push(("content-type".to_owned(), "application/json".to_owned()));
-                resp.body = Body::Bytes(Bytes::from(v.to_string()));
-            }
-            resp
+                Translated::Json(
+                    chat_response::encode(&answer, model, self.created)
+                        .to_string()
+                        .into_bytes(),
+                )
+            };
+            translated(resp, body)
         }
-    }
-
-    fn bad(mut resp: HttpResponse, why: &str) -> HttpResponse {
-        resp.status = 502;
-        resp.headers
-            .retain(|(k, _)| k != "content-type" && k != "content-encoding");
-        resp.headers
-            .push(("content-type".to_owned(), "application/json".to_owned()));
-        resp.body = Body::Bytes(
-            ApiError::bad_gateway(format!("the upstream's answer could not be translated: {why}"))
-                .body(),
-        );
-        resp
     }
 }

@@ -13,12 +13,14 @@
 use super::events::{Encoder, Finished, Head, Slot};
 use super::store::{self, NativeHome};
 use super::tools::ToolMap;
-use crate::canonical::stream::{translate, Encode};
-use crate::canonical::{events, Request};
+use crate::canonical::stream::{replay, translate, Encode};
+use crate::canonical::Request;
 use crate::errors::ApiError;
 use crate::host::{Body, ByteStream, Headers, HttpResponse, Kv, LocalFuture, StreamError};
 use crate::openai::{chat_request, chat_response, Endpoint, Routing};
-use crate::router::exchange::{Exchange, Outbound};
+use crate::router::exchange::{
+    decode_whole, read_all, translated, untranslatable, ErrorShape, Exchange, Outbound, Translated,
+};
 use crate::router::plan::Target;
 use crate::table::Provider;
 use bytes::Bytes;
@@ -155,11 +157,11 @@ impl Exchange for ResponsesExchange<'_> {
     }
 
     async fn respond(&self, provider: &'static Provider, mut resp: HttpResponse) -> HttpResponse {
-        let raw = match crate::anthropic::inbound::read_all(std::mem::replace(&mut resp.body, Body::Empty)).await {
-            Ok(raw) => raw,
-            Err(why) => return bad(resp, &why),
-        };
         if (self.native)(provider) {
+            let raw = match read_all(std::mem::replace(&mut resp.body, Body::Empty)).await {
+                Ok(raw) => raw,
+                Err(why) => return untranslatable(resp, ErrorShape::OpenAi, &why),
+            };
             if let Some(saving) = &self.saving {
                 let id = serde_json::from_slice::<Value>(&raw)
                     .ok()
@@ -169,60 +171,55 @@ impl Exchange for ResponsesExchange<'_> {
                     let _ = saving.put(&id, saving.record_json("", Some(&home))).await;
                 }
             }
-            resp.body = Body::Bytes(Bytes::from(raw));
+            resp.body = Body::Bytes(raw);
             return resp;
         }
-        let decoded = serde_json::from_slice::<Value>(&raw)
-            .map_err(|e| format!("the upstream answer is not JSON ({e})"))
-            .and_then(|v| match provider.kind {
-                #[cfg(feature = "kind-anthropic")]
-                crate::table::Kind::Anthropic => crate::anthropic::upstream::response(&v),
-                _ => chat_response::response(&v),
-            });
+        let decoded = decode_whole(&mut resp, |v| match provider.kind {
+            #[cfg(feature = "kind-anthropic")]
+            crate::table::Kind::Anthropic => crate::anthropic::upstream::response(v),
+            _ => chat_response::response(v),
+        })
+        .await;
         let answer = match decoded {
             Ok(a) => a,
-            Err(why) => return bad(resp, &why),
+            Err(why) => return untranslatable(resp, ErrorShape::OpenAi, &why),
         };
         let slot: Slot = Rc::new(RefCell::new(None));
         let mut enc = self.encoder(self.req.stream, Rc::clone(&slot));
-        let mut out = Vec::new();
-        for ev in events::of_response(&answer) {
-            enc.event(&ev, &mut out);
-        }
+        let events = replay(&answer, &mut enc);
         let finished = slot.borrow_mut().take();
         let Some(finished) = finished else {
-            return bad(resp, "the upstream answer did not complete");
+            return untranslatable(resp, ErrorShape::OpenAi, "the upstream answer did not complete");
         };
         if let Some(saving) = &self.saving {
             let _ = saving
                 .put(&self.head.id, saving.record_json(&finished.response, None))
                 .await;
         }
-        resp.headers
-            .retain(|(k, _)| k != "content-type" && k != "content-encoding");
-        if self.req.stream {
-            resp.headers
-                .push(("content-type".to_owned(), "text/event-stream".to_owned()));
-            resp.body = Body::Bytes(Bytes::from(out));
+        let body = if self.req.stream {
+            Translated::Events(events)
         } else {
-            resp.headers
-                .push(("content-type".to_owned(), "application/json".to_owned()));
-            resp.body = Body::Bytes(Bytes::from(finished.response));
-        }
-        resp
+            Translated::Json(finished.response.into_bytes())
+        };
+        translated(resp, body)
     }
 }
 
-fn bad(mut resp: HttpResponse, why: &str) -> HttpResponse {
-    resp.status = 502;
-    resp.headers
-        .retain(|(k, _)| k != "content-type" && k != "content-encoding");
-    resp.headers
-        .push(("content-type".to_owned(), "application/json".to_owned()));
-    resp.body = Body::Bytes(
-        ApiError::bad_gateway(format!("the upstream's answer could not be translated: {why}")).body(),
-    );
-    resp
+/// A store write in flight and the chunk that waits for it: the chunk with a response's final
+/// (or, native, first) event leaves only once its record is written.
+type Held = (LocalFuture<Result<(), String>>, Bytes);
+
+/// The held chunk once its write settled, `Pending` while it runs, `None` when nothing is
+/// held. A failed write costs the stored copy, never the answer.
+fn release(
+    pending: &mut Option<Held>,
+    cx: &mut Context<'_>,
+) -> Option<Poll<Option<Result<Bytes, StreamError>>>> {
+    let (write, _) = pending.as_mut()?;
+    if write.as_mut().poll(cx).is_pending() {
+        return Some(Poll::Pending);
+    }
+    Some(Poll::Ready(pending.take().map(|(_, chunk)| Ok(chunk))))
 }
 
 /// The encoder, shared between the translator and [`SaveOnFinish`].
@@ -243,8 +240,7 @@ struct SaveOnFinish {
     slot: Slot,
     id: String,
     saving: Option<Saving>,
-    /// A write in flight and the chunk waiting for it.
-    pending: Option<(LocalFuture<Result<(), String>>, Bytes)>,
+    pending: Option<Held>,
 }
 
 impl Stream for SaveOnFinish {
@@ -252,12 +248,8 @@ impl Stream for SaveOnFinish {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
-        if let Some((write, _)) = this.pending.as_mut() {
-            if write.as_mut().poll(cx).is_pending() {
-                return Poll::Pending;
-            }
-            // A failed write costs the stored copy, never the answer.
-            return Poll::Ready(this.pending.take().map(|(_, chunk)| Ok(chunk)));
+        if let Some(held) = release(&mut this.pending, cx) {
+            return held;
         }
         let polled = match this.inner.poll_next_unpin(cx) {
             Poll::Ready(Some(Err(e))) => {
@@ -298,7 +290,7 @@ struct NativeTap {
     provider: &'static str,
     saving: Option<Saving>,
     parser: crate::sse::Parser,
-    pending: Option<(LocalFuture<Result<(), String>>, Bytes)>,
+    pending: Option<Held>,
 }
 
 impl NativeTap {
@@ -318,11 +310,8 @@ impl Stream for NativeTap {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
-        if let Some((write, _)) = this.pending.as_mut() {
-            if write.as_mut().poll(cx).is_pending() {
-                return Poll::Pending;
-            }
-            return Poll::Ready(this.pending.take().map(|(_, chunk)| Ok(chunk)));
+        if let Some(held) = release(&mut this.pending, cx) {
+            return held;
         }
         match this.inner.poll_next_unpin(cx) {
             Poll::Ready(Some(Ok(chunk))) => {

@@ -355,7 +355,7 @@ async fn native_follow_up<H: Host>(
                 ApiError::bad_gateway(format!("could not reach provider `{}`.", provider.id))
             }
         })?;
-    let body = crate::anthropic::inbound::read_all(resp.body)
+    let body = crate::router::exchange::read_all(resp.body)
         .await
         .map_err(ApiError::bad_gateway)?;
     let ctype = resp
@@ -369,7 +369,7 @@ async fn native_follow_up<H: Host>(
             ("content-type".to_owned(), ctype),
             ("x-apex-provider".to_owned(), provider.id.to_owned()),
         ],
-        body: Body::Bytes(Bytes::from(body)),
+        body: Body::Bytes(body),
     })
 }
 

@@ -362,25 +362,19 @@ fn one_item(req: &mut Request, item: &Value) -> Result<(), ApiError> {
                 );
             }
         }
-        "function_call" => {
+        kind @ ("function_call" | "custom_tool_call") => {
             let ns = item.get("namespace").and_then(Value::as_str);
+            let input = if kind == "function_call" {
+                s(item, "arguments")
+            } else {
+                tools::custom_arguments(&s(item, "input"))
+            };
             assistant_block(
                 req,
                 Block::ToolUse {
                     id: call_id(item),
                     name: tools::flatten(ns, &s(item, "name")),
-                    input: s(item, "arguments"),
-                },
-            );
-        }
-        "custom_tool_call" => {
-            let ns = item.get("namespace").and_then(Value::as_str);
-            assistant_block(
-                req,
-                Block::ToolUse {
-                    id: call_id(item),
-                    name: tools::flatten(ns, &s(item, "name")),
-                    input: tools::custom_arguments(&s(item, "input")),
+                    input,
                 },
             );
         }

@@ -11,14 +11,24 @@
 //! |---|---|
 //! | OpenAI chat / embeddings | `openai::inbound::OpenAiExchange` |
 //! | Anthropic Messages | `anthropic::inbound::MessagesExchange` |
+//! | OpenAI Responses | `responses::exchange::ResponsesExchange` |
+//!
+//! A cross-protocol [`Exchange::respond`] always takes the same steps, shared here: read the
+//! upstream answer whole ([`decode_whole`]), translate it, and put it in place of the
+//! upstream's body ([`translated`]); an answer that cannot be translated becomes a 502 in the
+//! client's error shape ([`untranslatable`]).
 
 use super::plan::Target;
 use crate::errors::ApiError;
-use crate::host::{ByteStream, Headers, HttpResponse};
+use crate::host::{Body, ByteStream, Headers, HttpResponse};
 use crate::openai::Endpoint;
 use crate::table::Provider;
 use bytes::Bytes;
+use serde_json::Value;
 use std::future::Future;
+
+/// Largest upstream body read whole for translation.
+pub const MAX_TRANSLATED_BODY: usize = 32 * 1024 * 1024;
 
 /// One upstream request body, for one route.
 #[derive(Debug, Clone)]
@@ -55,4 +65,86 @@ pub trait Exchange {
         provider: &'static Provider,
         resp: HttpResponse,
     ) -> impl Future<Output = HttpResponse>;
+}
+
+/// The protocol the client speaks, which decides the shape of an error body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorShape {
+    /// `{"error":{"message",...}}`: chat completions, embeddings, Responses.
+    OpenAi,
+    /// `{"type":"error","error":{...}}`: Messages.
+    Anthropic,
+}
+
+/// A translated answer, ready to replace the upstream's body.
+pub enum Translated {
+    /// One JSON body.
+    Json(Vec<u8>),
+    /// A whole SSE stream (the client asked for a stream, the upstream answered in one piece).
+    Events(Vec<u8>),
+}
+
+/// A whole body, up to [`MAX_TRANSLATED_BODY`] (one already in memory is not copied).
+pub async fn read_all(body: Body) -> Result<Bytes, String> {
+    use futures_util::StreamExt;
+    match body {
+        Body::Empty => Ok(Bytes::new()),
+        Body::Bytes(b) => Ok(b),
+        Body::Stream(mut s) => {
+            let mut out = Vec::new();
+            while let Some(chunk) = s.next().await {
+                let chunk = chunk.map_err(|e| format!("the upstream body failed: {}", e.0))?;
+                out.extend_from_slice(&chunk);
+                if out.len() > MAX_TRANSLATED_BODY {
+                    return Err(format!(
+                        "the upstream body is over {MAX_TRANSLATED_BODY} bytes"
+                    ));
+                }
+            }
+            Ok(Bytes::from(out))
+        }
+    }
+}
+
+/// Takes the body out of a successful upstream answer, reads it whole and decodes it with the
+/// upstream protocol's `decode`. The error says why, for [`untranslatable`].
+pub async fn decode_whole<T>(
+    resp: &mut HttpResponse,
+    decode: impl FnOnce(&Value) -> Result<T, String>,
+) -> Result<T, String> {
+    let raw = read_all(std::mem::replace(&mut resp.body, Body::Empty)).await?;
+    let v = serde_json::from_slice::<Value>(&raw)
+        .map_err(|e| format!("the upstream answer is not JSON ({e})"))?;
+    decode(&v)
+}
+
+/// The upstream's answer (status and other headers kept) carrying the client's `body`.
+pub fn translated(mut resp: HttpResponse, body: Translated) -> HttpResponse {
+    let (content_type, body) = match body {
+        Translated::Json(b) => ("application/json", b),
+        Translated::Events(b) => ("text/event-stream", b),
+    };
+    replace_body(&mut resp, content_type, Bytes::from(body));
+    resp
+}
+
+/// An upstream success that could not be translated: a 502 naming why, in the client's shape.
+pub fn untranslatable(mut resp: HttpResponse, shape: ErrorShape, why: &str) -> HttpResponse {
+    let message = format!("the upstream's answer could not be translated: {why}");
+    resp.status = 502;
+    let body = match shape {
+        ErrorShape::OpenAi => ApiError::bad_gateway(message).body(),
+        ErrorShape::Anthropic => crate::anthropic::errors::body(502, &message),
+    };
+    replace_body(&mut resp, "application/json", body);
+    resp
+}
+
+/// A new body in place of the upstream's: its content type and encoding no longer apply.
+fn replace_body(resp: &mut HttpResponse, content_type: &str, body: Bytes) {
+    resp.headers
+        .retain(|(k, _)| k != "content-type" && k != "content-encoding");
+    resp.headers
+        .push(("content-type".to_owned(), content_type.to_owned()));
+    resp.body = Body::Bytes(body);
 }

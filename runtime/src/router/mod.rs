@@ -209,16 +209,7 @@ impl Runtime {
                 .get(i)
                 .ok_or_else(|| ApiError::unknown_model(name))?;
             let tick = self.model_tick(i, model.strategy);
-            let targets = model
-                .routes
-                .iter()
-                .map(|r| Target {
-                    provider: r.provider,
-                    model: r.model,
-                    weight: r.weight,
-                    max_tokens: r.max_tokens,
-                })
-                .collect();
+            let targets = model.routes.iter().map(target_of).collect();
             return Ok(Resolved {
                 targets,
                 strategy: model.strategy,
@@ -243,12 +234,7 @@ impl Runtime {
                     .routes
                     .iter()
                     .filter(|r| r.provider == p)
-                    .map(|r| Target {
-                        provider: r.provider,
-                        model: r.model,
-                        weight: r.weight,
-                        max_tokens: r.max_tokens,
-                    })
+                    .map(target_of)
                     .collect();
                 if !targets.is_empty() {
                     let tick = self.model_tick(i, model.strategy);
@@ -292,6 +278,16 @@ impl Runtime {
         self.key_ticks
             .get(usize::from(provider))
             .map_or(0, |c| c.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+/// A configured route as the attempt plan sees it.
+fn target_of(r: &'static crate::table::Route) -> Target<'static> {
+    Target {
+        provider: r.provider,
+        model: r.model,
+        weight: r.weight,
+        max_tokens: r.max_tokens,
     }
 }
 

@@ -4,7 +4,7 @@
 
 use super::{NativeHost, Options};
 use crate::host::{Body, ByteStream, HttpRequest, HttpResponse};
-use crate::hosts::{is_hop_by_hop, too_large_body};
+use crate::hosts::{is_hop_by_hop, too_large, unreadable_body};
 use crate::router::Runtime;
 use crate::table::Gateway;
 use bytes::Bytes;
@@ -113,14 +113,14 @@ async fn handle(shared: &Shared, req: hyper::Request<Incoming>) -> hyper::Respon
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > max as u64) {
-        return finish(error_response(413, too_large_body()), log);
+        return finish(too_large(), log);
     }
     let body = match Limited::new(incoming, max).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-            return finish(error_response(413, too_large_body()), log);
+            return finish(too_large(), log);
         }
-        Err(_) => return finish(error_response(400, BAD_BODY), log),
+        Err(_) => return finish(unreadable_body(), log),
     };
 
     let headers = parts
@@ -133,9 +133,9 @@ async fn handle(shared: &Shared, req: hyper::Request<Incoming>) -> hyper::Respon
             )
         })
         .collect();
-    if let Some(log) = log.as_mut() {
-        log.model = model_of(&body);
-    }
+    // The access line names the model only when it is written at all: once the router logs
+    // its own line it is muted, and reading `model` here would parse every body a second time.
+    let body_for_log = log.as_ref().map(|_| body.clone());
     let request = HttpRequest {
         method,
         url,
@@ -146,17 +146,12 @@ async fn handle(shared: &Shared, req: hyper::Request<Incoming>) -> hyper::Respon
         log.muted = Some(shared.host.router_logs());
     }
     let response = shared.runtime.handle(&shared.host, request).await;
-    finish(response, log)
-}
-
-const BAD_BODY: &[u8] = br#"{"error":{"message":"the request body could not be read","type":"invalid_request_error","param":null,"code":null}}"#;
-
-fn error_response(status: u16, body: &'static [u8]) -> HttpResponse {
-    HttpResponse {
-        status,
-        headers: vec![("content-type".into(), "application/json".into())],
-        body: Body::Bytes(Bytes::from_static(body)),
+    if let (Some(log), Some(body)) = (log.as_mut(), body_for_log) {
+        if !log.is_muted() {
+            log.model = model_of(&body);
+        }
     }
+    finish(response, log)
 }
 
 /// The router's response as hyper's. A streamed body stays a stream: each item becomes one
@@ -282,9 +277,15 @@ struct AccessLog {
     started: Instant,
 }
 
+impl AccessLog {
+    fn is_muted(&self) -> bool {
+        self.muted.as_ref().is_some_and(|m| m.get())
+    }
+}
+
 impl Drop for AccessLog {
     fn drop(&mut self) {
-        if self.muted.as_ref().is_some_and(|m| m.get()) {
+        if self.is_muted() {
             return;
         }
         let ms = self.started.elapsed().as_secs_f64() * 1000.0;
