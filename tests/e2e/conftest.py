@@ -98,7 +98,8 @@ def secrets() -> dict[str, str]:
 class Gateway:
     kind: str
     url: str  # http://127.0.0.1:PORT (no /v1)
-    log_path: Path | None = None  # the gateway's output (serve's stderr; apexc dev's + wrangler's)
+    # The gateway's output lines so far, live (serve's stderr; apexc dev's and wrangler's).
+    output: list[str] | None = None
 
     def client(self, api_key: str = GATEWAY_KEY, **kw) -> openai.OpenAI:
         return openai.OpenAI(base_url=f"{self.url}/v1", api_key=api_key, max_retries=0, timeout=kw.pop("timeout", 60), **kw)
@@ -109,7 +110,7 @@ def serve_gateway(bins, env, e2e_config):
     p = Proc("apexc-serve", [bins["apexc"], "serve", str(e2e_config), "--listen", "127.0.0.1:0"], env=env)
     try:
         url = p.wait_for(r"listening on (http://\S+)", timeout=60).group(1)
-        yield Gateway("serve", url, p.log_path)
+        yield Gateway("serve", url, p.lines)
     finally:
         p.stop()
 
@@ -125,7 +126,7 @@ def worker_gateway(bins, env, e2e_config):
     )
     try:
         url = p.wait_for(r"ready on (http://\S+)", timeout=WORKER_START_TIMEOUT).group(1)
-        yield Gateway("worker", url, p.log_path)
+        yield Gateway("worker", url, p.lines)
     finally:
         p.stop()
 

@@ -141,7 +141,7 @@ def test_load_with_rate_limited_and_broken_routes(gateway, upstream, marker):
     concurrency 32 must all succeed (from rf_ok), and each failing route, once it failed, must
     get no request for its rest: 1 s for the rate-limited key (its Retry-After), at least 1 s
     for the broken route (its backoff, once it failed twice; it doubles with every further
-    failure). The rate-limited route is tried again after each rest."""
+    failure). Both are tried again after their rest."""
     secret = secrets()
     key_429, key_500, key_ok = secret["RF_429_KEY"], secret["RF_500_KEY"], secret["RF_OK_KEY"]
     n, concurrency = 1000, 32
@@ -179,8 +179,9 @@ def test_load_with_rate_limited_and_broken_routes(gateway, upstream, marker):
             )
         # While resting it got nothing, so its traffic is a handful of bursts, not a share of n.
         assert sum(map(len, groups)) <= len(groups) * concurrency
-        if route == "rf_429":
-            assert len(groups) >= 2, f"rf_429 was not tried again after its Retry-After ({took:.1f}s run)"
+        # ... and it is tried again once its rest is over (a burst of concurrent failures is
+        # one failure of the route, not 32 in a row that would bench it for the maximum).
+        assert len(groups) >= 2, f"{route} was not tried again after its rest ({took:.1f}s run)"
         figures.append(
             f"{route}: {sum(map(len, groups))} requests in {len(groups)} bursts at "
             f"{[round(g[0] - groups[0][0]) for g in groups]} ms"
@@ -322,7 +323,7 @@ def test_rate_limited_key_is_skipped_until_its_retry_after(gateway, upstream, ma
     i = 0
     while time.monotonic() < deadline:
         i += 1
-        a = send(gateway, chat("rf-keys", f"{marker} b{i}"))
+        a = send(gateway, chat("rf-keys", f"{marker} [b{i}]"))
         assert a.status == 200 and a.header("x-apex-attempts") == "1", (a.status, a.headers, a.body[:300])
         if a.header("x-fake-key") == k1:
             back = a
@@ -331,7 +332,7 @@ def test_rate_limited_key_is_skipped_until_its_retry_after(gateway, upstream, ma
         during += 1
         time.sleep(0.05)
     assert back is not None, "key 1 did not come back within 3 s after its Retry-After"
-    [first_back] = [r for r in upstream.requests_with(f"{marker} b{i}") if key_of(r) == k1]
+    [first_back] = [r for r in upstream.requests_with(f"{marker} [b{i}]") if key_of(r) == k1]
     rested = first_back["received_ms"] - limited_at
     assert rested >= 2000 - CLOCK_SLACK_MS, f"key 1 was used again {rested:.0f} ms after its 429 (Retry-After: 2)"
     assert during >= 5, "too few requests during the rest to show key 1 was skipped"
@@ -366,9 +367,9 @@ def test_upstream_errors_quoting_keys_leak_nothing(gateway, upstream, marker):
     """The `leak` fault makes the upstream's error quote the key it got: whole, masked, in the
     request URL (`?key=`), as a JSON field, and in headers. Whatever the error path (a 401 sent
     back as is, a 500 then a 429 that end the attempts, a route at rest, plain or streamed), no
-    piece of any key reaches a response's status line, headers or body, nor the gateway's log."""
-    assert gateway.log_path is not None
-    log_from = gateway.log_path.stat().st_size
+    piece of any key reaches a response's headers or body, nor the gateway's log."""
+    assert gateway.output is not None
+    log_from = len(gateway.output)
     fragments = key_fragments()
     leak_a = secrets()["RF_LEAK_A_KEY"]
 
@@ -399,9 +400,7 @@ def test_upstream_errors_quoting_keys_leak_nothing(gateway, upstream, marker):
     # wrangler, which may lag), none with a piece of a key.
     deadline = time.monotonic() + 10
     while True:
-        with open(gateway.log_path, encoding="utf-8", errors="replace") as f:
-            f.seek(log_from)
-            log = f.read()
+        log = "\n".join(gateway.output[log_from:])
         if log.count('"msg":"apex request"') >= len(bodies) or time.monotonic() > deadline:
             break
         time.sleep(0.1)
