@@ -162,13 +162,3 @@ fn no_usable_route_is_503() {
     assert!(msg.contains("AZURE_KEY") && msg.contains("azure"), "{msg}");
     assert!(host.requests.borrow().is_empty());
 }
-
-#[cfg(not(feature = "kind-azure-openai"))]
-#[test]
-fn kind_not_compiled_is_a_clear_500() {
-    let e = assert_error(chat_body(&chat("chat-azure")), 500);
-    assert!(e["message"]
-        .as_str()
-        .unwrap()
-        .contains("not compiled into this gateway"));
-}

@@ -216,11 +216,20 @@ mod tests {
         let a = "sk-proj-AAAAbbbbCCCCdddd";
         let b = "sk-proj-WWWWxxxxYYYYzzzz";
         for key in [a, b] {
-            assert_eq!(s(&format!("bad key {key}."), &[a, b]), "bad key [redacted].");
-            assert_eq!(s(&format!("token=\"{key}\""), &[a, b]), "token=\"[redacted]\"");
+            assert_eq!(
+                s(&format!("bad key {key}."), &[a, b]),
+                "bad key [redacted]."
+            );
+            assert_eq!(
+                s(&format!("token=\"{key}\""), &[a, b]),
+                "token=\"[redacted]\""
+            );
         }
         // A known key's start, then something else: the whole token goes.
-        assert_eq!(s("key sk-proj-AAAAbbXXXXXXXX here", &[a, b]), "key [redacted] here");
+        assert_eq!(
+            s("key sk-proj-AAAAbbXXXXXXXX here", &[a, b]),
+            "key [redacted] here"
+        );
     }
 
     #[test]
