@@ -4,11 +4,9 @@
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 mod common;
 use apex_runtime::host::{Body, HttpResponse, StreamError};
-use apex_runtime::router::Runtime;
 use apex_runtime::sse;
 use bytes::Bytes;
 use common::*;
-use futures::executor::block_on;
 use serde_json::{json, Value};
 
 fn codex(turn: u8) -> Value {
@@ -461,24 +459,6 @@ fn bad_requests_are_openai_errors() {
     assert!(host.requests.borrow().is_empty());
 }
 
-#[test]
-fn the_request_is_cheap_to_translate() {
-    // Not a benchmark, a guard: the Codex request (40 KB, 16 tools) must translate fast
-    // (debug builds are ~10x slower than release).
-    let body = codex(1).to_string();
-    let rt = Runtime::new(&GATEWAY);
-    let host = FakeHost::new();
-    let start = std::time::Instant::now();
-    for _ in 0..20 {
-        host.then(Ok(chat_stream(&[finish("stop")], true)));
-        let resp = block_on(rt.handle(&host, post("/v1/responses", &body)));
-        assert_eq!(resp.status, 200);
-        let _ = body_of(resp);
-    }
-    let per = start.elapsed() / 20;
-    assert!(per.as_millis() < 200, "{per:?} per request");
-}
-
 /// The whole chat body each real Codex request becomes, against a reviewed golden file
 /// (`UPDATE_GOLDEN=1 cargo test -p apex-runtime --test responses_bridge` rewrites them).
 #[test]
@@ -497,6 +477,12 @@ fn codex_requests_match_their_golden_chat_bodies() {
         }
         let want = std::fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("{path}: {e} (UPDATE_GOLDEN=1 writes it)"));
-        assert!(got == want, "{path} differs (UPDATE_GOLDEN=1 rewrites it; review the diff)");
+        // Compared as JSON values: key order depends on whether some other crate in the build
+        // turned on serde_json's `preserve_order` (workspace feature unification), not on us.
+        let want: serde_json::Value = serde_json::from_str(&want).unwrap();
+        assert!(
+            upstream_body(&host, 0) == want,
+            "{path} differs (UPDATE_GOLDEN=1 rewrites it; review the diff)"
+        );
     }
 }
