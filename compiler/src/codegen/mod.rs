@@ -122,8 +122,15 @@ pub fn parse_manifest(text: &str) -> Vec<PathBuf> {
 
 /// A relative path with `/` separators, whatever the platform.
 pub fn slash_path(p: &std::path::Path) -> String {
-    p.components()
+    let joined = p
+        .components()
+        .filter(|c| !matches!(c, std::path::Component::RootDir))
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
         .collect::<Vec<_>>()
-        .join("/")
+        .join("/");
+    if p.has_root() {
+        format!("/{joined}")
+    } else {
+        joined
+    }
 }
