@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark (not a test): what the gateway costs, and how big each example's worker is.
+# The full side-by-side benchmark (nginx upstream, the worker under workerd, LiteLLM, Portkey,
+# translation paths, CPU per request, bundle sizes) is bench/run.sh; results in BENCHMARKS.md.
 #
 # 1. Native overhead: the same non-streaming chat request sent (a) straight to the fake
 #    upstream and (b) through `apexc serve` in front of it, interleaved, BENCH_ROUNDS times;

@@ -9,6 +9,8 @@
 //! apex-loadgen --url http://127.0.0.1:8080/v1/chat/completions --body '{"model":"m",...}' \
 //!   --header 'authorization: Bearer k' --concurrency 16 --duration 5 --warmup 1
 //! ```
+//! A request counts when it was sent inside the measured window (after `--warmup`, before the
+//! end), even if its answer arrives after the end: the run waits for it.
 //! `--rate R` paces the connections to R requests/second in all (below saturation, latency is
 //! then the per-request cost rather than queueing for a busy CPU).
 //! `--body-file PATH` reads the body from a file (sample bodies are ~90 KB); `--expect TEXT`
@@ -180,7 +182,9 @@ async fn worker(
             Err(_) => false,
         };
         let elapsed = t0.elapsed();
-        if t0 >= start_measure && Instant::now() <= end {
+        // Every request sent inside the window counts, however long it takes: dropping the
+        // ones still running at the end would hide exactly the slow answers of a slow target.
+        if t0 >= start_measure && t0 < end {
             let mut r = out.borrow_mut();
             if ok {
                 r.latencies_us.push(elapsed.as_micros().min(u128::from(u32::MAX)) as u32);
