@@ -145,3 +145,24 @@ class FakeUpstream:
 
     def clear_rules(self) -> None:
         http("DELETE", f"{self.url}/_control")
+
+
+def npm_cli(package: str, version: str, directory: Path, binary: str, env: dict[str, str]) -> str:
+    """The path of `binary` from npm `package@version`, installed once into `directory`.
+
+    A failed install raises: the client tests must fail, never quietly skip, when the real
+    client cannot be had.
+    """
+    path = directory / "node_modules" / ".bin" / binary
+    if not path.exists():
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "package.json").write_text(
+            json.dumps({"private": True, "devDependencies": {package: version}}) + "\n"
+        )
+        r = subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"],
+            cwd=directory, env=env, capture_output=True, text=True, timeout=600,
+        )
+        if r.returncode != 0 or not path.exists():
+            raise RuntimeError(f"could not install {package}@{version}: {r.stderr[-500:]}")
+    return str(path)

@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 from conftest import GATEWAY_KEY
-from harness import ROOT, WORK
+from harness import ROOT, WORK, npm_cli
 
 CLAUDE_CODE_VERSION = "2.1.332"
 CLAUDE_DIR = ROOT / "target" / "claude-code-cli"
@@ -40,19 +40,7 @@ def claude_bin(env) -> str:
     given = os.environ.get("CLAUDE_CODE_BIN")
     if given:
         return given
-    binary = CLAUDE_DIR / "node_modules" / ".bin" / "claude"
-    if not binary.exists():
-        CLAUDE_DIR.mkdir(parents=True, exist_ok=True)
-        (CLAUDE_DIR / "package.json").write_text(
-            '{"private": true, "devDependencies": {"@anthropic-ai/claude-code": "%s"}}\n' % CLAUDE_CODE_VERSION
-        )
-        r = subprocess.run(
-            ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=CLAUDE_DIR, env=env, capture_output=True, text=True, timeout=600,
-        )
-        if r.returncode != 0 or not binary.exists():
-            pytest.skip(f"could not install @anthropic-ai/claude-code {CLAUDE_CODE_VERSION}: {r.stderr[-500:]}")
-    return str(binary)
+    return npm_cli("@anthropic-ai/claude-code", CLAUDE_CODE_VERSION, CLAUDE_DIR, "claude", env)
 
 
 def claude_env(env: dict[str, str], gateway, home: Path, **auth: str) -> dict[str, str]:

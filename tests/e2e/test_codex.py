@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from conftest import GATEWAY_KEY
-from harness import ROOT, WORK
+from harness import ROOT, WORK, npm_cli
 
 CODEX_VERSION = "0.171.0"
 CODEX_DIR = ROOT / "target" / "codex-cli"
@@ -30,19 +30,7 @@ def codex_bin(env) -> str:
     given = os.environ.get("CODEX_BIN")
     if given:
         return given
-    binary = CODEX_DIR / "node_modules" / ".bin" / "codex"
-    if not binary.exists():
-        CODEX_DIR.mkdir(parents=True, exist_ok=True)
-        (CODEX_DIR / "package.json").write_text(
-            '{"private": true, "devDependencies": {"@openai/codex": "%s"}}\n' % CODEX_VERSION
-        )
-        r = subprocess.run(
-            ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=CODEX_DIR, env=env, capture_output=True, text=True, timeout=600,
-        )
-        if r.returncode != 0 or not binary.exists():
-            pytest.skip(f"could not install @openai/codex {CODEX_VERSION}: {r.stderr[-500:]}")
-    return str(binary)
+    return npm_cli("@openai/codex", CODEX_VERSION, CODEX_DIR, "codex", env)
 
 
 def codex_home(gateway, root: Path) -> Path:

@@ -17,6 +17,7 @@ use apex_runtime::table::{Gateway, Kind, Model, Provider, Route, Strategy};
 use bytes::Bytes;
 use serde_json::Value;
 
+/// `common::provider` with a longer first-byte timeout for these tests.
 const fn provider(
     id: &'static str,
     kind: Kind,
@@ -24,14 +25,8 @@ const fn provider(
     api_keys: &'static [&'static str],
 ) -> Provider {
     Provider {
-        id,
-        kind,
-        base_url,
-        api_keys,
-        api_version: None,
-        headers: &[],
         timeout_ms: 5000,
-        native_responses: false,
+        ..crate::common::provider(id, kind, base_url, api_keys)
     }
 }
 

@@ -24,7 +24,7 @@ pub const AZURE_KEY: &str = "azure-secret-value-4444";
 pub const GW_KEY: &str = "gw-key-aaaa";
 pub const GW_KEY_2: &str = "gw-key-bbbb";
 
-const fn provider(
+pub const fn provider(
     id: &'static str,
     kind: Kind,
     base_url: &'static str,
