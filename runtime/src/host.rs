@@ -18,11 +18,53 @@ pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, StreamError>>>>;
 #[derive(Debug, Clone)]
 pub struct StreamError(pub String);
 
-/// An HTTP body: absent, whole, or streamed.
+/// An HTTP body: absent, whole, streamed, or still held by the platform.
 pub enum Body {
     Empty,
     Bytes(Bytes),
     Stream(ByteStream),
+    /// An upstream body the platform has not handed over yet (a Worker's `ReadableStream`).
+    /// When the router passes an answer through untouched (chat or embeddings to a same-protocol
+    /// upstream, not streamed) the host gives this handle straight back to the platform, so the
+    /// bytes never cross into the router; a path that must read it calls [`Body::opened`].
+    Platform(Box<dyn PlatformBody>),
+}
+
+/// A body handle owned by the host that made it (see [`Body::Platform`]).
+pub trait PlatformBody {
+    /// The bytes, as a stream the router can read.
+    fn into_stream(self: Box<Self>) -> ByteStream;
+    /// The whole body, or why not: it failed, or it is over `cap` bytes. A host may do this in
+    /// one step where reading a stream piece by piece costs more (a Worker's `arrayBuffer()`).
+    fn read_all(self: Box<Self>, cap: usize) -> LocalFuture<Result<Bytes, String>> {
+        Box::pin(read_stream(self.into_stream(), cap))
+    }
+    /// The handle itself, for the host to take back (it downcasts to its own type).
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any>;
+}
+
+/// A whole stream, up to `cap` bytes (an error past that, without reading further).
+pub async fn read_stream(mut stream: ByteStream, cap: usize) -> Result<Bytes, String> {
+    use futures_util::StreamExt;
+    let mut out = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| format!("the upstream body failed: {}", e.0))?;
+        out.extend_from_slice(&chunk);
+        if out.len() > cap {
+            return Err(format!("the upstream body is over {cap} bytes"));
+        }
+    }
+    Ok(Bytes::from(out))
+}
+
+impl Body {
+    /// The same body, readable by the router: a platform handle becomes a stream.
+    pub fn opened(self) -> Body {
+        match self {
+            Body::Platform(p) => Body::Stream(p.into_stream()),
+            other => other,
+        }
+    }
 }
 
 impl std::fmt::Debug for Body {
@@ -31,6 +73,7 @@ impl std::fmt::Debug for Body {
             Body::Empty => f.write_str("Body::Empty"),
             Body::Bytes(b) => write!(f, "Body::Bytes({} bytes)", b.len()),
             Body::Stream(_) => f.write_str("Body::Stream"),
+            Body::Platform(_) => f.write_str("Body::Platform"),
         }
     }
 }

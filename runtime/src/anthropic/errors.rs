@@ -40,7 +40,7 @@ pub fn reshape(mut resp: HttpResponse) -> HttpResponse {
     let raw = match &resp.body {
         Body::Bytes(b) => b.clone(),
         Body::Empty => Bytes::new(),
-        Body::Stream(_) => return resp,
+        Body::Stream(_) | Body::Platform(_) => return resp,
     };
     let parsed: Option<Value> = serde_json::from_slice(&raw).ok();
     if parsed

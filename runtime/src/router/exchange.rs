@@ -86,23 +86,11 @@ pub enum Translated {
 
 /// A whole body, up to [`MAX_TRANSLATED_BODY`] (one already in memory is not copied).
 pub async fn read_all(body: Body) -> Result<Bytes, String> {
-    use futures_util::StreamExt;
     match body {
         Body::Empty => Ok(Bytes::new()),
         Body::Bytes(b) => Ok(b),
-        Body::Stream(mut s) => {
-            let mut out = Vec::new();
-            while let Some(chunk) = s.next().await {
-                let chunk = chunk.map_err(|e| format!("the upstream body failed: {}", e.0))?;
-                out.extend_from_slice(&chunk);
-                if out.len() > MAX_TRANSLATED_BODY {
-                    return Err(format!(
-                        "the upstream body is over {MAX_TRANSLATED_BODY} bytes"
-                    ));
-                }
-            }
-            Ok(Bytes::from(out))
-        }
+        Body::Stream(s) => crate::host::read_stream(s, MAX_TRANSLATED_BODY).await,
+        Body::Platform(p) => p.read_all(MAX_TRANSLATED_BODY).await,
     }
 }
 
@@ -140,10 +128,15 @@ pub fn untranslatable(mut resp: HttpResponse, shape: ErrorShape, why: &str) -> H
     resp
 }
 
-/// A new body in place of the upstream's: its content type and encoding no longer apply.
+/// A new body in place of the upstream's: the headers that describe the upstream's bytes
+/// (type, encoding, validators a cache would key on) no longer apply.
 fn replace_body(resp: &mut HttpResponse, content_type: &str, body: Bytes) {
-    resp.headers
-        .retain(|(k, _)| k != "content-type" && k != "content-encoding");
+    resp.headers.retain(|(k, _)| {
+        !matches!(
+            k.as_str(),
+            "content-type" | "content-encoding" | "etag" | "last-modified" | "accept-ranges"
+        )
+    });
     resp.headers
         .push(("content-type".to_owned(), content_type.to_owned()));
     resp.body = Body::Bytes(body);

@@ -230,6 +230,7 @@ pub async fn forward<H: Host, X: Exchange>(
                 Ok(mut resp) if resp.status < 400 => {
                     let mut streamed = false;
                     if x.stream() {
+                        resp.body = std::mem::replace(&mut resp.body, Body::Empty).opened();
                         if let Body::Stream(mut upstream) = resp.body {
                             let spent = answered.saturating_sub(started);
                             let left = u64::from(provider.timeout_ms).saturating_sub(spent);
@@ -494,8 +495,8 @@ fn forwardable(mut headers: Headers) -> Headers {
 
 /// The body, up to `cap` bytes.
 async fn read_capped(body: Body, cap: usize) -> Vec<u8> {
-    match body {
-        Body::Empty => Vec::new(),
+    match body.opened() {
+        Body::Empty | Body::Platform(_) => Vec::new(),
         Body::Bytes(b) => b.get(..cap.min(b.len())).unwrap_or_default().to_vec(),
         Body::Stream(mut s) => {
             let mut out = Vec::new();

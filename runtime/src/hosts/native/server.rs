@@ -181,8 +181,9 @@ fn finish(response: HttpResponse, mut log: Option<AccessLog>) -> hyper::Response
             log.model = Some(model.to_owned());
         }
     }
-    *out.body_mut() = match response.body {
-        Body::Empty => {
+    *out.body_mut() = match response.body.opened() {
+        // `opened` leaves no platform handle; the arm only completes the match.
+        Body::Empty | Body::Platform(_) => {
             drop(log);
             OutBody::Empty
         }

@@ -9,9 +9,9 @@ pub mod routes;
 #[cfg(target_arch = "wasm32")]
 #[worker::event(fetch)]
 async fn fetch(
-    req: worker::Request,
+    req: worker::web_sys::Request,
     env: worker::Env,
     _ctx: worker::Context,
-) -> worker::Result<worker::Response> {
+) -> worker::Result<worker::web_sys::Response> {
     apex_runtime::hosts::workers::fetch(&routes::GATEWAY, req, env).await
 }
