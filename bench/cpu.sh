@@ -12,6 +12,8 @@
 # The same measurement on a JS worker that only forwards the body to the upstream and returns
 # its response (bench/js-proxy-worker.js) gives the floor any gateway Worker pays in this
 # workerd for the HTTP round trips; the difference is the gateway's own work.
+# BENCH_CPU_PATHS="chat messages" measures a subset; BENCH_CPU_FLOOR=0 skips the JS floor.
+# To compare builds, bench/cpu_ab.py interleaves them burst by burst (same machine state).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DIR="$1"; VARS="$2"; BODIES="$3"
@@ -46,7 +48,7 @@ print(f"| {p} | {n}{err} | {cpu:.2f} | {idle_s:.2f} | {per:.3f} | {per / 10 * 10
 ' "$3" "$r" "$a" "$b" "$TCK" "$IDLE" "$SECS"
 }
 path_of() { case $1 in chat*) echo chat/completions;; embeddings) echo embeddings;; messages*) echo messages;; responses*) echo responses;; esac; }
-PATHS="chat chat-stream embeddings messages messages-stream responses responses-stream"
+PATHS="${BENCH_CPU_PATHS:-chat chat-stream embeddings messages messages-stream responses responses-stream}"
 
 # --- the generated worker (bench/workerd.sh execs workerd, so $! is workerd itself)
 taskset -c 1 bash "$ROOT/bench/workerd.sh" "$DIR" "$PORT" "$VARS" > "$DIR/workerd-cpu.log" 2>&1 &
@@ -65,6 +67,9 @@ for p in $PATHS; do
   measure "http://127.0.0.1:$PORT/v1/$(path_of $p)" "$BODIES/$p.json" "$p"
 done
 kill "$WPID"; wait "$WPID" 2>/dev/null || true
+WPID=""
+# BENCH_CPU_FLOOR=0: the worker only (A/B runs of two builds need no floor each time).
+[ "${BENCH_CPU_FLOOR:-1}" = 0 ] && exit 0
 
 # --- the floor: a JS worker that forwards the body and returns the upstream's response
 JS="$DIR/js-proxy"

@@ -32,4 +32,6 @@ DATE="$(sed -n 's/^compatibility_date = "\(.*\)"/\1/p' "$DIR/wrangler.toml")"
   echo '  globalOutbound = "net",'
   echo ');'
 } > "$DIR/build/workerd.capnp"
-exec "$ROOT/target/tools/node_modules/.bin/workerd" serve "$DIR/build/workerd.capnp" --experimental
+# WORKERD_INSPECTOR=host:port opens V8's inspector (bench/profile.py profiles through it).
+exec "$ROOT/target/tools/node_modules/.bin/workerd" serve "$DIR/build/workerd.capnp" --experimental \
+  ${WORKERD_INSPECTOR:+--inspector-addr="$WORKERD_INSPECTOR"}

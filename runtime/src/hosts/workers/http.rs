@@ -17,8 +17,9 @@
 
 use crate::host::{
     read_stream, Body, ByteStream, FetchError, Headers, HttpRequest, HttpResponse, LocalFuture,
-    PlatformBody, StreamError,
+    PlatformBody,
 };
+use super::stream::byte_stream;
 use crate::hosts::{is_hop_by_hop, too_large, unreadable_body, MAX_REQUEST_BODY};
 use bytes::{Bytes, BytesMut};
 use futures_util::future::{select, Either};
@@ -70,7 +71,7 @@ pub(super) async fn inbound(req: web_sys::Request) -> Result<HttpRequest, HttpRe
             // Chunk by chunk, so an undeclared body over the limit is refused as soon as it
             // passes it.
             Some(stream) => {
-                let mut stream = byte_stream(stream);
+                let mut stream = byte_stream(&stream);
                 let mut buf = BytesMut::new();
                 while let Some(chunk) = stream.next().await {
                     let Ok(chunk) = chunk else {
@@ -216,7 +217,7 @@ struct UpstreamBody {
 
 impl PlatformBody for UpstreamBody {
     fn into_stream(self: Box<Self>) -> ByteStream {
-        byte_stream(self.stream)
+        byte_stream(&self.stream)
     }
 
     /// A body of declared length within `cap` in one `arrayBuffer()` (one crossing instead of
@@ -241,22 +242,6 @@ impl PlatformBody for UpstreamBody {
 
     fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {
         self
-    }
-}
-
-/// A JS `ReadableStream` of bytes as the router's stream.
-fn byte_stream(stream: web_sys::ReadableStream) -> ByteStream {
-    let stream = worker::Response::from_body(worker::ResponseBody::Stream(stream))
-        .and_then(|mut r| r.stream());
-    match stream {
-        Ok(stream) => Box::pin(stream.map(|chunk| {
-            chunk
-                .map(Bytes::from)
-                .map_err(|e| StreamError(e.to_string()))
-        })),
-        Err(e) => Box::pin(futures_util::stream::once(std::future::ready(Err(
-            StreamError(e.to_string()),
-        )))),
     }
 }
 
@@ -332,7 +317,7 @@ fn valid_header(name: &str, value: &str) -> bool {
 }
 
 /// A JS exception's message, for an error the router reports (it scrubs key material).
-fn js_error_text(e: &JsValue) -> String {
+pub(super) fn js_error_text(e: &JsValue) -> String {
     if let Some(err) = e.dyn_ref::<js_sys::Error>() {
         return String::from(err.message());
     }

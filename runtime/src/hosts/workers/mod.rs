@@ -14,6 +14,7 @@
 
 mod http;
 mod kv;
+mod stream;
 
 use crate::host::{FetchError, Host, HttpRequest, HttpResponse};
 use crate::router::Runtime;

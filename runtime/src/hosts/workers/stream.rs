@@ -1,0 +1,130 @@
+//! A JS `ReadableStream` of bytes read from Rust, for the upstream bodies the router must look
+//! at (streams it checks or translates, and bodies of unknown length).
+//!
+//! A small reader loop of its own rather than the `worker` crate's (`wasm-streams`), for two
+//! things it does differently. A stream dropped before its end (the client went away, a
+//! translation failed) is cancelled with one shared no-op rejection handler, where
+//! `wasm-streams` leaks a fresh closure per cancelled stream — for a gateway, per disconnected
+//! client, for the life of the isolate. And a finished stream's reader is just dropped: it
+//! needs no `releaseLock()`, which in workerd rejects the reader's `closed` promise with a new
+//! `TypeError` each time.
+
+use crate::host::{ByteStream, StreamError};
+use bytes::Bytes;
+use futures_core::Stream;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use worker::web_sys;
+
+#[wasm_bindgen]
+extern "C" {
+    /// A `ReadableStream` seen through the one call made on it here.
+    type RawStream;
+    /// `stream.getReader()`, with a throw (a locked stream) as an `Err`.
+    #[wasm_bindgen(method, catch, js_name = getReader)]
+    fn get_reader(this: &RawStream) -> Result<web_sys::ReadableStreamDefaultReader, JsValue>;
+
+    /// What `reader.read()` resolves to.
+    type ReadResult;
+    #[wasm_bindgen(method, getter)]
+    fn done(this: &ReadResult) -> bool;
+    #[wasm_bindgen(method, getter)]
+    fn value(this: &ReadResult) -> JsValue;
+
+    /// A promise, given a plain function as its rejection handler.
+    type RawPromise;
+    #[wasm_bindgen(method, js_name = catch)]
+    fn catch_with(this: &RawPromise, on_rejected: &js_sys::Function) -> JsValue;
+}
+
+/// `stream` as the router's byte stream.
+pub(super) fn byte_stream(stream: &web_sys::ReadableStream) -> ByteStream {
+    match stream.unchecked_ref::<RawStream>().get_reader() {
+        Ok(reader) => Box::pin(JsBytes {
+            reader: Some(reader),
+            pending: None,
+        }),
+        Err(e) => Box::pin(futures_util::stream::once(std::future::ready(Err(
+            StreamError(super::http::js_error_text(&e)),
+        )))),
+    }
+}
+
+struct JsBytes {
+    /// `None` once the stream ended or failed.
+    reader: Option<web_sys::ReadableStreamDefaultReader>,
+    /// The `read()` in flight.
+    pending: Option<JsFuture>,
+}
+
+impl Stream for JsBytes {
+    type Item = Result<Bytes, StreamError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            let Some(reader) = &this.reader else {
+                return Poll::Ready(None);
+            };
+            let read = this
+                .pending
+                .get_or_insert_with(|| JsFuture::from(reader.read()));
+            let result = match Pin::new(read).poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(r) => r,
+            };
+            this.pending = None;
+            let result: ReadResult = match result {
+                Ok(v) => v.unchecked_into(),
+                Err(e) => {
+                    this.reader = None;
+                    return Poll::Ready(Some(Err(StreamError(super::http::js_error_text(&e)))));
+                }
+            };
+            if result.done() {
+                // Dropped without `releaseLock()` (see the module docs).
+                this.reader = None;
+                return Poll::Ready(None);
+            }
+            match result.value().dyn_into::<js_sys::Uint8Array>() {
+                Ok(chunk) if chunk.length() == 0 => continue,
+                Ok(chunk) => return Poll::Ready(Some(Ok(Bytes::from(chunk.to_vec())))),
+                Err(_) => {
+                    this.reader = None;
+                    return Poll::Ready(Some(Err(StreamError(
+                        "the upstream body gave a chunk that is not bytes".to_owned(),
+                    ))));
+                }
+            }
+        }
+    }
+}
+
+impl Drop for JsBytes {
+    fn drop(&mut self) {
+        if let Some(reader) = self.reader.take() {
+            // Not read to its end: tell the upstream to stop. The promise's outcome does not
+            // matter; a rejection is handled so it is not reported as unhandled.
+            let cancelled = reader.cancel();
+            let _ = cancelled
+                .unchecked_ref::<RawPromise>()
+                .catch_with(&ignore_rejection());
+        }
+    }
+}
+
+/// One no-op rejection handler per isolate (a `Closure` per cancel would be one more
+/// allocation kept alive for each).
+fn ignore_rejection() -> js_sys::Function {
+    thread_local! {
+        static IGNORE: js_sys::Function =
+            wasm_bindgen::closure::Closure::<dyn Fn(JsValue)>::new(|_: JsValue| {})
+                .into_js_value()
+                .unchecked_into();
+    }
+    IGNORE.with(Clone::clone)
+}
