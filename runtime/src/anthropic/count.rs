@@ -57,7 +57,8 @@ pub fn estimate(req: &Request) -> u64 {
             if let Some(d) = &t.description {
                 n += text(d);
             }
-            n += text(&t.schema.to_string());
+            // The compact serialization the calibration used (whatever spacing the client sent).
+            n += text(&t.schema.to_value().to_string());
         }
     }
     (n.round() as u64).max(1)

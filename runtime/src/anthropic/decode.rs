@@ -11,18 +11,88 @@
 //! Anything the canonical model cannot carry (server-side tools, unknown block types) is a
 //! 400 naming it, never a silent drop.
 
-use crate::canonical::{Block, Message, Request, Role, Source, Thinking, Tool, ToolChoice};
+use crate::canonical::raw::{self, List, Members, Obj};
+use crate::canonical::{
+    Block, Message, RawJson, Request, Role, Source, Thinking, Tool, ToolChoice,
+};
 use crate::errors::ApiError;
+use serde::de::MapAccess;
 use serde_json::{Map, Value};
+
+/// The members of a Messages body the translation reads, in one pass over the body: small
+/// ones and `messages` as trees, tools with their schemas kept as text, the rest
+/// (`metadata`, `context_management`...) skipped.
+#[derive(Default)]
+struct Body {
+    model: Option<Value>,
+    system: Option<Value>,
+    messages: Option<Value>,
+    tools: Option<List<Obj<ToolIn>>>,
+    tool_choice: Option<Value>,
+    max_tokens: Option<Value>,
+    temperature: Option<Value>,
+    top_p: Option<Value>,
+    top_k: Option<Value>,
+    stream: Option<Value>,
+    stop_sequences: Option<Value>,
+    thinking: Option<Value>,
+}
+
+impl<'de> Members<'de> for Body {
+    fn member<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        let slot = match key {
+            "model" => &mut self.model,
+            "system" => &mut self.system,
+            "messages" => &mut self.messages,
+            "tools" => {
+                self.tools = Some(map.next_value()?);
+                return Ok(());
+            }
+            "tool_choice" => &mut self.tool_choice,
+            "max_tokens" => &mut self.max_tokens,
+            "temperature" => &mut self.temperature,
+            "top_p" => &mut self.top_p,
+            "top_k" => &mut self.top_k,
+            "stream" => &mut self.stream,
+            "stop_sequences" => &mut self.stop_sequences,
+            "thinking" => &mut self.thinking,
+            _ => return raw::skip(map),
+        };
+        *slot = Some(map.next_value()?);
+        Ok(())
+    }
+}
+
+/// One entry of `tools`.
+#[derive(Default)]
+struct ToolIn {
+    kind: Option<Value>,
+    name: Option<Value>,
+    description: Option<Value>,
+    input_schema: Option<RawJson>,
+}
+
+impl<'de> Members<'de> for ToolIn {
+    fn member<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        match key {
+            "type" => self.kind = Some(map.next_value()?),
+            "name" => self.name = Some(map.next_value()?),
+            "description" => self.description = Some(map.next_value()?),
+            "input_schema" => self.input_schema = Some(map.next_value()?),
+            _ => raw::skip(map)?,
+        }
+        Ok(())
+    }
+}
 
 /// Decodes a Messages request body.
 pub fn request(body: &[u8]) -> Result<Request, ApiError> {
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| ApiError::bad_json(&e.to_string()))?;
-    let Value::Object(mut obj) = value else {
+    let Some(mut obj) =
+        raw::body::<Body>(body).map_err(|e| ApiError::bad_json(&e.to_string()))?
+    else {
         return Err(ApiError::bad_json("the body is not a JSON object"));
     };
-    let model = match obj.remove("model") {
+    let model = match obj.model.take() {
         Some(Value::String(s)) if !s.is_empty() => s,
         _ => {
             return Err(bad(
@@ -35,7 +105,7 @@ pub fn request(body: &[u8]) -> Result<Request, ApiError> {
         model,
         ..Request::default()
     };
-    match obj.remove("system") {
+    match obj.system.take() {
         None | Some(Value::Null) => {}
         Some(Value::String(s)) => req.system.push(s),
         Some(Value::Array(blocks)) => {
@@ -45,23 +115,27 @@ pub fn request(body: &[u8]) -> Result<Request, ApiError> {
         }
         Some(_) => return Err(bad("system", "`system` must be a string or text blocks.")),
     }
-    let Some(Value::Array(messages)) = obj.remove("messages") else {
+    let Some(Value::Array(messages)) = obj.messages.take() else {
         return Err(bad("messages", "`messages` must be an array of messages."));
     };
     req.messages.reserve(messages.len());
     for m in messages {
         message(m, &mut req)?;
     }
-    if let Some(v) = obj.remove("tools").filter(|v| !v.is_null()) {
-        let Value::Array(tools) = v else {
-            return Err(bad("tools", "`tools` must be an array."));
-        };
-        req.tools.reserve(tools.len());
-        for t in tools {
-            req.tools.push(tool(t)?);
+    match obj.tools.take() {
+        None | Some(List::Null) => {}
+        Some(List::Other) => return Err(bad("tools", "`tools` must be an array.")),
+        Some(List::Items(tools)) => {
+            req.tools.reserve(tools.len());
+            for t in tools {
+                let Obj::Object(t) = t else {
+                    return Err(bad("tools", "each tool must be an object."));
+                };
+                req.tools.push(tool(t)?);
+            }
         }
     }
-    if let Some(Value::Object(mut choice)) = obj.remove("tool_choice") {
+    if let Some(Value::Object(mut choice)) = obj.tool_choice.take() {
         if choice.get("disable_parallel_tool_use") == Some(&Value::Bool(true)) {
             req.parallel_tool_calls = Some(false);
         }
@@ -81,12 +155,12 @@ pub fn request(body: &[u8]) -> Result<Request, ApiError> {
             }
         });
     }
-    req.max_tokens = uint(obj.get("max_tokens"), "max_tokens")?;
-    req.temperature = obj.get("temperature").and_then(Value::as_f64);
-    req.top_p = obj.get("top_p").and_then(Value::as_f64);
-    req.top_k = uint(obj.get("top_k"), "top_k")?;
-    req.stream = obj.get("stream").and_then(Value::as_bool).unwrap_or(false);
-    if let Some(Value::Array(stops)) = obj.remove("stop_sequences") {
+    req.max_tokens = uint(obj.max_tokens.as_ref(), "max_tokens")?;
+    req.temperature = obj.temperature.as_ref().and_then(Value::as_f64);
+    req.top_p = obj.top_p.as_ref().and_then(Value::as_f64);
+    req.top_k = uint(obj.top_k.as_ref(), "top_k")?;
+    req.stream = obj.stream.as_ref().and_then(Value::as_bool).unwrap_or(false);
+    if let Some(Value::Array(stops)) = obj.stop_sequences.take() {
         req.stop = stops
             .into_iter()
             .filter_map(|s| match s {
@@ -95,7 +169,7 @@ pub fn request(body: &[u8]) -> Result<Request, ApiError> {
             })
             .collect();
     }
-    if let Some(Value::Object(t)) = obj.get("thinking") {
+    if let Some(Value::Object(t)) = &obj.thinking {
         req.thinking = match t.get("type").and_then(Value::as_str) {
             Some("enabled") => Some(Thinking::Enabled {
                 budget_tokens: uint(t.get("budget_tokens"), "thinking.budget_tokens")?,
@@ -278,11 +352,8 @@ fn source(b: &mut Map<String, Value>) -> Result<Source, ApiError> {
     }
 }
 
-fn tool(t: Value) -> Result<Tool, ApiError> {
-    let Value::Object(mut t) = t else {
-        return Err(bad("tools", "each tool must be an object."));
-    };
-    match t.get("type").and_then(Value::as_str) {
+fn tool(t: ToolIn) -> Result<Tool, ApiError> {
+    match t.kind.as_ref().and_then(Value::as_str) {
         None | Some("custom") => {}
         Some(other) => {
             return Err(bad_owned(
@@ -294,19 +365,22 @@ fn tool(t: Value) -> Result<Tool, ApiError> {
             ))
         }
     }
-    let name = take_str(&mut t, "name");
+    let name = match t.name {
+        Some(Value::String(n)) => n,
+        _ => String::new(),
+    };
     if name.is_empty() {
         return Err(bad("tools", "each tool needs a `name`."));
     }
     Ok(Tool {
         name,
-        description: match t.remove("description") {
+        description: match t.description {
             Some(Value::String(d)) => Some(d),
             _ => None,
         },
         schema: t
-            .remove("input_schema")
-            .unwrap_or_else(|| serde_json::json!({"type": "object"})),
+            .input_schema
+            .unwrap_or_else(|| RawJson::literal(r#"{"type":"object"}"#)),
     })
 }
 

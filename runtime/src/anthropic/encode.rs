@@ -224,11 +224,11 @@ impl StreamEncoder {
                     PLACEHOLDER_SIGNATURE,
                 );
             }
-            let mut data = Vec::with_capacity(48);
-            data.extend_from_slice(br#"{"type":"content_block_stop","index":"#);
-            data.extend_from_slice(index.to_string().as_bytes());
-            data.push(b'}');
-            sse::write(out, "content_block_stop", &data);
+            out.extend_from_slice(
+                b"event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":",
+            );
+            push_num(out, index);
+            out.extend_from_slice(b"}\n\n");
         }
     }
 }
@@ -243,7 +243,7 @@ impl Encode for StreamEncoder {
 fn delta_event(out: &mut Vec<u8>, index: u32, kind: &str, field: &str, text: &str) {
     out.extend_from_slice(b"event: content_block_delta\ndata: ");
     out.extend_from_slice(br#"{"type":"content_block_delta","index":"#);
-    out.extend_from_slice(index.to_string().as_bytes());
+    push_num(out, index);
     out.extend_from_slice(br#","delta":{"type":""#);
     out.extend_from_slice(kind.as_bytes());
     out.extend_from_slice(br#"",""#);
@@ -251,6 +251,11 @@ fn delta_event(out: &mut Vec<u8>, index: u32, kind: &str, field: &str, text: &st
     out.extend_from_slice(br#"":"#);
     push_json_str(out, text);
     out.extend_from_slice(b"}}\n\n");
+}
+
+fn push_num(out: &mut Vec<u8>, n: u32) {
+    use std::io::Write;
+    let _ = write!(out, "{n}");
 }
 
 /// Appends `s` as a JSON string literal.

@@ -54,7 +54,7 @@ pub fn encode(req: &Request, model: &str, cap: Option<u32>) -> Result<Vec<u8>, A
                 if let Some(d) = &t.description {
                     o.insert("description".into(), json!(d));
                 }
-                o.insert("input_schema".into(), t.schema.clone());
+                o.insert("input_schema".into(), t.schema.to_value());
                 Value::Object(o)
             })
             .collect();

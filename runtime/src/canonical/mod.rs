@@ -17,9 +17,10 @@
 //! [`Delta::ToolInput`]): fragments are forwarded as they arrive, never re-parsed.
 
 pub mod events;
+pub mod raw;
 pub mod stream;
 
-use serde_json::Value;
+pub use raw::RawJson;
 
 /// One request, whatever protocol it came in.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -55,7 +56,8 @@ pub enum Format {
     JsonSchema {
         name: String,
         description: Option<String>,
-        schema: Value,
+        /// The schema as the client wrote it (copied, never re-serialized).
+        schema: RawJson,
         strict: Option<bool>,
     },
 }
@@ -117,8 +119,9 @@ pub enum Source {
 pub struct Tool {
     pub name: String,
     pub description: Option<String>,
-    /// JSON Schema of the input object, as the client sent it (encoders clean it per target).
-    pub schema: Value,
+    /// JSON Schema of the input object: the client's JSON text, kept as text so encoders copy
+    /// it instead of building and re-serializing a tree (they clean it per target).
+    pub schema: RawJson,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -17,6 +17,10 @@
 //!   the finish, with `stream_options.include_usage`) → the finish event's usage.
 //! - A stream that ends before any `finish_reason` or `[DONE]` ends with an error event.
 //!
+//! Each chunk is read through a borrowed view of the few fields used (`view`), not a `Value`
+//! tree: a stream has one chunk per token or so, and building a tree for each was most of
+//! a translated stream's cost. The view reads every member as leniently as the tree did.
+//!
 //! Encoding (with `kind-anthropic`, for chat clients of Anthropic upstreams): [`encode`] and
 //! [`StreamEncoder`].
 
@@ -24,6 +28,7 @@ use crate::canonical::stream::Decode;
 use crate::canonical::{Block, BlockStart, Delta, Event, Response, Stop, Usage};
 use crate::sse;
 use serde_json::Value;
+use std::borrow::Cow;
 
 /// A `chat.completion` body → canonical response.
 pub fn response(v: &Value) -> Result<Response, String> {
@@ -74,7 +79,7 @@ pub fn response(v: &Value) -> Result<Response, String> {
         content,
         stop: stop_of(
             choice.get("finish_reason").and_then(Value::as_str),
-            choice.get("stop_reason"),
+            choice.get("stop_reason").and_then(Value::as_str),
             calls > 0,
         ),
         usage: v.get("usage").map(usage_of).unwrap_or_default(),
@@ -91,13 +96,13 @@ pub(super) fn reasoning_of(v: &Value) -> Option<&str> {
 }
 
 /// `finish_reason` (and vLLM's matched `stop_reason`) → canonical stop.
-fn stop_of(finish: Option<&str>, matched: Option<&Value>, made_calls: bool) -> Stop {
+fn stop_of(finish: Option<&str>, matched: Option<&str>, made_calls: bool) -> Stop {
     match finish {
         Some("length") => Stop::MaxTokens,
         Some("tool_calls" | "function_call") => Stop::ToolUse,
         Some("content_filter") => Stop::Refusal,
         _ if made_calls => Stop::ToolUse,
-        _ => match matched.and_then(Value::as_str) {
+        _ => match matched {
             Some(s) => Stop::StopSequence(Some(s.to_owned())),
             None => Stop::EndTurn,
         },
@@ -215,55 +220,49 @@ impl StreamDecoder {
         }
     }
 
-    fn chunk(&mut self, v: &Value, out: &mut Vec<Event>) {
-        if v.get("error").is_some_and(|e| !e.is_null()) {
-            let message = crate::anthropic::errors::message_of(v)
+    /// One parsed chunk. `data` is its text, read again as a tree only for an error's message.
+    fn chunk(&mut self, c: view::Chunk<'_>, data: &str, out: &mut Vec<Event>) {
+        if c.error.is_given_non_null() {
+            let message = serde_json::from_str::<Value>(data)
+                .ok()
+                .and_then(|v| crate::anthropic::errors::message_of(&v))
                 .unwrap_or_else(|| "the upstream reported an error mid-stream".to_owned());
             self.done = true;
             out.push(Event::Error { message });
             return;
         }
-        if let Some(u) = v.get("usage").filter(|u| u.is_object()) {
-            self.usage = usage_of(u);
+        if let Some(u) = &c.usage.0 {
+            self.usage = u.canonical();
         }
-        let Some(choice) = v
-            .get("choices")
-            .and_then(Value::as_array)
-            .and_then(|c| c.first())
-        else {
+        let Some(choice) = c.choices.0 else {
             return;
         };
-        if let Some(delta) = choice.get("delta") {
-            if let Some(r) = reasoning_of(delta) {
+        let choice = choice.0.unwrap_or_default();
+        if let Some(delta) = choice.delta.0 {
+            let (reasoning, content, calls) = delta.into_parts();
+            if let Some(r) = reasoning {
                 self.text(r, true, out);
             }
-            if let Some(t) = delta
-                .get("content")
-                .and_then(Value::as_str)
-                .filter(|t| !t.is_empty())
-            {
+            if let Some(t) = content {
                 self.text(t, false, out);
             }
-            for call in delta
-                .get("tool_calls")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                self.tool_fragment(call, out);
+            for call in calls {
+                self.tool_fragment(call.0.unwrap_or_default(), out);
             }
         }
-        if let Some(reason) = choice.get("finish_reason").and_then(Value::as_str) {
+        if let Some(reason) = choice.finish_reason.as_str() {
             self.close_all(out);
             self.finish = Some(stop_of(
                 Some(reason),
-                choice.get("stop_reason"),
+                choice.stop_reason.as_str(),
                 self.made_calls,
             ));
         }
     }
 
-    fn text(&mut self, t: &str, thinking: bool, out: &mut Vec<Event>) {
+    /// A text or reasoning piece (moved into its event: a piece the view had to unescape is
+    /// not copied again).
+    fn text(&mut self, t: Cow<'_, str>, thinking: bool, out: &mut Vec<Event>) {
         let index = match self.open {
             Open::Text(i) if !thinking => i,
             Open::Thinking(i) if thinking => i,
@@ -288,20 +287,19 @@ impl StreamDecoder {
         out.push(Event::Delta {
             index,
             delta: if thinking {
-                Delta::Thinking(t.to_owned())
+                Delta::Thinking(t.into_owned())
             } else {
-                Delta::Text(t.to_owned())
+                Delta::Text(t.into_owned())
             },
         });
     }
 
-    fn tool_fragment(&mut self, call: &Value, out: &mut Vec<Event>) {
-        let upstream_index = call.get("index").and_then(Value::as_u64).unwrap_or(0);
-        let f = call.get("function");
-        let args = f
-            .and_then(|f| f.get("arguments"))
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+    fn tool_fragment(&mut self, call: view::Call<'_>, out: &mut Vec<Event>) {
+        let upstream_index = call.index.as_u64().unwrap_or(0);
+        let (name, args) = match call.function.0 {
+            Some(f) => (f.name, f.arguments.into_str().unwrap_or_default()),
+            None => (view::Json::Absent, Cow::Borrowed("")),
+        };
         let slot = match self
             .tools
             .iter()
@@ -324,29 +322,29 @@ impl StreamDecoder {
             return;
         };
         if s.id.is_empty() {
-            if let Some(id) = call.get("id").and_then(Value::as_str) {
+            if let Some(id) = call.id.as_str() {
                 s.id.push_str(id);
             }
         }
         if s.name.is_empty() {
-            if let Some(n) = f.and_then(|f| f.get("name")).and_then(Value::as_str) {
+            if let Some(n) = name.as_str() {
                 s.name.push_str(n);
             }
         }
-        s.depth.feed(args);
+        s.depth.feed(&args);
         match (self.open, s.state) {
             (Open::Tool(o, index), _) if o == slot => {
                 if !args.is_empty() {
                     out.push(Event::Delta {
                         index,
-                        delta: Delta::ToolInput(args.to_owned()),
+                        delta: Delta::ToolInput(args.into_owned()),
                     });
                 }
             }
             // A late fragment of a call already closed has no block to go to.
             (_, SlotState::Closed) => {}
             (open, _) => {
-                s.held.push_str(args);
+                s.held.push_str(&args);
                 let busy = match open {
                     Open::Tool(o, _) => self.tools.get(o).is_some_and(|t| !t.depth.complete()),
                     _ => false,
@@ -446,8 +444,20 @@ impl Decode for StreamDecoder {
             out.push(Event::Error { message });
             return;
         }
-        if let Ok(v) = serde_json::from_str::<Value>(data) {
-            self.chunk(&v, out);
+        match serde_json::from_str::<view::Obj<view::Chunk<'_>>>(data) {
+            Ok(c) => self.chunk(c.0.unwrap_or_default(), data, out),
+            // Not JSON (ignored), or a chunk repeating a key the view reads: as a tree, the
+            // last of the repeated keys wins, as it always did; read the view from the
+            // tree's text (one reader of the view in the binary, not two).
+            Err(_) => {
+                let Ok(v) = serde_json::from_str::<Value>(data) else {
+                    return;
+                };
+                let text = v.to_string();
+                if let Ok(c) = serde_json::from_str::<view::Obj<view::Chunk<'_>>>(&text) {
+                    self.chunk(c.0.unwrap_or_default(), data, out);
+                }
+            }
         }
     }
 
@@ -465,6 +475,374 @@ impl Decode for StreamDecoder {
             None => out.push(Event::Error {
                 message: "the upstream stream ended before the response was complete".to_owned(),
             }),
+        }
+    }
+}
+
+/// The few fields of a `chat.completion.chunk` the stream decoder reads, borrowed from the
+/// event's text: no `Value` tree, no allocation for the fields skipped or for unescaped
+/// strings (every chunk is read; a tree per chunk was most of a translated stream's cost).
+///
+/// Every field is lenient the way `Value::get(..).and_then(Value::as_str)` was: a member of an
+/// unexpected type reads as absent instead of failing the chunk ([`Json`] keeps just enough to
+/// tell absent, null, string, unsigned integer and anything else apart; [`Obj`], [`First`],
+/// [`List`] read anything that is not an object / array as absent / empty).
+mod view {
+    use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+    use serde::Deserialize;
+    use std::borrow::Cow;
+    use std::fmt;
+    use std::marker::PhantomData;
+
+    /// `{...}` with the fields below; `null` for anything that is not an object.
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(default)]
+    pub struct Chunk<'a> {
+        #[serde(borrow)]
+        pub error: Json<'a>,
+        /// Boxed: present once per stream, and the view is moved whole a few times per chunk.
+        #[serde(borrow)]
+        pub usage: Obj<Box<Usage<'a>>>,
+        #[serde(borrow)]
+        pub choices: First<Obj<Choice<'a>>>,
+    }
+
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(default)]
+    pub struct Choice<'a> {
+        #[serde(borrow)]
+        pub delta: Obj<Delta<'a>>,
+        #[serde(borrow)]
+        pub finish_reason: Json<'a>,
+        /// vLLM's matched stop sequence.
+        #[serde(borrow)]
+        pub stop_reason: Json<'a>,
+    }
+
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(default)]
+    pub struct Delta<'a> {
+        #[serde(borrow)]
+        pub reasoning_content: Json<'a>,
+        #[serde(borrow)]
+        pub reasoning: Json<'a>,
+        #[serde(borrow)]
+        pub content: Json<'a>,
+        #[serde(borrow)]
+        pub tool_calls: List<Obj<Call<'a>>>,
+    }
+
+    /// A non-empty text member.
+    pub type Text<'a> = Option<Cow<'a, str>>;
+
+    impl<'a> Delta<'a> {
+        /// The reasoning text, the text and the tool calls, moved out. Reasoning as
+        /// [`super::reasoning_of`] reads it: `reasoning_content` when present (even if not a
+        /// string), else `reasoning`. Empty text is none.
+        pub fn into_parts(self) -> (Text<'a>, Text<'a>, Vec<Obj<Call<'a>>>) {
+            let reasoning = match self.reasoning_content {
+                Json::Absent => self.reasoning,
+                given => given,
+            };
+            let text = |j: Json<'a>| j.into_str().filter(|s| !s.is_empty());
+            (text(reasoning), text(self.content), self.tool_calls.0)
+        }
+    }
+
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(default)]
+    pub struct Call<'a> {
+        #[serde(borrow)]
+        pub index: Json<'a>,
+        #[serde(borrow)]
+        pub id: Json<'a>,
+        #[serde(borrow)]
+        pub function: Obj<Function<'a>>,
+    }
+
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(default)]
+    pub struct Function<'a> {
+        #[serde(borrow)]
+        pub name: Json<'a>,
+        #[serde(borrow)]
+        pub arguments: Json<'a>,
+    }
+
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(default)]
+    pub struct Usage<'a> {
+        #[serde(borrow)]
+        pub prompt_tokens: Json<'a>,
+        #[serde(borrow)]
+        pub completion_tokens: Json<'a>,
+        #[serde(borrow)]
+        pub prompt_tokens_details: Obj<Cached<'a>>,
+        /// DeepSeek's name for the cached prompt tokens.
+        #[serde(borrow)]
+        pub prompt_cache_hit_tokens: Json<'a>,
+        #[serde(borrow)]
+        pub completion_tokens_details: Obj<Reasoning<'a>>,
+    }
+
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(default)]
+    pub struct Cached<'a> {
+        #[serde(borrow)]
+        pub cached_tokens: Json<'a>,
+    }
+
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(default)]
+    pub struct Reasoning<'a> {
+        #[serde(borrow)]
+        pub reasoning_tokens: Json<'a>,
+    }
+
+    impl Usage<'_> {
+        /// OpenAI usage → canonical (cached prompt tokens moved out of `input`).
+        pub fn canonical(&self) -> crate::canonical::Usage {
+            let prompt = self.prompt_tokens.as_u64().unwrap_or(0);
+            let cached = self
+                .prompt_tokens_details
+                .0
+                .as_ref()
+                .and_then(|d| d.cached_tokens.as_u64())
+                .or(self.prompt_cache_hit_tokens.as_u64());
+            crate::canonical::Usage {
+                input: prompt.saturating_sub(cached.unwrap_or(0)),
+                output: self.completion_tokens.as_u64().unwrap_or(0),
+                cache_read: cached,
+                cache_write: None,
+                reasoning: self
+                    .completion_tokens_details
+                    .0
+                    .as_ref()
+                    .and_then(|d| d.reasoning_tokens.as_u64()),
+            }
+        }
+    }
+
+    /// A member's value, reduced to what the decoder asks of it.
+    #[derive(Debug, Default)]
+    pub enum Json<'a> {
+        #[default]
+        Absent,
+        Null,
+        Str(Cow<'a, str>),
+        /// An integer that fits `u64` (what `Value::as_u64` gives).
+        U64(u64),
+        /// Anything else: negative or fractional numbers, booleans, arrays, objects.
+        Other,
+    }
+
+    impl<'a> Json<'a> {
+        pub fn as_str(&self) -> Option<&str> {
+            match self {
+                Json::Str(s) => Some(s),
+                _ => None,
+            }
+        }
+
+        pub fn into_str(self) -> Option<Cow<'a, str>> {
+            match self {
+                Json::Str(s) => Some(s),
+                _ => None,
+            }
+        }
+
+        pub fn as_u64(&self) -> Option<u64> {
+            match self {
+                Json::U64(n) => Some(*n),
+                _ => None,
+            }
+        }
+
+        /// Present and not `null`.
+        pub fn is_given_non_null(&self) -> bool {
+            !matches!(self, Json::Absent | Json::Null)
+        }
+    }
+
+    /// The scalar visits a lenient reader turns into its "not what I read" value.
+    macro_rules! otherwise {
+        ($value:expr) => {
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok($value)
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok($value)
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok($value)
+            }
+        };
+    }
+
+    struct JsonVisitor<'a>(PhantomData<&'a ()>);
+
+    impl<'de: 'a, 'a> Visitor<'de> for JsonVisitor<'a> {
+        type Value = Json<'a>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("any JSON value")
+        }
+
+        otherwise!(Json::Other);
+
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Json::Null)
+        }
+        fn visit_u64<E: de::Error>(self, n: u64) -> Result<Self::Value, E> {
+            Ok(Json::U64(n))
+        }
+        fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Self::Value, E> {
+            Ok(Json::Str(Cow::Borrowed(s)))
+        }
+        fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+            Ok(Json::Str(Cow::Owned(s.to_owned())))
+        }
+        fn visit_string<E: de::Error>(self, s: String) -> Result<Self::Value, E> {
+            Ok(Json::Str(Cow::Owned(s)))
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+            IgnoredAny.visit_seq(seq).map(|_| Json::Other)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            IgnoredAny.visit_map(map).map(|_| Json::Other)
+        }
+    }
+
+    impl<'de: 'a, 'a> Deserialize<'de> for Json<'a> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(JsonVisitor(PhantomData))
+        }
+    }
+
+    /// Skipping visits shared by the containers: strings and numbers are not containers.
+    macro_rules! not_a_container {
+        ($value:expr) => {
+            otherwise!($value);
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok($value)
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok($value)
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+                Ok($value)
+            }
+        };
+    }
+
+    /// An object read as `T`; `None` for any other value.
+    #[derive(Debug)]
+    pub struct Obj<T>(pub Option<T>);
+
+    impl<T> Default for Obj<T> {
+        fn default() -> Self {
+            Obj(None)
+        }
+    }
+
+    struct ObjVisitor<T>(PhantomData<T>);
+
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjVisitor<T> {
+        type Value = Obj<T>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("any JSON value")
+        }
+
+        not_a_container!(Obj(None));
+
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+            IgnoredAny.visit_seq(seq).map(|_| Obj(None))
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            T::deserialize(de::value::MapAccessDeserializer::new(map)).map(|t| Obj(Some(t)))
+        }
+    }
+
+    impl<'de, T: Deserialize<'de>> Deserialize<'de> for Obj<T> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(ObjVisitor(PhantomData))
+        }
+    }
+
+    /// The first element of an array; `None` for an empty array or any other value.
+    #[derive(Debug)]
+    pub struct First<T>(pub Option<T>);
+
+    impl<T> Default for First<T> {
+        fn default() -> Self {
+            First(None)
+        }
+    }
+
+    struct FirstVisitor<T>(PhantomData<T>);
+
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for FirstVisitor<T> {
+        type Value = First<T>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("any JSON value")
+        }
+
+        not_a_container!(First(None));
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let first = seq.next_element::<T>()?;
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(First(first))
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            IgnoredAny.visit_map(map).map(|_| First(None))
+        }
+    }
+
+    impl<'de, T: Deserialize<'de>> Deserialize<'de> for First<T> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(FirstVisitor(PhantomData))
+        }
+    }
+
+    /// The elements of an array; empty for any other value.
+    #[derive(Debug)]
+    pub struct List<T>(pub Vec<T>);
+
+    impl<T> Default for List<T> {
+        fn default() -> Self {
+            List(Vec::new())
+        }
+    }
+
+    struct ListVisitor<T>(PhantomData<T>);
+
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for ListVisitor<T> {
+        type Value = List<T>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("any JSON value")
+        }
+
+        not_a_container!(List(Vec::new()));
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut all = Vec::new();
+            while let Some(t) = seq.next_element::<T>()? {
+                all.push(t);
+            }
+            Ok(List(all))
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            IgnoredAny.visit_map(map).map(|_| List(Vec::new()))
+        }
+    }
+
+    impl<'de, T: Deserialize<'de>> Deserialize<'de> for List<T> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(ListVisitor(PhantomData))
         }
     }
 }
@@ -522,6 +900,9 @@ fn chat_usage(u: &Usage) -> Value {
 }
 
 /// Canonical events → `chat.completion.chunk` SSE (`data:` lines, `[DONE]` at the end).
+///
+/// Each chunk is written as text, in the key order serde_json's maps give (sorted), with the
+/// members after `choices` (the same in every chunk) serialized once per stream.
 #[cfg(feature = "kind-anthropic")]
 #[derive(Debug)]
 pub struct StreamEncoder {
@@ -529,6 +910,8 @@ pub struct StreamEncoder {
     model: String,
     created: u64,
     include_usage: bool,
+    /// `,"created":…,"id":…,"model":…,"object":…[,"usage":null]}`: every chunk's end.
+    tail: Vec<u8>,
     /// Block index → tool call position, for the open tool block.
     open_tool: Option<(u32, u32)>,
     calls: u32,
@@ -538,31 +921,55 @@ pub struct StreamEncoder {
 #[cfg(feature = "kind-anthropic")]
 impl StreamEncoder {
     pub fn new(model: &str, created: u64, include_usage: bool) -> Self {
-        StreamEncoder {
+        let mut e = StreamEncoder {
             id: String::new(),
             model: model.to_owned(),
             created,
             include_usage,
+            tail: Vec::new(),
             open_tool: None,
             calls: 0,
             done: false,
-        }
+        };
+        e.set_id(String::new());
+        e
     }
 
-    fn chunk(&self, delta: Value, finish: Option<&str>, out: &mut Vec<u8>) {
-        let mut c = serde_json::json!({
-            "id": self.id,
-            "object": "chat.completion.chunk",
-            "created": self.created,
-            "model": self.model,
-            "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}],
-        });
+    fn set_id(&mut self, id: String) {
+        use std::io::Write;
+        self.id = id;
+        let t = &mut self.tail;
+        t.clear();
+        let _ = write!(t, ",\"created\":{},\"id\":", self.created);
+        push_json(t, &self.id);
+        t.extend_from_slice(b",\"model\":");
+        push_json(t, &self.model);
+        t.extend_from_slice(b",\"object\":\"chat.completion.chunk\"");
         if self.include_usage {
-            if let Some(o) = c.as_object_mut() {
-                o.insert("usage".into(), Value::Null);
-            }
+            t.extend_from_slice(b",\"usage\":null");
         }
-        sse::write(out, "", c.to_string().as_bytes());
+        t.push(b'}');
+    }
+
+    /// One chunk: `delta` writes the delta object.
+    fn chunk(&self, delta: impl FnOnce(&mut Vec<u8>), finish: Option<&str>, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"data: {\"choices\":[{\"delta\":");
+        delta(out);
+        out.extend_from_slice(b",\"finish_reason\":");
+        match finish {
+            Some(f) => push_json(out, f),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"index\":0,\"logprobs\":null}]");
+        out.extend_from_slice(&self.tail);
+        out.extend_from_slice(b"\n\n");
+    }
+}
+
+#[cfg(feature = "kind-anthropic")]
+fn push_json(out: &mut Vec<u8>, s: &str) {
+    if serde_json::to_writer(&mut *out, s).is_err() {
+        out.extend_from_slice(b"\"\"");
     }
 }
 
@@ -570,13 +977,14 @@ impl StreamEncoder {
 impl crate::canonical::stream::Encode for StreamEncoder {
     fn event(&mut self, ev: &Event, out: &mut Vec<u8>) {
         use serde_json::json;
+        use std::io::Write;
         if self.done {
             return;
         }
         match ev {
             Event::Start { id, .. } => {
-                self.id = chat_id(id);
-                self.chunk(json!({"role": "assistant", "content": ""}), None, out);
+                self.set_id(chat_id(id));
+                self.chunk(|d| d.extend_from_slice(br#"{"content":"","role":"assistant"}"#), None, out);
             }
             Event::BlockStart {
                 index,
@@ -586,22 +994,45 @@ impl crate::canonical::stream::Encode for StreamEncoder {
                 self.calls += 1;
                 self.open_tool = Some((*index, n));
                 self.chunk(
-                    json!({"tool_calls": [{"index": n, "id": id, "type": "function",
-                        "function": {"name": name, "arguments": ""}}]}),
+                    |d| {
+                        d.extend_from_slice(br#"{"tool_calls":[{"function":{"arguments":"","name":"#);
+                        push_json(d, name);
+                        d.extend_from_slice(br#"},"id":"#);
+                        push_json(d, id);
+                        let _ = write!(d, ",\"index\":{n},\"type\":\"function\"}}]}}");
+                    },
                     None,
                     out,
                 );
             }
             Event::BlockStart { .. } | Event::BlockStop { .. } | Event::Ping => {}
             Event::Delta { index, delta } => match delta {
-                Delta::Text(t) => self.chunk(json!({"content": t}), None, out),
-                Delta::Thinking(t) => self.chunk(json!({"reasoning_content": t}), None, out),
+                Delta::Text(t) | Delta::Thinking(t) => {
+                    let key: &[u8] = if matches!(delta, Delta::Text(_)) {
+                        br#"{"content":"#
+                    } else {
+                        br#"{"reasoning_content":"#
+                    };
+                    self.chunk(
+                        |d| {
+                            d.extend_from_slice(key);
+                            push_json(d, t);
+                            d.push(b'}');
+                        },
+                        None,
+                        out,
+                    );
+                }
                 Delta::Signature(_) => {}
                 Delta::ToolInput(j) => {
                     if let Some((i, n)) = self.open_tool {
                         if i == *index {
                             self.chunk(
-                                json!({"tool_calls": [{"index": n, "function": {"arguments": j}}]}),
+                                |d| {
+                                    d.extend_from_slice(br#"{"tool_calls":[{"function":{"arguments":"#);
+                                    push_json(d, j);
+                                    let _ = write!(d, "}},\"index\":{n}}}]}}");
+                                },
                                 None,
                                 out,
                             );
@@ -610,7 +1041,7 @@ impl crate::canonical::stream::Encode for StreamEncoder {
                 }
             },
             Event::Finish { stop, usage } => {
-                self.chunk(json!({}), Some(finish_reason(stop)), out);
+                self.chunk(|d| d.extend_from_slice(b"{}"), Some(finish_reason(stop)), out);
                 if self.include_usage {
                     let c = json!({
                         "id": self.id, "object": "chat.completion.chunk", "created": self.created,
@@ -628,5 +1059,61 @@ impl crate::canonical::stream::Encode for StreamEncoder {
                 self.done = true;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// Odd but valid chunks: every member read leniently, as a `Value` tree read them.
+    const CASES: &[&[&str]] = &[
+        &[r#"{"choices":[{"delta":{"reasoning_content":null,"reasoning":"x","content":"hi"}}]}"#],
+        &[r#"{"choices":[{"delta":{"reasoning":"r","content":""}}]}"#, r#"{"choices":[{"delta":{"reasoning_content":"s"},"finish_reason":"length"}]}"#],
+        &[r#"{"choices":[{"delta":{"content":"a","content":"b"}}],"choices":[{"delta":{"content":"c"}}]}"#],
+        &[r#"{"choices":["x"]}"#, r#"{"choices":{}}"#, "[1,2]", r#""str""#, "nul", r#"{"choices":[{"delta":[1]}]}"#, r#"{"choices":[{"delta":{"content":7}}, {"delta":{"content":"second"}}]}"#],
+        &[r#"{"choices":[{"delta":{"tool_calls":[5, {"index":-1,"id":"c","function":{"name":"f","arguments":"{}"}}]}}]}"#],
+        &[r#"{"choices":[{"delta":{"tool_calls":[{"index":1.0,"function":{"name":"g","arguments":"{\"a\":"}},{"index":2,"id":"k","function":{"name":"h","arguments":"{}"}}]}}]}"#, r#"{"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"arguments":"[1]}"}}]},"finish_reason":"stop"}]}"#],
+        &[r#"{"choices":[],"usage":{"prompt_tokens":10,"prompt_cache_hit_tokens":4,"completion_tokens":3,"completion_tokens_details":{"reasoning_tokens":2}}}"#, r#"{"usage":"x","choices":[{"delta":{},"finish_reason":"stop","stop_reason":"END"}]}"#],
+        &[r#"{"choices":[{"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":10,"prompt_tokens_details":[],"prompt_cache_hit_tokens":4,"completion_tokens":-3}}"#],
+        &[r#"{"usage":{"prompt_tokens":10,"prompt_tokens_details":{"cached_tokens":6},"prompt_cache_hit_tokens":4}}"#, r#"{"choices":[{"finish_reason":"stop","stop_reason":7}]}"#],
+        &[r#"{"error":null,"choices":[{"delta":{"content":"ok \"q\" \u00e9\n"}}]}"#, r#"{"error":{"message":"boom"}}"#, r#"{"choices":[{"delta":{"content":"after"}}]}"#],
+        &[r#"{"error":false}"#],
+        &[r#"{"error":"plain"}"#],
+        &[r#"{"choices":[{"delta":{"content":"x"},"finish_reason":null,"stop_reason":null}]}"#, r#"{"choices":[{"finish_reason":"content_filter"}]}"#],
+    ];
+
+    /// What the decoder gave for [`CASES`] when it read every chunk into a `Value` tree.
+    const EXPECTED: &str = r####"[Start { id: "id", model: "m" }, BlockStart { index: 0, block: Text }, Delta { index: 0, delta: Text("hi") }, BlockStop { index: 0 }, Error { message: "the upstream stream ended before the response was complete" }]
+[Start { id: "id", model: "m" }, BlockStart { index: 0, block: Thinking }, Delta { index: 0, delta: Thinking("r") }, Delta { index: 0, delta: Thinking("s") }, BlockStop { index: 0 }, Finish { stop: MaxTokens, usage: Usage { input: 0, output: 0, cache_read: None, cache_write: None, reasoning: None } }]
+[Start { id: "id", model: "m" }, BlockStart { index: 0, block: Text }, Delta { index: 0, delta: Text("c") }, BlockStop { index: 0 }, Error { message: "the upstream stream ended before the response was complete" }]
+[Start { id: "id", model: "m" }, Error { message: "the upstream stream ended before the response was complete" }]
+[Start { id: "id", model: "m" }, BlockStart { index: 0, block: ToolUse { id: "c", name: "f" } }, Delta { index: 0, delta: ToolInput("{}") }, BlockStop { index: 0 }, Error { message: "the upstream stream ended before the response was complete" }]
+[Start { id: "id", model: "m" }, BlockStart { index: 0, block: ToolUse { id: "toolu_id_0", name: "g" } }, Delta { index: 0, delta: ToolInput("{\"a\":") }, Delta { index: 0, delta: ToolInput("[1]}") }, BlockStop { index: 0 }, BlockStart { index: 1, block: ToolUse { id: "k", name: "h" } }, Delta { index: 1, delta: ToolInput("{}") }, BlockStop { index: 1 }, Finish { stop: ToolUse, usage: Usage { input: 0, output: 0, cache_read: None, cache_write: None, reasoning: None } }]
+[Start { id: "id", model: "m" }, Finish { stop: StopSequence(Some("END")), usage: Usage { input: 6, output: 3, cache_read: Some(4), cache_write: None, reasoning: Some(2) } }]
+[Start { id: "id", model: "m" }, Finish { stop: ToolUse, usage: Usage { input: 6, output: 0, cache_read: Some(4), cache_write: None, reasoning: None } }]
+[Start { id: "id", model: "m" }, Finish { stop: EndTurn, usage: Usage { input: 4, output: 0, cache_read: Some(6), cache_write: None, reasoning: None } }]
+[Start { id: "id", model: "m" }, BlockStart { index: 0, block: Text }, Delta { index: 0, delta: Text("ok \"q\" é\n") }, Error { message: "boom" }]
+[Start { id: "id", model: "m" }, Error { message: "the upstream reported an error mid-stream" }]
+[Start { id: "id", model: "m" }, Error { message: "plain" }]
+[Start { id: "id", model: "m" }, BlockStart { index: 0, block: Text }, Delta { index: 0, delta: Text("x") }, BlockStop { index: 0 }, Finish { stop: Refusal, usage: Usage { input: 0, output: 0, cache_read: None, cache_write: None, reasoning: None } }]
+"####;
+
+    #[test]
+    fn odd_chunks_decode_as_before() {
+        use crate::canonical::stream::Decode;
+        let mut all = String::new();
+        for chunks in CASES {
+            let mut d = StreamDecoder::new("id".into(), "m".into());
+            let mut out = Vec::new();
+            d.begin(&mut out);
+            for c in *chunks {
+                d.event(sse::Event { event: String::new(), data: (*c).to_owned() }, &mut out);
+            }
+            d.end(&mut out);
+            all.push_str(&format!("{out:?}\n"));
+        }
+        assert_eq!(all, EXPECTED);
     }
 }

@@ -43,7 +43,8 @@ pub struct Head {
 #[derive(Debug, Clone)]
 pub struct Finished {
     pub status: &'static str,
-    pub response: String,
+    /// The object's JSON text (bytes: it goes out as a body as it is).
+    pub response: Vec<u8>,
     pub output: Vec<Value>,
 }
 
@@ -113,104 +114,105 @@ impl Encoder {
         self.output.len()
     }
 
-    /// One event: `{"type":TYPE, <fields>, "sequence_number":N}`. `fields` is the JSON text
-    /// of the members between (no braces), written by the caller.
-    fn emit(&mut self, ty: &str, fields: impl FnOnce(&mut Vec<u8>), out: &mut Vec<u8>) {
+    /// The next event's sequence number, or `None` when no bytes are written (the number is
+    /// used up either way, so both paths number alike).
+    fn next_seq(&mut self) -> Option<u64> {
         let seq = self.seq;
         self.seq += 1;
-        if !self.write {
-            return;
-        }
-        let mut data = Vec::with_capacity(128);
-        data.extend_from_slice(b"{\"type\":\"");
-        data.extend_from_slice(ty.as_bytes());
-        data.extend_from_slice(b"\",");
-        fields(&mut data);
-        data.extend_from_slice(b",\"sequence_number\":");
-        data.extend_from_slice(seq.to_string().as_bytes());
-        data.push(b'}');
-        sse::write(out, ty, &data);
+        self.write.then_some(seq)
     }
 
+    /// One event whose member `key` holds `v`, after the members `extra` (JSON text, may be
+    /// empty).
     fn emit_value(&mut self, ty: &str, key: &str, v: &Value, extra: &str, out: &mut Vec<u8>) {
-        let key = key.to_owned();
-        let extra = extra.to_owned();
-        self.emit(
-            ty,
-            |d| {
-                if !extra.is_empty() {
-                    d.extend_from_slice(extra.as_bytes());
-                    d.push(b',');
-                }
-                push_str(d, &key);
-                d.push(b':');
-                let _ = serde_json::to_writer(&mut *d, v);
-            },
-            out,
-        );
+        let Some(seq) = self.next_seq() else { return };
+        write_event(out, ty, seq, |d| {
+            if !extra.is_empty() {
+                d.extend_from_slice(extra.as_bytes());
+                d.push(b',');
+            }
+            push_str(d, key);
+            d.push(b':');
+            let _ = serde_json::to_writer(&mut *d, v);
+        });
     }
 
-    /// The whole response object in a state.
+    /// The whole response object in a state, appended to `s`. The request's echo (tools and
+    /// instructions: tens of KB for Codex) was serialized once per request; it is copied in.
     fn snapshot(
         &self,
         status: &str,
         usage: Option<&Usage>,
-        error: Option<Value>,
+        error: Option<&Value>,
         incomplete: Option<&str>,
-    ) -> String {
-        let mut s = String::with_capacity(self.head.echo_json.len() + 256);
-        s.push_str("{\"id\":");
-        s.push_str(&crate::openai::quote(&self.head.id));
-        s.push_str(",\"object\":\"response\",\"created_at\":");
-        s.push_str(&self.head.created_at.to_string());
-        s.push_str(",\"status\":\"");
-        s.push_str(status);
-        s.push_str("\",\"background\":false,\"error\":");
-        s.push_str(&error.map_or_else(|| "null".to_owned(), |e| e.to_string()));
-        s.push_str(",\"incomplete_details\":");
-        match incomplete {
-            Some(reason) => s.push_str(&json!({ "reason": reason }).to_string()),
-            None => s.push_str("null"),
+        s: &mut Vec<u8>,
+    ) {
+        s.reserve(self.head.echo_json.len() + 256);
+        s.extend_from_slice(b"{\"id\":");
+        push_str(s, &self.head.id);
+        s.extend_from_slice(b",\"object\":\"response\",\"created_at\":");
+        push_num(s, self.head.created_at);
+        s.extend_from_slice(b",\"status\":\"");
+        s.extend_from_slice(status.as_bytes());
+        s.extend_from_slice(b"\",\"background\":false,\"error\":");
+        match error {
+            Some(e) => {
+                let _ = serde_json::to_writer(&mut *s, e);
+            }
+            None => s.extend_from_slice(b"null"),
         }
-        s.push_str(",\"output\":");
-        s.push_str(&serde_json::to_string(&self.output).unwrap_or_else(|_| "[]".into()));
+        s.extend_from_slice(b",\"incomplete_details\":");
+        match incomplete {
+            Some(reason) => {
+                s.extend_from_slice(b"{\"reason\":");
+                push_str(s, reason);
+                s.push(b'}');
+            }
+            None => s.extend_from_slice(b"null"),
+        }
+        s.extend_from_slice(b",\"output\":");
+        if serde_json::to_writer(&mut *s, &self.output).is_err() {
+            s.extend_from_slice(b"[]");
+        }
         // Usage exists once the turn is over; before that the member is left out.
         if let Some(u) = usage {
-            s.push_str(",\"usage\":");
-            s.push_str(&usage_json(u).to_string());
+            s.extend_from_slice(b",\"usage\":");
+            let _ = serde_json::to_writer(&mut *s, &usage_json(u));
         }
-        let tail = self
-            .head
-            .echo_json
-            .strip_prefix('{')
-            .unwrap_or("}");
+        let tail = self.head.echo_json.strip_prefix('{').unwrap_or("}");
         if tail != "}" {
-            s.push(',');
+            s.push(b',');
         }
-        s.push_str(tail);
-        s
+        s.extend_from_slice(tail.as_bytes());
     }
 
-    fn lifecycle(&mut self, ty: &str, response: &str, out: &mut Vec<u8>) {
-        let response = response.to_owned();
-        self.emit(
-            ty,
-            |d| {
-                d.extend_from_slice(b"\"response\":");
-                d.extend_from_slice(response.as_bytes());
-            },
-            out,
-        );
+    /// A lifecycle event carrying the response object as `response` (JSON text).
+    fn lifecycle(&mut self, ty: &str, response: &[u8], out: &mut Vec<u8>) {
+        let Some(seq) = self.next_seq() else { return };
+        write_event(out, ty, seq, |d| {
+            d.extend_from_slice(b"\"response\":");
+            d.extend_from_slice(response);
+        });
     }
 
+    /// `response.created` and `response.in_progress`, the object written straight into `out`.
     fn start(&mut self, out: &mut Vec<u8>) {
         if self.started {
             return;
         }
         self.started = true;
-        let snap = self.snapshot("in_progress", None, None, None);
-        self.lifecycle("response.created", &snap, out);
-        self.lifecycle("response.in_progress", &snap, out);
+        if self.write {
+            // Both events carry the echo: one allocation for them, not a doubling or two
+            // (the echo is tens of KB; the doubled buffer can cost more than the copy).
+            out.reserve_exact(2 * (self.head.echo_json.len() + 512));
+        }
+        for ty in ["response.created", "response.in_progress"] {
+            let Some(seq) = self.next_seq() else { continue };
+            write_event(out, ty, seq, |d| {
+                d.extend_from_slice(b"\"response\":");
+                self.snapshot("in_progress", None, None, None, d);
+            });
+        }
     }
 
     fn open_block(&mut self, block: &BlockStart, out: &mut Vec<u8>) {
@@ -297,44 +299,52 @@ impl Encoder {
 
     fn delta(&mut self, delta: &Delta, out: &mut Vec<u8>) {
         let index = self.output_index();
-        let decoded;
-        let (ty, id, piece, extra): (&str, String, &str, &str) = match (self.open.as_mut(), delta) {
-            (Some(Open::Message { id, text }), Delta::Text(t)) => {
+        let (ty, extra, decoded) = match (self.open.as_mut(), delta) {
+            (Some(Open::Message { text, .. }), Delta::Text(t)) => {
                 text.push_str(t);
-                ("response.output_text.delta", id.clone(), t, ",\"content_index\":0,\"logprobs\":[]")
+                ("response.output_text.delta", ",\"content_index\":0,\"logprobs\":[]", None)
             }
-            (Some(Open::Reasoning { id, text }), Delta::Thinking(t)) => {
+            (Some(Open::Reasoning { text, .. }), Delta::Thinking(t)) => {
                 text.push_str(t);
-                ("response.reasoning_summary_text.delta", id.clone(), t, ",\"summary_index\":0")
+                ("response.reasoning_summary_text.delta", ",\"summary_index\":0", None)
             }
-            (Some(Open::Function { id, arguments, .. }), Delta::ToolInput(t)) => {
+            (Some(Open::Function { arguments, .. }), Delta::ToolInput(t)) => {
                 arguments.push_str(t);
-                ("response.function_call_arguments.delta", id.clone(), t, "")
+                ("response.function_call_arguments.delta", "", None)
             }
-            (Some(Open::Custom { id, arguments, input, .. }), Delta::ToolInput(t)) => {
+            (Some(Open::Custom { arguments, input, .. }), Delta::ToolInput(t)) => {
                 arguments.push_str(t);
-                decoded = input.feed(arguments);
-                ("response.custom_tool_call_input.delta", id.clone(), decoded.as_str(), "")
+                let decoded = input.feed(arguments);
+                ("response.custom_tool_call_input.delta", "", Some(decoded))
             }
             _ => return,
+        };
+        let piece = match (&decoded, delta) {
+            (Some(d), _) => d.as_str(),
+            (None, Delta::Text(t) | Delta::Thinking(t) | Delta::ToolInput(t) | Delta::Signature(t)) => t,
         };
         if piece.is_empty() {
             return;
         }
-        let piece = piece.to_owned();
-        self.emit(
-            ty,
-            |d| {
-                d.extend_from_slice(b"\"item_id\":");
-                push_str(d, &id);
-                d.extend_from_slice(b",\"output_index\":");
-                d.extend_from_slice(index.to_string().as_bytes());
-                d.extend_from_slice(extra.as_bytes());
-                d.extend_from_slice(b",\"delta\":");
-                push_str(d, &piece);
-            },
-            out,
-        );
+        let Some(seq) = self.next_seq() else { return };
+        let id = match &self.open {
+            Some(
+                Open::Message { id, .. }
+                | Open::Reasoning { id, .. }
+                | Open::Function { id, .. }
+                | Open::Custom { id, .. },
+            ) => id.as_str(),
+            _ => "",
+        };
+        write_event(out, ty, seq, |d| {
+            d.extend_from_slice(b"\"item_id\":");
+            push_str(d, id);
+            d.extend_from_slice(b",\"output_index\":");
+            push_num(d, index as u64);
+            d.extend_from_slice(extra.as_bytes());
+            d.extend_from_slice(b",\"delta\":");
+            push_str(d, piece);
+        });
     }
 
     /// Finishes the open item (its `.done` events and `output_item.done`).
@@ -389,12 +399,26 @@ impl Encoder {
         self.output.push(item);
     }
 
-    fn finish(&mut self, status: &'static str, snap: String, out: &mut Vec<u8>) {
+    /// The final lifecycle event; the object it carries is also left in the slot (the
+    /// non-streamed body, the stored copy).
+    fn finish(
+        &mut self,
+        status: &'static str,
+        usage: Option<&Usage>,
+        error: Option<&Value>,
+        incomplete: Option<&str>,
+        out: &mut Vec<u8>,
+    ) {
         let ty = match status {
             "completed" => "response.completed",
             "incomplete" => "response.incomplete",
             _ => "response.failed",
         };
+        let mut snap = Vec::new();
+        self.snapshot(status, usage, error, incomplete, &mut snap);
+        if self.write {
+            out.reserve_exact(snap.len() + 96);
+        }
         self.lifecycle(ty, &snap, out);
         self.done = true;
         *self.slot.borrow_mut() = Some(Finished {
@@ -426,15 +450,13 @@ impl Encode for Encoder {
                     Stop::Refusal => ("incomplete", Some("content_filter")),
                     _ => ("completed", None),
                 };
-                let snap = self.snapshot(status, Some(usage), None, reason);
-                self.finish(status, snap, out);
+                self.finish(status, Some(usage), None, reason, out);
             }
             Event::Error { message } => {
                 self.start(out);
                 self.close(out);
                 let error = json!({"code": "server_error", "message": message});
-                let snap = self.snapshot("failed", None, Some(error), None);
-                self.finish("failed", snap, out);
+                self.finish("failed", None, Some(&error), None, out);
             }
             Event::Ping => {
                 if self.write {
@@ -467,6 +489,26 @@ pub fn usage_json(u: &Usage) -> Value {
 
 fn push_str(out: &mut Vec<u8>, s: &str) {
     let _ = serde_json::to_writer(&mut *out, s);
+}
+
+fn push_num(out: &mut Vec<u8>, n: u64) {
+    use std::io::Write;
+    let _ = write!(out, "{n}");
+}
+
+/// One event, `{"type":TYPE, <fields>, "sequence_number":N}`, appended to `out` in SSE form
+/// (no buffer of its own: the bytes go where they are sent from). `fields` writes the JSON
+/// text of the members between, no braces, one line.
+fn write_event(out: &mut Vec<u8>, ty: &str, seq: u64, fields: impl FnOnce(&mut Vec<u8>)) {
+    out.extend_from_slice(b"event: ");
+    out.extend_from_slice(ty.as_bytes());
+    out.extend_from_slice(b"\ndata: {\"type\":\"");
+    out.extend_from_slice(ty.as_bytes());
+    out.extend_from_slice(b"\",");
+    fields(out);
+    out.extend_from_slice(b",\"sequence_number\":");
+    push_num(out, seq);
+    out.extend_from_slice(b"}\n\n");
 }
 
 /// The echo fields serialized once.

@@ -44,10 +44,14 @@ pub struct Saving {
 }
 
 impl Saving {
-    fn record_json(&self, response: &str, native: Option<&NativeHome>) -> String {
+    fn record_json(&self, response: &[u8], native: Option<&NativeHome>) -> String {
         let mut s = String::with_capacity(response.len() + 256);
         s.push_str("{\"v\":1,\"response\":");
-        s.push_str(if response.is_empty() { "null" } else { response });
+        if response.is_empty() {
+            s.push_str("null");
+        } else {
+            s.push_str(&String::from_utf8_lossy(response));
+        }
         s.push_str(",\"input\":");
         s.push_str(&serde_json::to_string(&*self.input).unwrap_or_else(|_| "[]".into()));
         s.push_str(",\"context\":");
@@ -168,7 +172,7 @@ impl Exchange for ResponsesExchange<'_> {
                     .and_then(|v| v.get("id").and_then(Value::as_str).map(str::to_owned));
                 if let Some(id) = id {
                     let home = NativeHome { provider: provider.id.to_owned(), key_index: 0 };
-                    let _ = saving.put(&id, saving.record_json("", Some(&home))).await;
+                    let _ = saving.put(&id, saving.record_json(b"", Some(&home))).await;
                 }
             }
             resp.body = Body::Bytes(raw);
@@ -199,7 +203,7 @@ impl Exchange for ResponsesExchange<'_> {
         let body = if self.req.stream {
             Translated::Events(events)
         } else {
-            Translated::Json(finished.response.into_bytes())
+            Translated::Json(finished.response)
         };
         translated(resp, body)
     }
@@ -327,7 +331,7 @@ impl Stream for NativeTap {
                     });
                     if let Some((id, saving)) = id.and_then(|id| Some((id, this.saving.take()?))) {
                         let home = NativeHome { provider: this.provider.to_owned(), key_index: 0 };
-                        let write = saving.put(&id, saving.record_json("", Some(&home)));
+                        let write = saving.put(&id, saving.record_json(b"", Some(&home)));
                         this.pending = Some((write, chunk));
                         return Pin::new(this).poll_next(cx);
                     }

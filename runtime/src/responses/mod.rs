@@ -190,9 +190,8 @@ pub async fn create<H: Host>(
     }
 
     let id = new_id(host, "resp");
-    let input: Vec<Value> = parsed
-        .input
-        .iter()
+    let input: Vec<Value> = std::mem::take(&mut parsed.input)
+        .into_iter()
         .map(|item| request::normalize(item, |prefix| new_id(host, prefix)))
         .collect();
     {
@@ -202,7 +201,7 @@ pub async fn create<H: Host>(
     let head = Rc::new(events::Head {
         id,
         created_at: host.now_ms() / 1000,
-        echo_json: events::echo_json(&parsed.echo),
+        echo_json: std::mem::take(&mut parsed.echo_json),
     });
     let saving = match (&store, parsed.store) {
         (Ok((kv, ttl)), true) => Some(Saving {

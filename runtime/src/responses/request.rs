@@ -21,9 +21,12 @@
 //!
 //! [`tools`]: super::tools
 
-use super::tools::{self, ToolMap};
-use crate::canonical::{Block, Format, Message, Request, Role, Source, Thinking};
+use super::tools::{self, ToolMap, Tools};
+use crate::canonical::raw::{self, Members, Writer};
+use crate::canonical::{Block, Format, Message, RawJson, Request, Role, Source, Thinking};
 use crate::errors::ApiError;
+use serde::de::MapAccess;
+use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
 /// The parsed request.
@@ -38,18 +41,55 @@ pub struct Parsed {
     pub instructions: Option<Value>,
     pub store: bool,
     pub previous_response_id: Option<String>,
-    /// Fields of the response object that repeat the request.
-    pub echo: Map<String, Value>,
+    /// Fields of the response object that repeat the request, as a JSON object (written
+    /// once: the client's tools are copied in as they came, not rebuilt).
+    pub echo_json: String,
 }
 
 fn field<'a>(obj: &'a Map<String, Value>, k: &str) -> Option<&'a Value> {
     obj.get(k).filter(|v| !v.is_null())
 }
 
+/// Takes a member out of the body's tree (`null` counts as absent).
+fn take(obj: &mut Map<String, Value>, k: &str) -> Option<Value> {
+    obj.remove(k).filter(|v| !v.is_null())
+}
+
+/// The members of a body that [`parse`] reads: `tools` as JSON text (read once more, typed,
+/// and echoed as is), the others as trees; the rest (`include`, `prompt_cache_key`,
+/// `client_metadata`...) is skipped in the same pass, never built.
+#[derive(Default)]
+struct Known<'de> {
+    obj: Map<String, Value>,
+    tools: Option<&'de RawValue>,
+}
+
+impl<'de> Members<'de> for Known<'de> {
+    fn member<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        const READ: &[&str] = &[
+            "model", "input", "previous_response_id", "tool_choice",
+            "parallel_tool_calls", "max_output_tokens", "temperature", "top_p", "stream",
+            "reasoning", "text", "store", "instructions", "truncation", "user", "metadata",
+        ];
+        if key == "tools" {
+            self.tools = Some(map.next_value()?);
+            Ok(())
+        } else if READ.contains(&key) {
+            self.obj.insert(key.to_owned(), map.next_value()?);
+            Ok(())
+        } else {
+            raw::skip(map)
+        }
+    }
+}
+
 /// Reads a Responses body.
 pub fn parse(body: &[u8]) -> Result<Parsed, ApiError> {
-    let v: Value = serde_json::from_slice(body).map_err(|e| ApiError::bad_json(&e.to_string()))?;
-    let Value::Object(obj) = v else {
+    let Some(Known {
+        mut obj,
+        tools: raw_tools,
+    }) = raw::body::<Known>(body).map_err(|e| ApiError::bad_json(&e.to_string()))?
+    else {
         return Err(ApiError::bad_json("the body is not a JSON object"));
     };
     let model = match field(&obj, "model") {
@@ -67,13 +107,13 @@ pub fn parse(body: &[u8]) -> Result<Parsed, ApiError> {
             ))
         }
     };
-    let input = match field(&obj, "input") {
+    let input = match take(&mut obj, "input") {
         None => Vec::new(),
         Some(Value::String(s)) => vec![json!({
             "type": "message", "role": "user",
             "content": [{"type": "input_text", "text": s}],
         })],
-        Some(Value::Array(items)) => items.clone(),
+        Some(Value::Array(items)) => items,
         Some(_) => {
             return Err(ApiError::bad_request(
                 Some("input"),
@@ -97,7 +137,9 @@ pub fn parse(body: &[u8]) -> Result<Parsed, ApiError> {
             "you must provide an input parameter.".to_owned(),
         ));
     }
-    let (canonical_tools, tool_map) = tools::decode(field(&obj, "tools"))?;
+    let raw_tools = raw_tools.filter(|t| t.get() != "null");
+    let tools_in = raw_tools.map(|t| Tools::read(t.get())).transpose()?;
+    let (canonical_tools, tool_map) = tools::decode(tools_in.as_ref())?;
     let mut req = Request {
         model: model.clone(),
         tools: canonical_tools,
@@ -127,41 +169,58 @@ pub fn parse(body: &[u8]) -> Result<Parsed, ApiError> {
     };
     req.format = format_of(field(&obj, "text").and_then(|t| t.get("format")))?;
     let store = field(&obj, "store").and_then(Value::as_bool).unwrap_or(true);
-    let instructions = field(&obj, "instructions").cloned();
 
-    let mut echo = Map::new();
-    echo.insert("model".into(), Value::String(model));
-    echo.insert(
-        "instructions".into(),
-        instructions.clone().unwrap_or(Value::Null),
-    );
-    let copy = |k: &str, default: Value| field(&obj, k).cloned().unwrap_or(default);
-    echo.insert("max_output_tokens".into(), copy("max_output_tokens", Value::Null));
-    echo.insert("parallel_tool_calls".into(), copy("parallel_tool_calls", json!(true)));
-    echo.insert(
-        "previous_response_id".into(),
-        previous_response_id.clone().map_or(Value::Null, Value::String),
-    );
-    echo.insert(
-        "reasoning".into(),
-        json!({
-            "effort": reasoning.and_then(|r| r.get("effort")).cloned().unwrap_or(Value::Null),
-            "summary": reasoning.and_then(|r| r.get("summary")).cloned().unwrap_or(Value::Null),
-        }),
-    );
-    echo.insert("store".into(), Value::Bool(store));
-    echo.insert("temperature".into(), copy("temperature", json!(1.0)));
-    echo.insert("text".into(), copy("text", json!({"format": {"type": "text"}})));
-    echo.insert("tool_choice".into(), copy("tool_choice", json!("auto")));
-    let mut tools_echo = copy("tools", json!([]));
-    complete_tools(&mut tools_echo);
-    echo.insert("tools".into(), tools_echo);
-    echo.insert("top_p".into(), copy("top_p", json!(1.0)));
-    echo.insert("truncation".into(), copy("truncation", json!("disabled")));
-    if let Some(user) = field(&obj, "user") {
-        echo.insert("user".into(), user.clone());
+    let reasoning_echo = json!({
+        "effort": reasoning.and_then(|r| r.get("effort")).cloned().unwrap_or(Value::Null),
+        "summary": reasoning.and_then(|r| r.get("summary")).cloned().unwrap_or(Value::Null),
+    });
+    let instructions = take(&mut obj, "instructions");
+
+    // Members in the order a serde_json map has them (sorted); values moved out of the
+    // body's tree, never copied, except `instructions` (also kept for the messages).
+    let mut w = Writer::with_capacity(raw_tools.map_or(0, |t| t.get().len()) + 512);
+    fn put(w: &mut Writer, k: &str, v: Option<&Value>, default: &str) {
+        w.key(k);
+        match v {
+            Some(v) => w.value(v),
+            None => w.raw(default),
+        }
     }
-    echo.insert("metadata".into(), copy("metadata", json!({})));
+    w.open();
+    put(&mut w, "instructions", instructions.as_ref(), "null");
+    put(&mut w, "max_output_tokens", take(&mut obj, "max_output_tokens").as_ref(), "null");
+    put(&mut w, "metadata", take(&mut obj, "metadata").as_ref(), "{}");
+    w.key("model");
+    w.string(&model);
+    put(&mut w, "parallel_tool_calls", take(&mut obj, "parallel_tool_calls").as_ref(), "true");
+    w.key("previous_response_id");
+    match &previous_response_id {
+        Some(id) => w.string(id),
+        None => w.raw("null"),
+    }
+    put(&mut w, "reasoning", Some(&reasoning_echo), "null");
+    w.key("store");
+    w.bool(store);
+    put(&mut w, "temperature", take(&mut obj, "temperature").as_ref(), "1.0");
+    put(&mut w, "text", take(&mut obj, "text").as_ref(), r#"{"format":{"type":"text"}}"#);
+    put(&mut w, "tool_choice", take(&mut obj, "tool_choice").as_ref(), r#""auto""#);
+    w.key("tools");
+    match (raw_tools, &tools_in) {
+        (Some(raw), Some(t)) if !t.echo_incomplete() => w.raw(raw.get()),
+        (Some(raw), _) => {
+            let mut v: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
+            complete_tools(&mut v);
+            w.value(&v);
+        }
+        (None, _) => w.raw("[]"),
+    }
+    put(&mut w, "top_p", take(&mut obj, "top_p").as_ref(), "1.0");
+    put(&mut w, "truncation", take(&mut obj, "truncation").as_ref(), r#""disabled""#);
+    if let Some(user) = take(&mut obj, "user") {
+        put(&mut w, "user", Some(&user), "null");
+    }
+    w.close();
+    let echo_json = String::from_utf8(w.buf).unwrap_or_else(|_| "{}".to_owned());
     Ok(Parsed {
         req,
         tools: tool_map,
@@ -169,7 +228,7 @@ pub fn parse(body: &[u8]) -> Result<Parsed, ApiError> {
         instructions,
         store,
         previous_response_id,
-        echo,
+        echo_json,
     })
 }
 
@@ -215,7 +274,7 @@ fn format_of(f: Option<&Value>) -> Result<Option<Format>, ApiError> {
                     .get("description")
                     .and_then(Value::as_str)
                     .map(str::to_owned),
-                schema: schema.clone(),
+                schema: RawJson::from_value(schema),
                 strict: f.get("strict").and_then(Value::as_bool),
             })
         }
@@ -492,12 +551,12 @@ fn source_of(url: &str) -> Source {
 
 /// The item as stored and listed by `input_items`: with `type`, an `id`, a `status`, and
 /// message content as a list of parts (what the item resource schemas require).
-pub fn normalize(item: &Value, id: impl FnOnce(&str) -> String) -> Value {
+pub fn normalize(item: Value, id: impl FnOnce(&str) -> String) -> Value {
+    let ty = item_type(&item).to_owned();
     let mut obj = match item {
-        Value::Object(o) => o.clone(),
-        other => return other.clone(),
+        Value::Object(o) => o,
+        other => return other,
     };
-    let ty = item_type(item).to_owned();
     obj.insert("type".into(), Value::String(ty.clone()));
     if obj.get("id").and_then(Value::as_str).is_none_or(str::is_empty) {
         let prefix = match ty.as_str() {

@@ -10,8 +10,10 @@
 //! Leaving hosted tools out keeps the turn working: the model answers without them, which is
 //! what a client sending them to a model that lacks them would see from OpenAI too.
 
-use crate::canonical::{Tool, ToolChoice};
+use crate::canonical::raw::{self, List, Members, Obj};
+use crate::canonical::{RawJson, Tool, ToolChoice};
 use crate::errors::ApiError;
+use serde::de::MapAccess;
 use serde_json::{json, Value};
 
 /// Joins a namespace and a tool name into one upstream function name.
@@ -59,20 +61,17 @@ pub fn flatten(namespace: Option<&str>, name: &str) -> String {
 }
 
 /// The parameters schema of a custom tool's stand-in function.
-fn custom_schema() -> Value {
-    json!({
-        "type": "object",
-        "properties": {"input": {"type": "string", "description": "The raw input for the tool, exactly as the tool expects it."}},
-        "required": ["input"],
-        "additionalProperties": false,
-    })
+fn custom_schema() -> RawJson {
+    RawJson::literal(concat!(
+        r#"{"type":"object","#,
+        r#""properties":{"input":{"type":"string","description":"The raw input for the tool, exactly as the tool expects it."}},"#,
+        r#""required":["input"],"additionalProperties":false}"#
+    ))
 }
 
 /// The description of a custom tool's stand-in: the client's, plus its format when it has one
 /// (a grammar the model must follow, since the upstream cannot enforce it).
-fn custom_description(tool: &Value) -> Option<String> {
-    let desc = tool.get("description").and_then(Value::as_str);
-    let format = tool.get("format");
+fn custom_description(desc: Option<&str>, format: Option<&Value>) -> Option<String> {
     let grammar = format
         .filter(|f| f.get("type").and_then(Value::as_str) == Some("grammar"))
         .and_then(|f| {
@@ -91,35 +90,118 @@ fn custom_description(tool: &Value) -> Option<String> {
     }
 }
 
+/// One entry of `tools` (or of a namespace's `tools`, or a chat-style `function`), read in
+/// one pass with the parameters schema kept as the client's text.
+#[derive(Default)]
+pub struct ToolIn {
+    kind: Option<Value>,
+    name: Option<Value>,
+    description: Option<Value>,
+    parameters: Option<RawJson>,
+    format: Option<Value>,
+    function: Option<Box<Obj<ToolIn>>>,
+    tools: Option<List<Obj<ToolIn>>>,
+    has_strict: bool,
+}
+
+impl<'de> Members<'de> for ToolIn {
+    fn member<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        match key {
+            "type" => self.kind = Some(map.next_value()?),
+            "name" => self.name = Some(map.next_value()?),
+            "description" => self.description = Some(map.next_value()?),
+            "parameters" => self.parameters = Some(map.next_value()?),
+            "format" => self.format = Some(map.next_value()?),
+            "function" => self.function = Some(map.next_value()?),
+            "tools" => self.tools = Some(map.next_value()?),
+            "strict" => {
+                self.has_strict = true;
+                raw::skip(map)?;
+            }
+            _ => raw::skip(map)?,
+        }
+        Ok(())
+    }
+}
+
+impl ToolIn {
+    fn str(v: &Option<Value>) -> Option<&str> {
+        v.as_ref().and_then(Value::as_str)
+    }
+
+    /// Whether the response's echo of this tool needs members added (see
+    /// `request::complete_tools`): a `function` without `strict` or `parameters`.
+    fn incomplete(&self) -> bool {
+        match Self::str(&self.kind) {
+            Some("function") => !self.has_strict || self.parameters.is_none(),
+            Some("namespace") => match &self.tools {
+                Some(List::Items(inner)) => inner.iter().any(|t| match t {
+                    Obj::Object(t) => t.incomplete(),
+                    Obj::Null | Obj::Other => false,
+                }),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+}
+
+/// `tools` (JSON text) read for [`decode`] and the echo.
+pub struct Tools(List<Obj<ToolIn>>);
+
+impl Tools {
+    /// Reads the `tools` member's JSON text (valid JSON: it was parsed with the body).
+    pub fn read(json: &str) -> Result<Tools, ApiError> {
+        serde_json::from_str(json)
+            .map(Tools)
+            .map_err(|e| ApiError::bad_json(&e.to_string()))
+    }
+
+    /// Whether the echo must add members to some tool (so cannot copy the client's text).
+    pub fn echo_incomplete(&self) -> bool {
+        match &self.0 {
+            List::Items(list) => list.iter().any(|t| match t {
+                Obj::Object(t) => t.incomplete(),
+                Obj::Null | Obj::Other => false,
+            }),
+            List::Null | List::Other => false,
+        }
+    }
+}
+
 /// Reads `tools` into canonical tools and the map back.
-pub fn decode(tools: Option<&Value>) -> Result<(Vec<Tool>, ToolMap), ApiError> {
+pub fn decode(tools: Option<&Tools>) -> Result<(Vec<Tool>, ToolMap), ApiError> {
     let mut out = Vec::new();
     let mut map = ToolMap::default();
-    let Some(tools) = tools else {
-        return Ok((out, map));
-    };
-    let Some(list) = tools.as_array() else {
-        if tools.is_null() {
-            return Ok((out, map));
+    let list = match tools.map(|t| &t.0) {
+        None | Some(List::Null) => return Ok((out, map)),
+        Some(List::Other) => {
+            return Err(ApiError::bad_request(
+                Some("tools"),
+                "`tools` must be an array.".to_owned(),
+            ))
         }
-        return Err(ApiError::bad_request(
-            Some("tools"),
-            "`tools` must be an array.".to_owned(),
-        ));
+        Some(List::Items(list)) => list,
     };
+    let empty = ToolIn::default();
     for t in list {
-        let ty = t.get("type").and_then(Value::as_str).unwrap_or("function");
+        let t = match t {
+            Obj::Object(t) => t,
+            Obj::Null | Obj::Other => &empty,
+        };
+        let ty = ToolIn::str(&t.kind).unwrap_or("function");
         match ty {
             "function" | "custom" => one(t, None, &mut out, &mut map)?,
             "namespace" => {
-                let ns = t.get("name").and_then(Value::as_str).unwrap_or_default();
-                for inner in t
-                    .get("tools")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
-                    one(inner, Some(ns), &mut out, &mut map)?;
+                let ns = ToolIn::str(&t.name).unwrap_or_default();
+                if let Some(List::Items(inner)) = &t.tools {
+                    for i in inner {
+                        let i = match i {
+                            Obj::Object(i) => i,
+                            Obj::Null | Obj::Other => &empty,
+                        };
+                        one(i, Some(ns), &mut out, &mut map)?;
+                    }
                 }
             }
             other => map.dropped.push(other.to_owned()),
@@ -129,27 +211,33 @@ pub fn decode(tools: Option<&Value>) -> Result<(Vec<Tool>, ToolMap), ApiError> {
 }
 
 fn one(
-    t: &Value,
+    t: &ToolIn,
     namespace: Option<&str>,
     out: &mut Vec<Tool>,
     map: &mut ToolMap,
 ) -> Result<(), ApiError> {
-    let ty = t.get("type").and_then(Value::as_str).unwrap_or("function");
+    let ty = ToolIn::str(&t.kind).unwrap_or("function");
     // Chat-style `{"type":"function","function":{...}}` is accepted too (some clients mix).
-    let f = t.get("function").unwrap_or(t);
-    let Some(name) = f.get("name").and_then(Value::as_str).filter(|n| !n.is_empty()) else {
+    let empty = ToolIn::default();
+    let f = match t.function.as_deref() {
+        None => t,
+        Some(Obj::Object(f)) => f,
+        Some(Obj::Null | Obj::Other) => &empty,
+    };
+    let Some(name) = ToolIn::str(&f.name).filter(|n| !n.is_empty()) else {
         return Err(ApiError::bad_request(
             Some("tools"),
             format!("every `{ty}` tool needs a `name`."),
         ));
     };
     let upstream = flatten(namespace, name);
+    let description = ToolIn::str(&f.description);
     let (kind, tool) = match ty {
         "custom" => (
             ToolKind::Custom,
             Tool {
                 name: upstream.clone(),
-                description: custom_description(f),
+                description: custom_description(description, f.format.as_ref()),
                 schema: custom_schema(),
             },
         ),
@@ -157,15 +245,11 @@ fn one(
             ToolKind::Function,
             Tool {
                 name: upstream.clone(),
-                description: f
-                    .get("description")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
-                schema: f
-                    .get("parameters")
-                    .filter(|p| p.is_object())
-                    .cloned()
-                    .unwrap_or_else(|| json!({"type": "object", "properties": {}})),
+                description: description.map(str::to_owned),
+                schema: match &f.parameters {
+                    Some(p) if p.get().starts_with('{') => p.clone(),
+                    _ => RawJson::literal(r#"{"type":"object","properties":{}}"#),
+                },
             },
         ),
         other => {
@@ -379,6 +463,8 @@ mod tests {
             {"type": "namespace", "name": "agents", "tools": [{"type": "function", "name": "spawn"}]},
             {"type": "web_search"},
         ]);
+        let tools = Tools::read(&tools.to_string()).unwrap();
+        assert!(tools.echo_incomplete(), "exec and spawn lack `strict`");
         let (out, map) = decode(Some(&tools)).unwrap();
         let names: Vec<&str> = out.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(names, ["exec", "apply_patch", "agents__spawn"]);
