@@ -19,7 +19,7 @@ use crate::host::{
     read_stream, Body, ByteStream, FetchError, Headers, HttpRequest, HttpResponse, LocalFuture,
     PlatformBody,
 };
-use super::stream::byte_stream;
+use super::stream::{self, byte_stream};
 use crate::hosts::{is_hop_by_hop, too_large, unreadable_body, MAX_REQUEST_BODY};
 use bytes::{Bytes, BytesMut};
 use futures_util::future::{select, Either};
@@ -187,21 +187,9 @@ pub(super) fn outbound(response: HttpResponse) -> worker::Result<web_sys::Respon
             // Only this host makes platform bodies; anything else has no bytes to give.
             Err(_) => web_sys::Response::new_with_opt_str_and_init(None, &init),
         },
-        Body::Stream(stream) => {
-            let readable = worker::Response::from_stream(stream.map(|chunk| {
-                chunk
-                    .map(Vec::from)
-                    .map_err(|e| worker::Error::RustError(e.0))
-            }))?
-            .into_parts()
-            .1;
-            match readable {
-                worker::ResponseBody::Stream(s) => {
-                    web_sys::Response::new_with_opt_readable_stream_and_init(Some(&s), &init)
-                }
-                _ => web_sys::Response::new_with_opt_str_and_init(None, &init),
-            }
-        }
+        Body::Stream(stream) => stream::readable_from(stream).and_then(|readable| {
+            web_sys::Response::new_with_opt_readable_stream_and_init(Some(&readable), &init)
+        }),
     };
     made.map_err(|e| worker::Error::RustError(js_error_text(&e)))
 }
