@@ -10,6 +10,10 @@ and its workerd's CPU time (utime + stime, /proc/PID/stat) over the burst is div
 requests. Interleaving the builds burst by burst means they see the same machine: on a shared
 two-core box the noise between runs minutes apart is larger than the differences being
 measured. Prints the median (and min–max) per path and build.
+
+--floor adds the 10-line JS forwarding worker (bench/js-proxy-worker.js) as one more column,
+sent the same body per path (a JSON or SSE answer to match), and a "net" column per build:
+the median over rounds of (build − floor) in the same round — the gateway's own work.
 """
 import argparse
 import json
@@ -51,9 +55,42 @@ def wait_up(port: int) -> None:
     raise SystemExit(f"workerd on port {port} did not come up")
 
 
-def load(loadgen, port, path, body, rate, seconds, concurrency=4):
+FLOOR = "JS floor"
+
+
+def url_of(name, port, path):
+    if name == FLOOR:
+        shape = "stream" if path.endswith("-stream") else "plain"
+        return f"http://127.0.0.1:{port}/?shape={shape}"
+    return f"http://127.0.0.1:{port}/v1/{PATHS[path]}"
+
+
+def start_floor(port, upstream, out_dir):
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(ROOT, "bench/js-proxy-worker.js")) as f:
+        js = f.read()
+    with open(os.path.join(out_dir, "worker.js"), "w") as f:
+        f.write(js)
+    with open(os.path.join(out_dir, "config.capnp"), "w") as f:
+        f.write(f"""using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [
+    (name = "main", worker = (modules = [(name = "worker.js", esModule = embed "worker.js")],
+      compatibilityDate = "2025-10-01", globalOutbound = "net",
+      bindings = [(name = "UPSTREAM", text = "{upstream}")])),
+    (name = "net", network = (allow = ["public", "private", "local"])),
+  ],
+  sockets = [ (name = "http", address = "127.0.0.1:{port}", http = (), service = "main") ],
+);
+""")
+    log = open(os.path.join(out_dir, "workerd.log"), "w")
+    return subprocess.Popen(["taskset", "-c", "1", os.path.join(ROOT, "target/tools/node_modules/.bin/workerd"),
+                             "serve", os.path.join(out_dir, "config.capnp")], stdout=log, stderr=subprocess.STDOUT)
+
+
+def load(loadgen, url, body, rate, seconds, concurrency=4):
     out = subprocess.run(
-        ["taskset", "-c", "0", loadgen, "--url", f"http://127.0.0.1:{port}/v1/{PATHS[path]}",
+        ["taskset", "-c", "0", loadgen, "--url", url,
          "--body-file", body, "--header", "authorization: Bearer bench-gateway-key",
          "--header", "anthropic-version: 2023-06-01", "--concurrency", str(concurrency),
          "--rate", str(rate), "--duration", str(seconds), "--warmup", "0"],
@@ -71,6 +108,8 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=2)
     ap.add_argument("--paths", default=",".join(PATHS))
     ap.add_argument("--port", type=int, default=19100)
+    ap.add_argument("--floor", action="store_true", help="add the JS forwarding worker")
+    ap.add_argument("--upstream", default=f"http://127.0.0.1:{os.environ.get('BENCH_PORT_BASE', '18990')}")
     ap.add_argument("--loadgen", default=os.path.join(
         os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "release", "apex-loadgen"))
     ap.add_argument("builds", nargs="+", help="NAME=WORKER_DIR")
@@ -85,10 +124,13 @@ def main() -> int:
             p = subprocess.Popen(["taskset", "-c", "1", "bash", os.path.join(ROOT, "bench/workerd.sh"),
                                   d, str(port), a.vars], stdout=log, stderr=subprocess.STDOUT)
             procs.append((name, port, p))
+        if a.floor:
+            port = a.port + len(builds)
+            procs.append((FLOOR, port, start_floor(port, a.upstream, os.path.join(ROOT, "target/bench-floor"))))
         for name, port, p in procs:
             wait_up(port)
             for path in paths:  # warm: the first requests compile the wasm
-                load(a.loadgen, port, path, os.path.join(a.bodies, f"{path}.json"), 100, 1, 2)
+                load(a.loadgen, url_of(name, port, path), os.path.join(a.bodies, f"{path}.json"), 100, 1, 2)
         per = {(path, name): [] for path in paths for name, _, _ in procs}
         for r in range(a.rounds):
             for path in paths:
@@ -96,8 +138,8 @@ def main() -> int:
                 order = procs if r % 2 == 0 else procs[::-1]
                 for name, port, p in order:
                     before = ticks(p.pid)
-                    n, errors = load(a.loadgen, port, path, os.path.join(a.bodies, f"{path}.json"),
-                                     a.rate, a.seconds)
+                    n, errors = load(a.loadgen, url_of(name, port, path),
+                                     os.path.join(a.bodies, f"{path}.json"), a.rate, a.seconds)
                     after = ticks(p.pid)
                     if errors:
                         print(f"warning: {name} {path}: {errors} errors", file=sys.stderr)
@@ -106,13 +148,20 @@ def main() -> int:
         names = [n for n, _, _ in procs]
         print(f"CPU per request, ms: median (min–max) of {a.rounds} bursts of "
               f"{a.rate} req/s × {a.seconds:g} s each, builds interleaved\n")
-        print("| path | " + " | ".join(names) + " |")
-        print("|---|" + "---:|" * len(names))
+        gateways = [n for n in names if n != FLOOR]
+        net = [f"{n} net" for n in gateways] if a.floor else []
+        print("| path | " + " | ".join(names + net) + " |")
+        print("|---|" + "---:|" * (len(names) + len(net)))
         for path in paths:
             cells = []
             for n in names:
                 v = per[(path, n)]
                 cells.append(f"{statistics.median(v):.3f} ({min(v):.2f}–{max(v):.2f})")
+            if a.floor:
+                floor = per[(path, FLOOR)]
+                for n in gateways:
+                    d = [x - f for x, f in zip(per[(path, n)], floor)]
+                    cells.append(f"{statistics.median(d):.3f}")
             print(f"| {path} | " + " | ".join(cells) + " |")
     finally:
         for _, _, p in procs:
