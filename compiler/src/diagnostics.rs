@@ -69,11 +69,21 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn error(span: Span, message: impl Into<String>) -> Diagnostic {
-        Diagnostic { severity: Severity::Error, span, message: message.into(), help: None }
+        Diagnostic {
+            severity: Severity::Error,
+            span,
+            message: message.into(),
+            help: None,
+        }
     }
 
     pub fn warning(span: Span, message: impl Into<String>) -> Diagnostic {
-        Diagnostic { severity: Severity::Warning, span, message: message.into(), help: None }
+        Diagnostic {
+            severity: Severity::Warning,
+            span,
+            message: message.into(),
+            help: None,
+        }
     }
 
     pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
@@ -189,7 +199,10 @@ impl Diagnostics {
         let Some(line) = n.checked_sub(1).and_then(|i| self.source.lines().nth(i)) else {
             return (String::new(), 0, len);
         };
-        let mut chars: Vec<char> = line.chars().map(|c| if c == '\t' { ' ' } else { c }).collect();
+        let mut chars: Vec<char> = line
+            .chars()
+            .map(|c| if c == '\t' { ' ' } else { c })
+            .collect();
         let mut start = col.saturating_sub(1);
         let mut carets = len;
         let mut masks: Vec<&Span> = self.masks.iter().filter(|m| m.line == n).collect();
@@ -219,7 +232,11 @@ impl Diagnostics {
             }
             return Ok(());
         }
-        writeln!(f, "{}:{}:{}: {}: {}", self.name, line, col, d.severity, d.message)?;
+        writeln!(
+            f,
+            "{}:{}:{}: {}: {}",
+            self.name, line, col, d.severity, d.message
+        )?;
         let (text, start, len) = self.display_line(line, col, len);
         let gutter = line.to_string().len();
         let pad = " ".repeat(gutter);
@@ -277,9 +294,14 @@ fn mask_region(region: &[char]) -> Vec<char> {
     match (region.first(), region.last()) {
         (Some(&q), Some(&end)) if region.len() >= 2 && (q == '"' || q == '\'') && end == q => {
             let inner: String = region[1..region.len() - 1].iter().collect();
-            std::iter::once(q).chain(mask_secret(&inner).chars()).chain(std::iter::once(q)).collect()
+            std::iter::once(q)
+                .chain(mask_secret(&inner).chars())
+                .chain(std::iter::once(q))
+                .collect()
         }
-        _ => mask_secret(&region.iter().collect::<String>()).chars().collect(),
+        _ => mask_secret(&region.iter().collect::<String>())
+            .chars()
+            .collect(),
     }
 }
 
@@ -302,11 +324,17 @@ mod tests {
         let mut d = Diagnostics::new("p.yaml", src);
         let quoted = "\"sk-abcdef1234567890abcdef\"";
         d.mask(Span::new(1, src.find(quoted).unwrap() + 1, quoted.len()));
-        d.push(Diagnostic::error(Span::new(1, src.find('x').unwrap() + 1, 1), "bad"));
+        d.push(Diagnostic::error(
+            Span::new(1, src.find('x').unwrap() + 1, 1),
+            "bad",
+        ));
         let out = d.to_string();
         assert!(!out.contains("abcdef"), "{out}");
         let shown = "keys: [\"sk-********\", x]";
         let caret = " ".repeat(shown.find('x').unwrap()) + "^";
-        assert!(out.contains(&format!("1 | {shown}\n  | {caret}\n")), "{out}");
+        assert!(
+            out.contains(&format!("1 | {shown}\n  | {caret}\n")),
+            "{out}"
+        );
     }
 }

@@ -49,7 +49,9 @@ pub const KNOWN: &[Known] = &[
 /// The catalogue entry for a `--providers` word.
 pub fn find(word: &str) -> Option<&'static Known> {
     let w = word.trim().to_ascii_lowercase();
-    KNOWN.iter().find(|k| k.id == w || k.aliases.contains(&w.as_str()))
+    KNOWN
+        .iter()
+        .find(|k| k.id == w || k.aliases.contains(&w.as_str()))
 }
 
 /// The ids `--providers` accepts, comma-separated (for help and errors).
@@ -68,7 +70,10 @@ pub struct Options {
 
 /// The secret name a provider's key goes under.
 pub fn key_secret(id: &str) -> String {
-    format!("{}_KEY", secret_name_like(id).unwrap_or_else(|| "PROVIDER".into()))
+    format!(
+        "{}_KEY",
+        secret_name_like(id).unwrap_or_else(|| "PROVIDER".into())
+    )
 }
 
 /// The starter config for `providers` (at least one). Unknown words are an error naming the
@@ -76,7 +81,8 @@ pub fn key_secret(id: &str) -> String {
 pub fn starter(words: &[String], opts: &Options) -> Result<String, String> {
     let mut chosen: Vec<&Known> = Vec::new();
     for w in words.iter().map(|w| w.trim()).filter(|w| !w.is_empty()) {
-        let k = find(w).ok_or_else(|| format!("unknown provider \"{w}\"; known: {}", known_ids()))?;
+        let k =
+            find(w).ok_or_else(|| format!("unknown provider \"{w}\"; known: {}", known_ids()))?;
         if !chosen.iter().any(|c| c.id == k.id) {
             chosen.push(k);
         }
@@ -84,7 +90,11 @@ pub fn starter(words: &[String], opts: &Options) -> Result<String, String> {
     if chosen.is_empty() {
         return Err(format!("no providers given; known: {}", known_ids()));
     }
-    let real: Vec<&Known> = chosen.iter().copied().filter(|k| k.kind != "mock").collect();
+    let real: Vec<&Known> = chosen
+        .iter()
+        .copied()
+        .filter(|k| k.kind != "mock")
+        .collect();
 
     let mut y = String::new();
     let _ = writeln!(y, "# yaml-language-server: $schema={}", opts.schema);
@@ -98,7 +108,9 @@ pub fn starter(words: &[String], opts: &Options) -> Result<String, String> {
          #   apexc serve proxy.yaml      # run it on http://127.0.0.1:8080/v1\n\
          #   apexc build proxy.yaml -o gateway && cd gateway && npx wrangler deploy\n\n",
     );
-    y.push_str("# Worker name: lower-case letters, digits and dashes (your-name.workers.dev subdomain).\n");
+    y.push_str(
+        "# Worker name: lower-case letters, digits and dashes (your-name.workers.dev subdomain).\n",
+    );
     let _ = writeln!(y, "name: {}\n", scalar(&opts.name));
 
     if real.is_empty() {
@@ -153,16 +165,30 @@ pub fn starter(words: &[String], opts: &Options) -> Result<String, String> {
          models:\n",
     );
     for k in &chosen {
-        let public = if k.kind == "mock" { "demo".to_string() } else { public_name(k, &real) };
+        let public = if k.kind == "mock" {
+            "demo".to_string()
+        } else {
+            public_name(k, &real)
+        };
         let _ = writeln!(y, "  {}:", key(&public));
         let _ = writeln!(y, "    routes:");
-        let _ = writeln!(y, "      - {{ provider: {}, model: {} }}", flow_scalar(k.id), flow_scalar(k.model));
+        let _ = writeln!(
+            y,
+            "      - {{ provider: {}, model: {} }}",
+            flow_scalar(k.id),
+            flow_scalar(k.model)
+        );
     }
     if real.len() > 1 {
         y.push_str("  # One name over several providers: the first that answers wins, the others are the fallback.\n");
         y.push_str("  default:\n    strategy: priority\n    routes:\n");
         for k in &real {
-            let _ = writeln!(y, "      - {{ provider: {}, model: {} }}", flow_scalar(k.id), flow_scalar(k.model));
+            let _ = writeln!(
+                y,
+                "      - {{ provider: {}, model: {} }}",
+                flow_scalar(k.id),
+                flow_scalar(k.model)
+            );
         }
     }
     Ok(y)
@@ -208,13 +234,24 @@ pub fn modeline_schema(out: &Path) -> (String, Option<String>) {
     let (Ok(schema), Some(dir)) = (schema.canonicalize(), absolute_dir_of(out)) else {
         return (
             "apex.schema.json".into(),
-            Some("write the schema beside it for editor completion: apexc schema > apex.schema.json".into()),
+            Some(
+                "write the schema beside it for editor completion: apexc schema > apex.schema.json"
+                    .into(),
+            ),
         );
     };
     // Relative when the two share more than the root (the repository moves as a whole),
     // else absolute.
-    let shared = dir.components().zip(schema.components()).take_while(|(a, b)| a == b).count();
-    let path = if shared > 1 { relative(&dir, &schema) } else { schema };
+    let shared = dir
+        .components()
+        .zip(schema.components())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let path = if shared > 1 {
+        relative(&dir, &schema)
+    } else {
+        schema
+    };
     (path.to_string_lossy().replace('\\', "/"), None)
 }
 
@@ -256,12 +293,21 @@ mod tests {
 
     #[test]
     fn relative_paths() {
-        assert_eq!(relative(Path::new("/a/b"), Path::new("/a/schemas/s.json")), Path::new("../schemas/s.json"));
-        assert_eq!(relative(Path::new("/a"), Path::new("/a/s.json")), Path::new("s.json"));
+        assert_eq!(
+            relative(Path::new("/a/b"), Path::new("/a/schemas/s.json")),
+            Path::new("../schemas/s.json")
+        );
+        assert_eq!(
+            relative(Path::new("/a"), Path::new("/a/s.json")),
+            Path::new("s.json")
+        );
     }
 
     fn opts() -> Options {
-        Options { name: "my-gateway".into(), schema: "apex.schema.json".into() }
+        Options {
+            name: "my-gateway".into(),
+            schema: "apex.schema.json".into(),
+        }
     }
 
     #[test]
@@ -276,7 +322,17 @@ mod tests {
 
     #[test]
     fn several_providers_get_a_shared_fallback_model_and_no_warnings() {
-        let words: Vec<String> = ["deepseek", "azure", "anthropic", "openrouter", "groq", "mock"].iter().map(|s| s.to_string()).collect();
+        let words: Vec<String> = [
+            "deepseek",
+            "azure",
+            "anthropic",
+            "openrouter",
+            "groq",
+            "mock",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         let text = starter(&words, &opts()).unwrap();
         let loaded = crate::load::load_str("proxy.yaml", &text).unwrap_or_else(|d| panic!("{d}"));
         assert_eq!(loaded.warnings.len(), 0, "{}", loaded.warnings);
@@ -285,14 +341,24 @@ mod tests {
         assert!(text.starts_with("# yaml-language-server: $schema=apex.schema.json\n"));
         assert_eq!(
             secrets_for(&words),
-            ["GATEWAY_KEY", "DEEPSEEK_KEY", "AZURE_KEY", "ANTHROPIC_KEY", "OPENROUTER_KEY", "GROQ_KEY"]
+            [
+                "GATEWAY_KEY",
+                "DEEPSEEK_KEY",
+                "AZURE_KEY",
+                "ANTHROPIC_KEY",
+                "OPENROUTER_KEY",
+                "GROQ_KEY"
+            ]
         );
     }
 
     #[test]
     fn unknown_words_name_the_known_ones() {
         let err = starter(&["deepsek".into()], &opts()).unwrap_err();
-        assert!(err.contains("unknown provider \"deepsek\"") && err.contains("deepseek"), "{err}");
+        assert!(
+            err.contains("unknown provider \"deepsek\"") && err.contains("deepseek"),
+            "{err}"
+        );
         assert!(find("DashScope").is_some_and(|k| k.id == "aliyun"));
     }
 }

@@ -2,19 +2,19 @@
 //!
 //! The binary (`src/main.rs`) is a thin clap layer over this library.
 
+pub mod build;
 pub mod cmd;
+pub mod codegen;
 pub mod config;
+pub mod devvars;
 pub mod diagnostics;
+pub mod diff;
+pub mod import;
+pub mod init;
 pub mod load;
 pub mod schema;
-pub mod validate;
-pub mod codegen;
-pub mod devvars;
-pub mod to_runtime;
-pub mod build;
-pub mod diff;
-pub mod toolchain;
-pub mod init;
 pub mod secrets;
-pub mod import;
+pub mod to_runtime;
+pub mod toolchain;
+pub mod validate;
 pub mod yaml_write;

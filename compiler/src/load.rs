@@ -39,7 +39,9 @@ impl Loaded {
     pub fn summary(&self) -> String {
         let c = &self.config;
         let routes: usize = c.models.values().map(|m| m.routes.len()).sum();
-        let n = |count: usize, word: &str| format!("{count} {word}{}", if count == 1 { "" } else { "s" });
+        let n = |count: usize, word: &str| {
+            format!("{count} {word}{}", if count == 1 { "" } else { "s" })
+        };
         format!(
             "{}, {}, {}, {}",
             n(c.providers.len(), "provider"),
@@ -66,10 +68,12 @@ pub fn secret_names(config: &Config) -> BTreeSet<&str> {
 /// [`Diagnostics::is_unreadable`] is true.
 pub fn load_path(path: &Path) -> Result<Loaded, Diagnostics> {
     let name = path.display().to_string();
-    let bytes = std::fs::read(path)
-        .map_err(|e| Diagnostics::unreadable(&name, format!("cannot read the file: {}", io_reason(&e))))?;
-    let src = String::from_utf8(bytes)
-        .map_err(|_| Diagnostics::unreadable(&name, "cannot read the file: it is not UTF-8 text"))?;
+    let bytes = std::fs::read(path).map_err(|e| {
+        Diagnostics::unreadable(&name, format!("cannot read the file: {}", io_reason(&e)))
+    })?;
+    let src = String::from_utf8(bytes).map_err(|_| {
+        Diagnostics::unreadable(&name, "cannot read the file: it is not UTF-8 text")
+    })?;
     let mut loaded = load_str(&name, &src)?;
     loaded.path = path.to_path_buf();
     Ok(loaded)
@@ -120,7 +124,10 @@ fn load_into(src: &str, diags: &mut Diagnostics) -> Option<Config> {
         Ok(config) => Some(config),
         Err(e) => {
             // Validation should have caught anything serde rejects; say so rather than hide it.
-            diags.push(Diagnostic::error(Span::start(), format!("invalid config: {e}")));
+            diags.push(Diagnostic::error(
+                Span::start(),
+                format!("invalid config: {e}"),
+            ));
             None
         }
     }

@@ -88,12 +88,16 @@ fn drop_null_type(map: &mut Map<String, Value>) {
 
 /// `"anyOf": [X, {"type": "null"}]` → X's keywords merged into the parent.
 fn unwrap_nullable_any_of(map: &mut Map<String, Value>) {
-    let Some(Value::Array(alts)) = map.get("anyOf") else { return };
+    let Some(Value::Array(alts)) = map.get("anyOf") else {
+        return;
+    };
     let is_null = |v: &Value| v.get("type").is_some_and(|t| t == "null");
     if alts.len() != 2 || !alts.iter().any(is_null) {
         return;
     }
-    let Some(Value::Array(alts)) = map.remove("anyOf") else { return };
+    let Some(Value::Array(alts)) = map.remove("anyOf") else {
+        return;
+    };
     for alt in alts {
         if is_null(&alt) {
             continue;
@@ -109,15 +113,26 @@ fn unwrap_nullable_any_of(map: &mut Map<String, Value>) {
 /// `"oneOf": [{"const": a, "description": da}, ...]` → `"enum": [a, ...]` plus
 /// `"enumDescriptions": [da, ...]`.
 fn const_one_of_to_enum(map: &mut Map<String, Value>) {
-    let Some(Value::Array(alts)) = map.get("oneOf") else { return };
+    let Some(Value::Array(alts)) = map.get("oneOf") else {
+        return;
+    };
     if alts.is_empty() || !alts.iter().all(|a| a.get("const").is_some()) {
         return;
     }
-    let Some(Value::Array(alts)) = map.remove("oneOf") else { return };
-    let consts: Vec<Value> = alts.iter().filter_map(|a| a.get("const").cloned()).collect();
+    let Some(Value::Array(alts)) = map.remove("oneOf") else {
+        return;
+    };
+    let consts: Vec<Value> = alts
+        .iter()
+        .filter_map(|a| a.get("const").cloned())
+        .collect();
     let descriptions: Vec<Value> = alts
         .iter()
-        .map(|a| a.get("description").cloned().unwrap_or(Value::String(String::new())))
+        .map(|a| {
+            a.get("description")
+                .cloned()
+                .unwrap_or(Value::String(String::new()))
+        })
         .collect();
     if consts.iter().all(Value::is_string) {
         map.insert("type".into(), Value::String("string".into()));
@@ -141,24 +156,36 @@ fn bound_unsigned(map: &mut Map<String, Value>) {
 fn editor_hints(value: &mut Value) {
     add_markdown(value);
     let snippets = [
-        ("Provider", serde_json::json!([
-            { "label": "openai-compatible provider", "description": "Any OpenAI-compatible API (DeepSeek, Groq, OpenRouter, DashScope...)",
-              "body": { "kind": "openai", "base_url": "https://${1:api.example.com/v1}", "api_keys": [{ "secret": "${2:PROVIDER_KEY}" }] } },
-            { "label": "azure-openai provider", "description": "Azure OpenAI: each route's model is a deployment name",
-              "body": { "kind": "azure-openai", "base_url": "https://${1:resource}.openai.azure.com/openai/deployments/:model", "api_version": "${2:2025-01-01-preview}", "api_keys": [{ "secret": "${3:AZURE_KEY}" }] } },
-            { "label": "anthropic provider", "description": "Anthropic Messages API",
-              "body": { "kind": "anthropic", "base_url": "https://api.anthropic.com", "api_keys": [{ "secret": "${1:ANTHROPIC_KEY}" }] } },
-            { "label": "mock provider", "description": "Built in: no network, no keys", "body": { "kind": "mock" } }
-        ])),
-        ("Model", serde_json::json!([
-            { "label": "model with routes", "body": { "routes": [{ "provider": "$1", "model": "$2" }] } }
-        ])),
-        ("Route", serde_json::json!([
-            { "label": "route", "body": { "provider": "$1", "model": "$2" } }
-        ])),
-        ("SecretRef", serde_json::json!([
-            { "label": "secret reference", "body": { "secret": "${1:NAME_KEY}" } }
-        ])),
+        (
+            "Provider",
+            serde_json::json!([
+                { "label": "openai-compatible provider", "description": "Any OpenAI-compatible API (DeepSeek, Groq, OpenRouter, DashScope...)",
+                  "body": { "kind": "openai", "base_url": "https://${1:api.example.com/v1}", "api_keys": [{ "secret": "${2:PROVIDER_KEY}" }] } },
+                { "label": "azure-openai provider", "description": "Azure OpenAI: each route's model is a deployment name",
+                  "body": { "kind": "azure-openai", "base_url": "https://${1:resource}.openai.azure.com/openai/deployments/:model", "api_version": "${2:2025-01-01-preview}", "api_keys": [{ "secret": "${3:AZURE_KEY}" }] } },
+                { "label": "anthropic provider", "description": "Anthropic Messages API",
+                  "body": { "kind": "anthropic", "base_url": "https://api.anthropic.com", "api_keys": [{ "secret": "${1:ANTHROPIC_KEY}" }] } },
+                { "label": "mock provider", "description": "Built in: no network, no keys", "body": { "kind": "mock" } }
+            ]),
+        ),
+        (
+            "Model",
+            serde_json::json!([
+                { "label": "model with routes", "body": { "routes": [{ "provider": "$1", "model": "$2" }] } }
+            ]),
+        ),
+        (
+            "Route",
+            serde_json::json!([
+                { "label": "route", "body": { "provider": "$1", "model": "$2" } }
+            ]),
+        ),
+        (
+            "SecretRef",
+            serde_json::json!([
+                { "label": "secret reference", "body": { "secret": "${1:NAME_KEY}" } }
+            ]),
+        ),
     ];
     for (def, list) in snippets {
         if let Some(Value::Object(map)) = value.pointer_mut(&format!("/$defs/{def}")) {
@@ -177,7 +204,10 @@ fn add_markdown(value: &mut Value) {
                 map.insert("markdownDescription".into(), Value::String(md));
             }
             if let Some(Value::Array(ds)) = map.get("enumDescriptions") {
-                let md: Vec<Value> = ds.iter().map(|d| Value::String(unwrap_lines(d.as_str().unwrap_or("")))).collect();
+                let md: Vec<Value> = ds
+                    .iter()
+                    .map(|d| Value::String(unwrap_lines(d.as_str().unwrap_or(""))))
+                    .collect();
                 map.insert("markdownEnumDescriptions".into(), Value::Array(md));
             }
             for v in map.values_mut() {
@@ -192,7 +222,13 @@ fn add_markdown(value: &mut Value) {
 /// Joins lines within a paragraph; blank lines stay paragraph breaks.
 fn unwrap_lines(text: &str) -> String {
     text.split("\n\n")
-        .map(|para| para.split('\n').map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" "))
+        .map(|para| {
+            para.split('\n')
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
         .collect::<Vec<_>>()
         .join("\n\n")
 }

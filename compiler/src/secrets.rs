@@ -34,7 +34,10 @@ pub fn needs(config: &Config) -> Vec<Need> {
             push_use(&mut by_name, &k.secret, format!("provider {id}"));
         }
     }
-    by_name.into_iter().map(|(name, used_by)| Need { name, used_by }).collect()
+    by_name
+        .into_iter()
+        .map(|(name, used_by)| Need { name, used_by })
+        .collect()
 }
 
 fn push_use(map: &mut BTreeMap<String, Vec<String>>, name: &str, what: String) {
@@ -86,7 +89,10 @@ pub fn wrangler_command(crate_dir: Option<&Path>) -> (PathBuf, Vec<String>) {
     if let Some(found) = on_path("wrangler") {
         return (found, Vec::new());
     }
-    if let Some(local) = crate_dir.map(|d| d.join("node_modules/.bin/wrangler")).filter(|p| is_executable(p)) {
+    if let Some(local) = crate_dir
+        .map(|d| d.join("node_modules/.bin/wrangler"))
+        .filter(|p| is_executable(p))
+    {
         return (crate::build::absolute(&local), Vec::new());
     }
     let local = crate::toolchain::tools_dir().join("node_modules/.bin/wrangler");
@@ -95,7 +101,10 @@ pub fn wrangler_command(crate_dir: Option<&Path>) -> (PathBuf, Vec<String>) {
     }
     (
         PathBuf::from("npx"),
-        vec!["--yes".into(), format!("wrangler@{}", crate::codegen::files::WRANGLER_VERSION)],
+        vec![
+            "--yes".into(),
+            format!("wrangler@{}", crate::codegen::files::WRANGLER_VERSION),
+        ],
     )
 }
 
@@ -111,7 +120,8 @@ fn is_executable(p: &Path) -> bool {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        p.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        p.metadata()
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
     }
     #[cfg(not(unix))]
     {

@@ -82,10 +82,7 @@ pub fn gateway(config: &Config) -> &'static table::Gateway {
         max_attempts: config.max_attempts.unwrap_or(config::DEFAULT_MAX_ATTEMPTS),
         cooldown: {
             let (default_ms, max_ms) = config.cooldown_ms();
-            table::Cooldown {
-                default_ms,
-                max_ms,
-            }
+            table::Cooldown { default_ms, max_ms }
         },
     }))
 }

@@ -44,8 +44,18 @@ impl Tools {
     pub fn build_env(&self) -> Vec<(String, String)> {
         let path = std::env::var("PATH").unwrap_or_default();
         vec![
-            ("PATH".into(), format!("{}:{}:{path}", self.cargo_bin.display(), self.tools_dir.join("node_modules/.bin").display())),
-            ("WASM_BINDGEN_BIN".into(), self.wasm_bindgen.display().to_string()),
+            (
+                "PATH".into(),
+                format!(
+                    "{}:{}:{path}",
+                    self.cargo_bin.display(),
+                    self.tools_dir.join("node_modules/.bin").display()
+                ),
+            ),
+            (
+                "WASM_BINDGEN_BIN".into(),
+                self.wasm_bindgen.display().to_string(),
+            ),
             ("ESBUILD_BIN".into(), self.esbuild().display().to_string()),
             ("WRANGLER_SEND_METRICS".into(), "false".into()),
             ("CLOUDFLARE_CF_FETCH_ENABLED".into(), "false".into()),
@@ -77,7 +87,9 @@ pub fn cargo_bin_dir() -> PathBuf {
 }
 
 fn home_dir() -> PathBuf {
-    std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."))
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."))
 }
 
 /// Per-machine cache root: `$XDG_CACHE_HOME/apexc` or `~/.cache/apexc`.
@@ -121,11 +133,16 @@ pub struct Step {
 impl Step {
     pub fn start(what: &str) -> Step {
         eprintln!("==> {what}");
-        Step { start: Instant::now() }
+        Step {
+            start: Instant::now(),
+        }
     }
 
     pub fn done(self, detail: &str) {
-        eprintln!("    done in {:.1}s ({detail})", self.start.elapsed().as_secs_f64());
+        eprintln!(
+            "    done in {:.1}s ({detail})",
+            self.start.elapsed().as_secs_f64()
+        );
     }
 
     pub fn elapsed_secs(&self) -> f64 {
@@ -135,7 +152,12 @@ impl Step {
 
 /// First line of `cmd args` stdout, when it runs.
 fn output_of(cmd: &Path, args: &[&str]) -> Option<String> {
-    let out = Command::new(cmd).args(args).stdin(Stdio::null()).stderr(Stdio::null()).output().ok()?;
+    let out = Command::new(cmd)
+        .args(args)
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
     if !out.status.success() {
         return None;
     }
@@ -153,8 +175,14 @@ fn run_install(program: &str, args: &[&str], cwd: Option<&Path>) -> Result<(), T
     eprintln!("    $ {shown}");
     match cmd.status() {
         Ok(s) if s.success() => Ok(()),
-        Ok(s) => Err(ToolError { what: format!("`{shown}` failed ({s})"), fix: format!("run `{shown}` by hand and read its errors") }),
-        Err(e) => Err(ToolError { what: format!("cannot run `{program}`: {e}"), fix: format!("install {program}, then rerun") }),
+        Ok(s) => Err(ToolError {
+            what: format!("`{shown}` failed ({s})"),
+            fix: format!("run `{shown}` by hand and read its errors"),
+        }),
+        Err(e) => Err(ToolError {
+            what: format!("cannot run `{program}`: {e}"),
+            fix: format!("install {program}, then rerun"),
+        }),
     }
 }
 
@@ -168,7 +196,12 @@ pub fn ensure(install: bool) -> Result<Tools, ToolError> {
         what: "node not found (wrangler needs Node.js)".into(),
         fix: format!("install Node.js {MIN_NODE_MAJOR} or newer with npm"),
     })?;
-    let major = node.trim_start_matches('v').split('.').next().and_then(|m| m.parse::<u32>().ok()).unwrap_or(0);
+    let major = node
+        .trim_start_matches('v')
+        .split('.')
+        .next()
+        .and_then(|m| m.parse::<u32>().ok())
+        .unwrap_or(0);
     if major < MIN_NODE_MAJOR {
         return Err(ToolError {
             what: format!("Node.js {node} is too old for wrangler {WRANGLER_VERSION}"),
@@ -178,14 +211,21 @@ pub fn ensure(install: bool) -> Result<Tools, ToolError> {
 
     // 1. wasm target.
     let step = Step::start("rust target wasm32-unknown-unknown");
-    let installed = output_of(Path::new("rustup"), &["target", "list", "--installed"]).unwrap_or_default();
-    if installed.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
+    let installed =
+        output_of(Path::new("rustup"), &["target", "list", "--installed"]).unwrap_or_default();
+    if installed
+        .lines()
+        .any(|l| l.trim() == "wasm32-unknown-unknown")
+    {
         step.done("installed");
     } else if install {
         run_install("rustup", &["target", "add", "wasm32-unknown-unknown"], None)?;
         step.done("added");
     } else {
-        return Err(missing("the wasm32-unknown-unknown target", "rustup target add wasm32-unknown-unknown"));
+        return Err(missing(
+            "the wasm32-unknown-unknown target",
+            "rustup target add wasm32-unknown-unknown",
+        ));
     }
 
     // 2. wasm-bindgen-cli (must equal the crate version the generated Cargo.toml pins).
@@ -197,10 +237,23 @@ pub fn ensure(install: bool) -> Result<Tools, ToolError> {
     } else if install {
         eprintln!("    installing (about 3 minutes the first time)");
         // Not --locked: its lockfile pins a crate version the registry no longer has.
-        run_install("cargo", &["install", "wasm-bindgen-cli", "--version", WASM_BINDGEN_VERSION, "--force"], None)?;
+        run_install(
+            "cargo",
+            &[
+                "install",
+                "wasm-bindgen-cli",
+                "--version",
+                WASM_BINDGEN_VERSION,
+                "--force",
+            ],
+            None,
+        )?;
         step.done("installed now");
     } else {
-        return Err(missing(&want, &format!("cargo install wasm-bindgen-cli --version {WASM_BINDGEN_VERSION} --force")));
+        return Err(missing(
+            &want,
+            &format!("cargo install wasm-bindgen-cli --version {WASM_BINDGEN_VERSION} --force"),
+        ));
     }
 
     // 3. worker-build.
@@ -210,7 +263,18 @@ pub fn ensure(install: bool) -> Result<Tools, ToolError> {
         step.done("installed");
     } else if install {
         eprintln!("    installing (about 5 minutes the first time)");
-        run_install("cargo", &["install", "worker-build", "--version", WORKER_VERSION, "--locked", "--force"], None)?;
+        run_install(
+            "cargo",
+            &[
+                "install",
+                "worker-build",
+                "--version",
+                WORKER_VERSION,
+                "--locked",
+                "--force",
+            ],
+            None,
+        )?;
         step.done("installed now");
     } else {
         return Err(missing(
@@ -221,9 +285,19 @@ pub fn ensure(install: bool) -> Result<Tools, ToolError> {
 
     // 4. wrangler, in the shared tools dir.
     let tools_dir = tools_dir();
-    let step = Step::start(&format!("wrangler {WRANGLER_VERSION} (in {})", tools_dir.display()));
-    let tools = Tools { cargo_bin, worker_build, wasm_bindgen, tools_dir: tools_dir.clone() };
-    if installed_wrangler(&tools_dir).as_deref() == Some(WRANGLER_VERSION) && tools.esbuild().exists() {
+    let step = Step::start(&format!(
+        "wrangler {WRANGLER_VERSION} (in {})",
+        tools_dir.display()
+    ));
+    let tools = Tools {
+        cargo_bin,
+        worker_build,
+        wasm_bindgen,
+        tools_dir: tools_dir.clone(),
+    };
+    if installed_wrangler(&tools_dir).as_deref() == Some(WRANGLER_VERSION)
+        && tools.esbuild().exists()
+    {
         step.done("installed");
     } else if install {
         std::fs::create_dir_all(&tools_dir).map_err(|e| ToolError {
@@ -234,27 +308,41 @@ pub fn ensure(install: bool) -> Result<Tools, ToolError> {
             "{{ \"private\": true, \"description\": \"tools shared by apexc's generated workers\", \"devDependencies\": {{ \"wrangler\": \"{WRANGLER_VERSION}\" }} }}\n"
         );
         std::fs::write(tools_dir.join("package.json"), manifest).map_err(|e| ToolError {
-            what: format!("cannot write {}: {e}", tools_dir.join("package.json").display()),
+            what: format!(
+                "cannot write {}: {e}",
+                tools_dir.join("package.json").display()
+            ),
             fix: "set APEXC_TOOLS_DIR to a writable directory".into(),
         })?;
-        run_install("npm", &["install", "--no-audit", "--no-fund", "--loglevel=error"], Some(&tools_dir))?;
+        run_install(
+            "npm",
+            &["install", "--no-audit", "--no-fund", "--loglevel=error"],
+            Some(&tools_dir),
+        )?;
         step.done("installed now");
     } else {
         return Err(missing(
             &format!("wrangler {WRANGLER_VERSION}"),
-            &format!("npm install --prefix {} wrangler@{WRANGLER_VERSION}", tools_dir.display()),
+            &format!(
+                "npm install --prefix {} wrangler@{WRANGLER_VERSION}",
+                tools_dir.display()
+            ),
         ));
     }
     Ok(tools)
 }
 
 fn missing(what: &str, fix: &str) -> ToolError {
-    ToolError { what: format!("{what} is not installed (and --no-install was given)"), fix: fix.to_string() }
+    ToolError {
+        what: format!("{what} is not installed (and --no-install was given)"),
+        fix: fix.to_string(),
+    }
 }
 
 /// The version in `node_modules/wrangler/package.json`, if any.
 fn installed_wrangler(tools_dir: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(tools_dir.join("node_modules/wrangler/package.json")).ok()?;
+    let text =
+        std::fs::read_to_string(tools_dir.join("node_modules/wrangler/package.json")).ok()?;
     let v: serde_json::Value = serde_json::from_str(&text).ok()?;
     v.get("version")?.as_str().map(str::to_string)
 }

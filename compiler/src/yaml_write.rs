@@ -41,7 +41,8 @@ fn plain_ok(s: &str, flow: bool) -> bool {
     if s.is_empty() || s.trim() != s {
         return false;
     }
-    let allowed = |c: char| c.is_ascii_alphanumeric() || "-_./@+~".contains(c) || (!flow && c == ':');
+    let allowed =
+        |c: char| c.is_ascii_alphanumeric() || "-_./@+~".contains(c) || (!flow && c == ':');
     if !s.chars().all(allowed) {
         return false;
     }
@@ -50,7 +51,9 @@ fn plain_ok(s: &str, flow: bool) -> bool {
         return false;
     }
     let first = s.chars().next().unwrap_or(' ');
-    if "-?:,[]{}#&*!|>'\"%@`~".contains(first) && !(first == '-' && s.len() > 1 && !s.starts_with("- ")) {
+    if "-?:,[]{}#&*!|>'\"%@`~".contains(first)
+        && !(first == '-' && s.len() > 1 && !s.starts_with("- "))
+    {
         return false;
     }
     if first == '-' && s[1..].starts_with(|c: char| c.is_ascii_digit() || c == '.') {
@@ -62,14 +65,19 @@ fn plain_ok(s: &str, flow: bool) -> bool {
 /// YAML 1.1/1.2 words and numbers that a loader would not read as a string.
 fn looks_like_non_string(s: &str) -> bool {
     let lower = s.to_ascii_lowercase();
-    if ["true", "false", "yes", "no", "on", "off", "y", "n", "null", "~", ".nan", ".inf", "-.inf", "+.inf"]
-        .contains(&lower.as_str())
+    if [
+        "true", "false", "yes", "no", "on", "off", "y", "n", "null", "~", ".nan", ".inf", "-.inf",
+        "+.inf",
+    ]
+    .contains(&lower.as_str())
     {
         return true;
     }
     let digits = s.trim_start_matches(['+', '-']);
     digits.starts_with(|c: char| c.is_ascii_digit() || c == '.')
-        && digits.chars().all(|c| c.is_ascii_hexdigit() || "._xXoObB+-eE".contains(c))
+        && digits
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() || "._xXoObB+-eE".contains(c))
 }
 
 #[cfg(test)]
@@ -79,8 +87,14 @@ mod tests {
     #[test]
     fn plain_where_unambiguous_quoted_otherwise() {
         assert_eq!(scalar("deepseek-chat"), "deepseek-chat");
-        assert_eq!(scalar("https://api.deepseek.com/v1"), "https://api.deepseek.com/v1");
-        assert_eq!(flow_scalar("deepseek-ai/DeepSeek-R1"), "deepseek-ai/DeepSeek-R1");
+        assert_eq!(
+            scalar("https://api.deepseek.com/v1"),
+            "https://api.deepseek.com/v1"
+        );
+        assert_eq!(
+            flow_scalar("deepseek-ai/DeepSeek-R1"),
+            "deepseek-ai/DeepSeek-R1"
+        );
         assert_eq!(flow_scalar("qwen:7b"), "\"qwen:7b\"");
         assert_eq!(scalar("true"), "\"true\"");
         assert_eq!(scalar("3.5"), "\"3.5\"");

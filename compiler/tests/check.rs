@@ -56,7 +56,9 @@ fn bad_config_corpus_matches_expected_output() {
         let stem = case.file_stem().unwrap().to_string_lossy().to_string();
         let expected_code = if stem.starts_with("warning-") { 0 } else { 1 };
         if code != expected_code {
-            failures.push(format!("{stem}: exit {code}, expected {expected_code}\n{output}"));
+            failures.push(format!(
+                "{stem}: exit {code}, expected {expected_code}\n{output}"
+            ));
         }
         let expected_path = case.with_extension("expected");
         if update {
@@ -85,7 +87,11 @@ fn corpus_output_never_shows_an_api_key() {
         let (output, _) = check_output(&case);
         let tokens = src.split(|c: char| c.is_whitespace() || "[]{},\"'".contains(c));
         for token in tokens.filter(|t| looks_like_api_key(t)) {
-            assert!(!output.contains(token), "{}: output shows the key {token}:\n{output}", case.display());
+            assert!(
+                !output.contains(token),
+                "{}: output shows the key {token}:\n{output}",
+                case.display()
+            );
         }
     }
 }
@@ -100,7 +106,12 @@ fn every_example_loads_without_errors_or_warnings() {
         }
         n += 1;
         match load_path(&path) {
-            Ok(loaded) => assert!(loaded.warnings.is_empty(), "{}:\n{}", path.display(), loaded.warnings),
+            Ok(loaded) => assert!(
+                loaded.warnings.is_empty(),
+                "{}:\n{}",
+                path.display(),
+                loaded.warnings
+            ),
             Err(diags) => panic!("{}:\n{diags}", path.display()),
         }
     }
@@ -115,11 +126,18 @@ fn loaded_config_has_what_the_file_says() {
     assert_eq!(c.providers["deepseek"].api_keys.len(), 2);
     assert_eq!(c.models["DeepSeek-R1"].routes[0].weight, Some(2));
     assert_eq!(c.responses_store.as_ref().unwrap().ttl_seconds, Some(86400));
-    assert_eq!(loaded.summary(), "4 providers, 4 models, 9 routes, 7 secrets");
+    assert_eq!(
+        loaded.summary(),
+        "4 providers, 4 models, 9 routes, 7 secrets"
+    );
 }
 
 fn apexc(dir: &Path, args: &[&str]) -> (String, String, i32) {
-    let out = Command::new(env!("CARGO_BIN_EXE_apexc")).args(args).current_dir(dir).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_apexc"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
     (
         String::from_utf8(out.stdout).unwrap(),
         String::from_utf8(out.stderr).unwrap(),
@@ -131,7 +149,10 @@ fn apexc(dir: &Path, args: &[&str]) -> (String, String, i32) {
 fn binary_prints_ok_summary_and_exits_0_for_a_valid_config() {
     let (out, err, code) = apexc(&workspace_root(), &["check", "examples/seed.yaml"]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(out, "examples/seed.yaml: ok — 4 providers, 4 models, 9 routes, 7 secrets\n");
+    assert_eq!(
+        out,
+        "examples/seed.yaml: ok — 4 providers, 4 models, 9 routes, 7 secrets\n"
+    );
     assert_eq!(err, "");
 }
 
@@ -140,9 +161,13 @@ fn binary_prints_the_corpus_output_and_exits_1_for_a_broken_config() {
     let (out, err, code) = apexc(&corpus_dir(), &["check", "multi-errors-seed-typos.yaml"]);
     assert_eq!(code, 1);
     assert_eq!(out, "");
-    let expected = std::fs::read_to_string(corpus_dir().join("multi-errors-seed-typos.expected")).unwrap();
+    let expected =
+        std::fs::read_to_string(corpus_dir().join("multi-errors-seed-typos.expected")).unwrap();
     assert_eq!(err, expected);
-    assert!(err.starts_with("multi-errors-seed-typos.yaml:"), "the path is shown as typed:\n{err}");
+    assert!(
+        err.starts_with("multi-errors-seed-typos.yaml:"),
+        "the path is shown as typed:\n{err}"
+    );
 }
 
 #[test]
@@ -150,5 +175,8 @@ fn binary_exits_2_when_the_file_cannot_be_read() {
     let (out, err, code) = apexc(&workspace_root(), &["check", "no/such/proxy.yaml"]);
     assert_eq!(code, 2);
     assert_eq!(out, "");
-    assert_eq!(err, "no/such/proxy.yaml: error: cannot read the file: no such file\n");
+    assert_eq!(
+        err,
+        "no/such/proxy.yaml: error: cannot read the file: no such file\n"
+    );
 }

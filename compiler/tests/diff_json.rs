@@ -7,18 +7,30 @@ use std::process::{Command, Output};
 const BASE: &str = "name: diff-json\nproviders:\n  mock: { kind: mock }\nmodels:\n  demo: { routes: [{ provider: mock, model: m1 }] }\n";
 
 fn scratch(label: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-scratch/diff-json").join(format!("{label}-{}", std::process::id()));
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/test-scratch/diff-json")
+        .join(format!("{label}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
 
 fn apexc(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_apexc")).args(args).current_dir(dir).env_remove("APEXC_RUNTIME_PATH").output().expect("apexc runs")
+    Command::new(env!("CARGO_BIN_EXE_apexc"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("APEXC_RUNTIME_PATH")
+        .output()
+        .expect("apexc runs")
 }
 
 fn json(o: &Output) -> serde_json::Value {
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", String::from_utf8_lossy(&o.stdout)))
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}):\n{}",
+            String::from_utf8_lossy(&o.stdout)
+        )
+    })
 }
 
 #[test]
@@ -26,7 +38,11 @@ fn reports_files_routing_and_new_secrets() {
     let dir = scratch("changes");
     std::fs::write(dir.join("proxy.yaml"), BASE).unwrap();
     let built = apexc(&dir, &["build", "proxy.yaml", "-o", "gw"]);
-    assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
 
     let same = apexc(&dir, &["diff", "proxy.yaml", "gw", "--format", "json"]);
     assert_eq!(same.status.code(), Some(0));
@@ -43,23 +59,57 @@ fn reports_files_routing_and_new_secrets() {
     let v = json(&out);
     assert_eq!(v["changed"], true);
     assert_eq!(v["exit_code"], 1);
-    let files: Vec<&str> = v["files"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap()).collect();
+    let files: Vec<&str> = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
     assert!(files.contains(&"src/routes.rs"), "{files:?}");
-    assert!(v["files"].as_array().unwrap().iter().all(|f| f["change"] == "modified"));
+    assert!(v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["change"] == "modified"));
     assert_eq!(v["routing"]["known"], true);
-    let routing: Vec<(String, String)> = v["routing"]["changes"].as_array().unwrap().iter()
-        .map(|c| (c["change"].as_str().unwrap().to_string(), c["text"].as_str().unwrap().to_string())).collect();
-    assert!(routing.iter().any(|(c, t)| c == "added" && t.starts_with("model second (priority)")), "{routing:?}");
-    assert!(routing.iter().any(|(c, t)| c == "changed" && t.contains("auth")), "{routing:?}");
+    let routing: Vec<(String, String)> = v["routing"]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["change"].as_str().unwrap().to_string(),
+                c["text"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        routing
+            .iter()
+            .any(|(c, t)| c == "added" && t.starts_with("model second (priority)")),
+        "{routing:?}"
+    );
+    assert!(
+        routing
+            .iter()
+            .any(|(c, t)| c == "changed" && t.contains("auth")),
+        "{routing:?}"
+    );
     assert_eq!(v["new_secrets"], serde_json::json!(["GW_KEY"]));
-    assert!(!String::from_utf8_lossy(&out.stdout).contains('\u{1b}'), "no colour codes in JSON");
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains('\u{1b}'),
+        "no colour codes in JSON"
+    );
 }
 
 #[test]
 fn errors_are_json_too() {
     let dir = scratch("errors");
     std::fs::write(dir.join("proxy.yaml"), BASE).unwrap();
-    let out = apexc(&dir, &["diff", "proxy.yaml", "missing-dir", "--format", "json"]);
+    let out = apexc(
+        &dir,
+        &["diff", "proxy.yaml", "missing-dir", "--format", "json"],
+    );
     assert_eq!(out.status.code(), Some(2));
     let v = json(&out);
     assert_eq!(v["exit_code"], 2);
@@ -68,8 +118,15 @@ fn errors_are_json_too() {
 
 /// Runs `apexc ARGS` in `dir` on a pseudo-terminal (util-linux `script`), with `env` applied.
 fn on_a_terminal(dir: &Path, env: &str, args: &str) -> Option<String> {
-    let cmd = format!("env -u CI -u NO_COLOR {env} {} {args}", env!("CARGO_BIN_EXE_apexc"));
-    let out = Command::new("script").args(["-qec", &cmd, "/dev/null"]).current_dir(dir).output().ok()?;
+    let cmd = format!(
+        "env -u CI -u NO_COLOR {env} {} {args}",
+        env!("CARGO_BIN_EXE_apexc")
+    );
+    let out = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .current_dir(dir)
+        .output()
+        .ok()?;
     Some(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
@@ -77,18 +134,29 @@ fn on_a_terminal(dir: &Path, env: &str, args: &str) -> Option<String> {
 fn colour_on_a_terminal_plain_in_ci_and_in_pipes() {
     let dir = scratch("plain");
     std::fs::write(dir.join("proxy.yaml"), BASE).unwrap();
-    assert!(apexc(&dir, &["build", "proxy.yaml", "-o", "gw"]).status.success());
+    assert!(apexc(&dir, &["build", "proxy.yaml", "-o", "gw"])
+        .status
+        .success());
     std::fs::write(dir.join("proxy.yaml"), BASE.replace("m1", "m9")).unwrap();
     let forced = apexc(&dir, &["diff", "proxy.yaml", "gw", "--color", "always"]);
-    assert!(String::from_utf8_lossy(&forced.stdout).contains('\u{1b}'), "--color always colours");
+    assert!(
+        String::from_utf8_lossy(&forced.stdout).contains('\u{1b}'),
+        "--color always colours"
+    );
     let piped = apexc(&dir, &["diff", "proxy.yaml", "gw"]);
     assert_eq!(piped.status.code(), Some(1));
-    assert!(!String::from_utf8_lossy(&piped.stdout).contains('\u{1b}'), "a pipe gets plain text");
+    assert!(
+        !String::from_utf8_lossy(&piped.stdout).contains('\u{1b}'),
+        "a pipe gets plain text"
+    );
     let Some(tty) = on_a_terminal(&dir, "", "diff proxy.yaml gw") else {
         eprintln!("no `script` command: terminal colour not checked");
         return;
     };
     assert!(tty.contains("\u{1b}["), "a terminal gets colour:\n{tty}");
     let ci = on_a_terminal(&dir, "CI=true", "diff proxy.yaml gw").unwrap();
-    assert!(ci.contains("would change") && !ci.contains('\u{1b}'), "CI=true gets plain text even on a terminal:\n{ci}");
+    assert!(
+        ci.contains("would change") && !ci.contains('\u{1b}'),
+        "CI=true gets plain text even on a terminal:\n{ci}"
+    );
 }

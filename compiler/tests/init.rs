@@ -14,11 +14,19 @@ fn scratch(label: &str) -> PathBuf {
 }
 
 fn apexc(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_apexc")).args(args).current_dir(dir).output().expect("apexc runs")
+    Command::new(env!("CARGO_BIN_EXE_apexc"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("apexc runs")
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 #[test]
@@ -31,27 +39,66 @@ fn default_starter_is_a_mock_gateway_that_checks_clean() {
     assert!(!text(&check).contains("warning"), "{}", text(&check));
     let yaml = std::fs::read_to_string(dir.join("proxy.yaml")).unwrap();
     let first = yaml.lines().next().unwrap();
-    let schema = first.strip_prefix("# yaml-language-server: $schema=").expect("modeline first");
-    assert!(dir.join(schema).is_file() || Path::new(schema).is_file(), "modeline points at {schema}, which does not exist");
+    let schema = first
+        .strip_prefix("# yaml-language-server: $schema=")
+        .expect("modeline first");
+    assert!(
+        dir.join(schema).is_file() || Path::new(schema).is_file(),
+        "modeline points at {schema}, which does not exist"
+    );
     assert!(yaml.contains("kind: mock"));
 }
 
 #[test]
 fn chosen_providers_get_base_urls_secret_names_and_next_steps() {
     let dir = scratch("providers");
-    let out = apexc(&dir, &["init", "--providers", "deepseek,azure,anthropic,openrouter,groq,mock", "-o", "gw/proxy.yaml", "--name", "team-gw"]);
+    let out = apexc(
+        &dir,
+        &[
+            "init",
+            "--providers",
+            "deepseek,azure,anthropic,openrouter,groq,mock",
+            "-o",
+            "gw/proxy.yaml",
+            "--name",
+            "team-gw",
+        ],
+    );
     let shown = text(&out);
     assert!(out.status.success(), "{shown}");
-    assert!(shown.contains("GATEWAY_KEY, DEEPSEEK_KEY, AZURE_KEY, ANTHROPIC_KEY, OPENROUTER_KEY, GROQ_KEY"), "{shown}");
+    assert!(
+        shown.contains(
+            "GATEWAY_KEY, DEEPSEEK_KEY, AZURE_KEY, ANTHROPIC_KEY, OPENROUTER_KEY, GROQ_KEY"
+        ),
+        "{shown}"
+    );
     let check = apexc(&dir, &["check", "gw/proxy.yaml"]);
     assert!(check.status.success(), "{}", text(&check));
-    let c = apexc::load::load_path(&dir.join("gw/proxy.yaml")).unwrap_or_else(|d| panic!("{d}")).config;
+    let c = apexc::load::load_path(&dir.join("gw/proxy.yaml"))
+        .unwrap_or_else(|d| panic!("{d}"))
+        .config;
     assert_eq!(c.name, "team-gw");
-    assert_eq!(c.providers["deepseek"].base_url.as_deref(), Some("https://api.deepseek.com/v1"));
-    assert_eq!(c.providers["groq"].base_url.as_deref(), Some("https://api.groq.com/openai/v1"));
-    assert_eq!(c.providers["openrouter"].base_url.as_deref(), Some("https://openrouter.ai/api/v1"));
-    assert_eq!(c.providers["azure"].api_version.as_deref(), Some("2025-01-01-preview"));
-    assert_eq!(c.models["default"].routes.len(), 5, "one name over every real provider");
+    assert_eq!(
+        c.providers["deepseek"].base_url.as_deref(),
+        Some("https://api.deepseek.com/v1")
+    );
+    assert_eq!(
+        c.providers["groq"].base_url.as_deref(),
+        Some("https://api.groq.com/openai/v1")
+    );
+    assert_eq!(
+        c.providers["openrouter"].base_url.as_deref(),
+        Some("https://openrouter.ai/api/v1")
+    );
+    assert_eq!(
+        c.providers["azure"].api_version.as_deref(),
+        Some("2025-01-01-preview")
+    );
+    assert_eq!(
+        c.models["default"].routes.len(),
+        5,
+        "one name over every real provider"
+    );
 
     // `apexc secrets` on the starter names every key as missing.
     let secrets = apexc(&dir, &["secrets", "gw/proxy.yaml"]);
@@ -66,13 +113,22 @@ fn refuses_to_overwrite_without_force_and_rejects_unknown_providers() {
     let out = apexc(&dir, &["init"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out).contains("--force"), "{}", text(&out));
-    assert_eq!(std::fs::read_to_string(dir.join("proxy.yaml")).unwrap(), "mine\n");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("proxy.yaml")).unwrap(),
+        "mine\n"
+    );
     let forced = apexc(&dir, &["init", "--force", "--providers", "groq"]);
     assert!(forced.status.success(), "{}", text(&forced));
-    assert!(std::fs::read_to_string(dir.join("proxy.yaml")).unwrap().contains("api.groq.com"));
+    assert!(std::fs::read_to_string(dir.join("proxy.yaml"))
+        .unwrap()
+        .contains("api.groq.com"));
 
     let unknown = apexc(&dir, &["init", "-o", "x.yaml", "--providers", "deepsek"]);
     assert_eq!(unknown.status.code(), Some(1));
-    assert!(text(&unknown).contains("unknown provider \"deepsek\""), "{}", text(&unknown));
+    assert!(
+        text(&unknown).contains("unknown provider \"deepsek\""),
+        "{}",
+        text(&unknown)
+    );
     assert!(!dir.join("x.yaml").exists());
 }

@@ -28,7 +28,10 @@ fn committed_schema_is_up_to_date() {
 
 #[test]
 fn apexc_schema_prints_the_committed_schema() {
-    let out = Command::new(env!("CARGO_BIN_EXE_apexc")).arg("schema").output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_apexc"))
+        .arg("schema")
+        .output()
+        .unwrap();
     assert!(out.status.success());
     assert_eq!(String::from_utf8(out.stdout).unwrap(), schema_json());
 }
@@ -38,7 +41,9 @@ fn schema_identifies_itself() {
     let s = schema_value();
     assert_eq!(s["$schema"], "https://json-schema.org/draft/2020-12/schema");
     assert!(s["$id"].as_str().is_some_and(|id| !id.is_empty()));
-    assert!(s["title"].as_str().is_some_and(|t| t.contains("proxy.yaml")));
+    assert!(s["title"]
+        .as_str()
+        .is_some_and(|t| t.contains("proxy.yaml")));
     assert!(jsonschema::meta::is_valid(&s), "not a valid 2020-12 schema");
 }
 
@@ -69,13 +74,20 @@ fn every_field_and_type_has_a_description() {
         if let Some(Value::Object(props)) = map.get("properties") {
             for (name, prop) in props {
                 fields += 1;
-                if prop.get("description").and_then(Value::as_str).is_none_or(str::is_empty) {
+                if prop
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .is_none_or(str::is_empty)
+                {
                     missing.push(format!("{path}/properties/{name}"));
                 }
             }
         }
         if let Some(Value::Array(values)) = map.get("enum") {
-            let described = map.get("enumDescriptions").and_then(Value::as_array).map_or(0, Vec::len);
+            let described = map
+                .get("enumDescriptions")
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len);
             if described != values.len() {
                 missing.push(format!("{path} (enumDescriptions)"));
             }
@@ -87,7 +99,10 @@ fn every_field_and_type_has_a_description() {
         }
     }
     assert!(fields >= 20, "walked only {fields} fields");
-    assert!(missing.is_empty(), "no description (add a doc comment in config.rs): {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "no description (add a doc comment in config.rs): {missing:?}"
+    );
 }
 
 #[test]
@@ -95,17 +110,25 @@ fn every_object_rejects_unknown_keys() {
     let s = schema_value();
     let mut open = Vec::new();
     walk(&s, "#", &mut |path, map| {
-        if map.contains_key("properties") && map.get("additionalProperties") != Some(&Value::Bool(false)) {
+        if map.contains_key("properties")
+            && map.get("additionalProperties") != Some(&Value::Bool(false))
+        {
             open.push(path.to_string());
         }
     });
-    assert!(open.is_empty(), "objects without additionalProperties: false: {open:?}");
+    assert!(
+        open.is_empty(),
+        "objects without additionalProperties: false: {open:?}"
+    );
 }
 
 #[test]
 fn closed_sets_are_enums() {
     let s = schema_value();
-    assert_eq!(s["$defs"]["ProviderKind"]["enum"], serde_json::json!(["openai", "azure-openai", "mock", "anthropic"]));
+    assert_eq!(
+        s["$defs"]["ProviderKind"]["enum"],
+        serde_json::json!(["openai", "azure-openai", "mock", "anthropic"])
+    );
     assert_eq!(
         s["$defs"]["Strategy"]["enum"],
         serde_json::json!(["random", "round-robin", "weighted", "priority"])

@@ -32,7 +32,12 @@ fn scratch(label: &str) -> Scratch {
         .join("../target/test-scratch/secrets")
         .join(format!("{label}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
-    let s = Scratch { work: root.join("work"), bin: root.join("bin"), record: root.join("record"), tmp: root.join("tmp") };
+    let s = Scratch {
+        work: root.join("work"),
+        bin: root.join("bin"),
+        record: root.join("record"),
+        tmp: root.join("tmp"),
+    };
     for d in [&s.work, &s.bin, &s.record, &s.tmp] {
         std::fs::create_dir_all(d).unwrap();
     }
@@ -53,7 +58,11 @@ fn scratch(label: &str) -> Scratch {
 
 impl Scratch {
     fn apexc(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let path = format!("{}:{}", self.bin.display(), std::env::var("PATH").unwrap_or_default());
+        let path = format!(
+            "{}:{}",
+            self.bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_apexc"));
         cmd.args(args)
             .current_dir(&self.work)
@@ -93,7 +102,11 @@ impl Scratch {
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 fn assert_no_values(shown: &str) {
@@ -108,16 +121,36 @@ fn lists_every_secret_with_where_its_value_is() {
     s.write_dev_vars(&format!("GW_KEY={GW}\n"));
     let out = s.apexc(&["secrets", "proxy.yaml"], &[("UP_KEY_1", UP1)]);
     let shown = text(&out);
-    assert_eq!(out.status.code(), Some(1), "a missing secret fails:\n{shown}");
-    let line = |name: &str| shown.lines().find(|l| l.trim_start().starts_with(name)).unwrap_or_else(|| panic!("no line for {name}:\n{shown}")).to_string();
-    assert!(line("GW_KEY").contains("auth.keys") && line("GW_KEY").contains(".dev.vars"), "{shown}");
-    assert!(line("UP_KEY_1").contains("provider az, provider up") || line("UP_KEY_1").contains("provider up, provider az"), "{shown}");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a missing secret fails:\n{shown}"
+    );
+    let line = |name: &str| {
+        shown
+            .lines()
+            .find(|l| l.trim_start().starts_with(name))
+            .unwrap_or_else(|| panic!("no line for {name}:\n{shown}"))
+            .to_string()
+    };
+    assert!(
+        line("GW_KEY").contains("auth.keys") && line("GW_KEY").contains(".dev.vars"),
+        "{shown}"
+    );
+    assert!(
+        line("UP_KEY_1").contains("provider az, provider up")
+            || line("UP_KEY_1").contains("provider up, provider az"),
+        "{shown}"
+    );
     assert!(line("UP_KEY_1").contains("environment"), "{shown}");
     assert!(line("UP_KEY_2").contains("MISSING"), "{shown}");
     assert!(shown.contains("1 missing: UP_KEY_2"), "{shown}");
     assert_no_values(&shown);
 
-    let all = s.apexc(&["secrets", "proxy.yaml"], &[("UP_KEY_1", UP1), ("UP_KEY_2", UP2)]);
+    let all = s.apexc(
+        &["secrets", "proxy.yaml"],
+        &[("UP_KEY_1", UP1), ("UP_KEY_2", UP2)],
+    );
     assert_eq!(all.status.code(), Some(0), "{}", text(&all));
     assert_no_values(&text(&all));
 }
@@ -125,20 +158,49 @@ fn lists_every_secret_with_where_its_value_is() {
 #[test]
 fn push_sends_every_secret_on_stdin_and_writes_nothing() {
     let s = scratch("push");
-    s.write_dev_vars(&format!("GW_KEY={GW}\nUP_KEY_2=\"{}\"\n", UP2.replace('"', "\\\"")));
+    s.write_dev_vars(&format!(
+        "GW_KEY={GW}\nUP_KEY_2=\"{}\"\n",
+        UP2.replace('"', "\\\"")
+    ));
     let before = s.files();
-    let out = s.apexc(&["secrets", "push", "proxy.yaml", "--env", "staging"], &[("UP_KEY_1", UP1)]);
+    let out = s.apexc(
+        &["secrets", "push", "proxy.yaml", "--env", "staging"],
+        &[("UP_KEY_1", UP1)],
+    );
     let shown = text(&out);
     assert_eq!(out.status.code(), Some(0), "{shown}");
-    assert!(shown.contains("GW_KEY, UP_KEY_1, UP_KEY_2"), "names are shown:\n{shown}");
-    assert!(shown.contains("fake wrangler: secrets uploaded"), "wrangler's output is passed through:\n{shown}");
+    assert!(
+        shown.contains("GW_KEY, UP_KEY_1, UP_KEY_2"),
+        "names are shown:\n{shown}"
+    );
+    assert!(
+        shown.contains("fake wrangler: secrets uploaded"),
+        "wrangler's output is passed through:\n{shown}"
+    );
     assert_no_values(&shown);
 
-    let args: Vec<String> = std::fs::read_to_string(s.record.join("args")).unwrap().lines().map(str::to_string).collect();
-    assert_eq!(args, ["secret", "bulk", "--name", "secrets-test", "--env", "staging"]);
+    let args: Vec<String> = std::fs::read_to_string(s.record.join("args"))
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(
+        args,
+        [
+            "secret",
+            "bulk",
+            "--name",
+            "secrets-test",
+            "--env",
+            "staging"
+        ]
+    );
     let stdin = std::fs::read_to_string(s.record.join("stdin")).unwrap();
     let sent: serde_json::Value = serde_json::from_str(&stdin).expect("stdin is one JSON object");
-    assert_eq!(sent, serde_json::json!({ "GW_KEY": GW, "UP_KEY_1": UP1, "UP_KEY_2": UP2 }));
+    assert_eq!(
+        sent,
+        serde_json::json!({ "GW_KEY": GW, "UP_KEY_1": UP1, "UP_KEY_2": UP2 })
+    );
 
     // apexc wrote nothing: same files in the work dir and its TMPDIR, and none holds a value
     // except the user's own .dev.vars.
@@ -146,7 +208,11 @@ fn push_sends_every_secret_on_stdin_and_writes_nothing() {
     assert_eq!(before, after, "apexc created files");
     for f in after.iter().filter(|f| !f.ends_with(".dev.vars")) {
         let content = std::fs::read_to_string(f).unwrap_or_default();
-        assert!(![GW, UP1, UP2].iter().any(|v| content.contains(v)), "{} holds a secret value", f.display());
+        assert!(
+            ![GW, UP1, UP2].iter().any(|v| content.contains(v)),
+            "{} holds a secret value",
+            f.display()
+        );
     }
 }
 
@@ -157,12 +223,33 @@ fn push_refuses_when_a_value_is_missing_and_reports_wrangler_failures() {
     let out = s.apexc(&["secrets", "push", "proxy.yaml"], &[]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out).contains("UP_KEY_1, UP_KEY_2"), "{}", text(&out));
-    assert!(!s.record.join("args").exists(), "wrangler must not run with secrets missing");
+    assert!(
+        !s.record.join("args").exists(),
+        "wrangler must not run with secrets missing"
+    );
 
-    let failed = s.apexc(&["secrets", "push", "proxy.yaml", "--name", "other-worker", "--dir", "."], &[("UP_KEY_1", UP1), ("UP_KEY_2", UP2), ("FAKE_WRANGLER_EXIT", "1")]);
+    let failed = s.apexc(
+        &[
+            "secrets",
+            "push",
+            "proxy.yaml",
+            "--name",
+            "other-worker",
+            "--dir",
+            ".",
+        ],
+        &[
+            ("UP_KEY_1", UP1),
+            ("UP_KEY_2", UP2),
+            ("FAKE_WRANGLER_EXIT", "1"),
+        ],
+    );
     let shown = text(&failed);
     assert_eq!(failed.status.code(), Some(1), "{shown}");
-    assert!(shown.contains("wrangler login") || shown.contains("CLOUDFLARE_API_TOKEN"), "says what to do next:\n{shown}");
+    assert!(
+        shown.contains("wrangler login") || shown.contains("CLOUDFLARE_API_TOKEN"),
+        "says what to do next:\n{shown}"
+    );
     let args = std::fs::read_to_string(s.record.join("args")).unwrap();
     assert!(args.contains("other-worker"), "{args}");
     assert_no_values(&shown);
@@ -171,7 +258,10 @@ fn push_refuses_when_a_value_is_missing_and_reports_wrangler_failures() {
 #[test]
 fn dry_run_and_a_config_without_secrets() {
     let s = scratch("dry");
-    let out = s.apexc(&["secrets", "push", "proxy.yaml", "--dry-run"], &[("GW_KEY", GW), ("UP_KEY_1", UP1), ("UP_KEY_2", UP2)]);
+    let out = s.apexc(
+        &["secrets", "push", "proxy.yaml", "--dry-run"],
+        &[("GW_KEY", GW), ("UP_KEY_1", UP1), ("UP_KEY_2", UP2)],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(text(&out).contains("would upload 3 secrets"));
     assert!(!s.record.join("args").exists());

@@ -90,12 +90,18 @@ fn claude(name: &str) {
     if let Ok(b) = chat_request::encode(&req, "gpt-4o", None) {
         dump(&format!("{name}.chat.json"), &b);
     }
-    dump(&format!("{name}.count"), count::estimate(&req).to_string().as_bytes());
+    dump(
+        &format!("{name}.count"),
+        count::estimate(&req).to_string().as_bytes(),
+    );
     let decode_us = time(|| decode::request(&body).map(|r| r.messages.len()));
     let encode_us = time(|| chat_request::encode(&req, "gpt-4o", None).map(|b| b.len()));
     row("  anthropic::decode::request", decode_us);
     row("  openai::chat_request::encode", encode_us);
-    row("  anthropic::count::estimate", time(|| count::estimate(&req)));
+    row(
+        "  anthropic::count::estimate",
+        time(|| count::estimate(&req)),
+    );
     row(
         "  decode + encode",
         time(|| {
@@ -115,7 +121,9 @@ fn codex_all(body: &[u8]) -> Option<usize> {
         .collect();
     let items: Vec<&Value> = input.iter().collect();
     request::to_messages(&mut p.req, p.instructions.as_ref(), &items).ok()?;
-    chat_request::encode(&p.req, "gpt-4o", None).ok().map(|b| b.len())
+    chat_request::encode(&p.req, "gpt-4o", None)
+        .ok()
+        .map(|b| b.len())
 }
 
 fn codex(name: &str) {
@@ -142,8 +150,14 @@ fn codex(name: &str) {
     if let Ok(b) = chat_request::encode(&req, "gpt-4o", None) {
         dump(&format!("{name}.chat.json"), &b);
     }
-    dump(&format!("{name}.echo.json"), parsed.echo_json.clone().as_bytes());
-    row("  responses::request::parse", time(|| request::parse(&body).map(|p| p.input.len())));
+    dump(
+        &format!("{name}.echo.json"),
+        parsed.echo_json.clone().as_bytes(),
+    );
+    row(
+        "  responses::request::parse",
+        time(|| request::parse(&body).map(|p| p.input.len())),
+    );
     row(
         "  normalize input items (with a clone of each)",
         time(|| {
@@ -161,14 +175,23 @@ fn codex(name: &str) {
             request::to_messages(&mut r, parsed.instructions.as_ref(), &items).map(|()| r)
         }),
     );
-    row("    (clone of the parsed request, included above)", time(|| parsed.req.clone()));
+    row(
+        "    (clone of the parsed request, included above)",
+        time(|| parsed.req.clone()),
+    );
     row(
         "  openai::chat_request::encode",
         time(|| chat_request::encode(&req, "gpt-4o", None).map(|b| b.len())),
     );
-    row("  all of it (with the echo JSON)", time(|| codex_all(&body)));
+    row(
+        "  all of it (with the echo JSON)",
+        time(|| codex_all(&body)),
+    );
     // The echo is written by `parse` now (it was `events::echo_json(&parsed.echo)`).
-    row("  response echo JSON (now part of parse)", time(|| parsed.echo_json.len()));
+    row(
+        "  response echo JSON (now part of parse)",
+        time(|| parsed.echo_json.len()),
+    );
 }
 
 /// `APEX_PROFILE=claude-decode|claude-encode|codex-parse`: runs that one step for a few
@@ -194,10 +217,16 @@ fn main() {
     if let Ok(step) = std::env::var("APEX_PROFILE") {
         return profile(&step);
     }
-    for name in ["claude-tool-turn1.json", "claude-tool-turn2-tool_result.json"] {
+    for name in [
+        "claude-tool-turn1.json",
+        "claude-tool-turn2-tool_result.json",
+    ] {
         claude(name);
     }
-    for name in ["codex-tool-turn1.json", "codex-tool-turn2-function_call_output.json"] {
+    for name in [
+        "codex-tool-turn1.json",
+        "codex-tool-turn2-function_call_output.json",
+    ] {
         codex(name);
     }
 }

@@ -53,7 +53,11 @@ fn fnv(bytes: &[u8]) -> u64 {
 
 fn row(label: &str, us: f64, out: Option<&[u8]>) {
     match out {
-        Some(o) => println!("{label:<60} {us:>8.1} µs   {:>6} B  {:016x}", o.len(), fnv(o)),
+        Some(o) => println!(
+            "{label:<60} {us:>8.1} µs   {:>6} B  {:016x}",
+            o.len(),
+            fnv(o)
+        ),
         None => println!("{label:<60} {us:>8.1} µs"),
     }
 }
@@ -165,7 +169,11 @@ fn responses_encoder(head: &Rc<Head>, tools: &Rc<ToolMap>, write: bool) -> (Enco
 }
 
 fn stream_rows(label: &str, body: &[u8], codex: Option<&(Rc<Head>, Rc<ToolMap>)>) {
-    println!("{label} ({} bytes, {} SSE events)", body.len(), parse(body).len());
+    println!(
+        "{label} ({} bytes, {} SSE events)",
+        body.len(),
+        parse(body).len()
+    );
     row("  sse::Parser", time(|| parse(body).len()), None);
     let events = format!("{:?}", decode(body));
     row(
@@ -226,13 +234,25 @@ fn main() {
         Some((h, _)) => println!("Codex echo: {} bytes", h.echo_json.len()),
         None => println!("codex-tool-turn1.json missing: Responses rows skipped"),
     }
-    stream_rows("chat-stream.sse", &upstream_file("chat-stream.sse"), codex.as_ref());
-    stream_rows("synthetic reasoning + tool calls", &synthetic_stream(), codex.as_ref());
+    stream_rows(
+        "chat-stream.sse",
+        &upstream_file("chat-stream.sse"),
+        codex.as_ref(),
+    );
+    stream_rows(
+        "synthetic reasoning + tool calls",
+        &synthetic_stream(),
+        codex.as_ref(),
+    );
 
     let chat = upstream_file("chat.json");
     println!("chat.json ({} bytes)", chat.len());
     let out = whole_messages(&chat);
-    row("  → Messages body", time(|| whole_messages(&chat).len()), Some(&out));
+    row(
+        "  → Messages body",
+        time(|| whole_messages(&chat).len()),
+        Some(&out),
+    );
     if let Some((head, tools)) = &codex {
         let out = whole_responses(&chat, head, tools, false);
         row(

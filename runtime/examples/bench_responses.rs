@@ -29,7 +29,12 @@ static PROVIDERS: [Provider; 1] = [Provider {
 static MODELS: [Model; 1] = [Model {
     name: "m",
     strategy: Strategy::Priority,
-    routes: &[Route { provider: 0, model: "up-model", weight: 1, max_tokens: None }],
+    routes: &[Route {
+        provider: 0,
+        model: "up-model",
+        weight: 1,
+        max_tokens: None,
+    }],
 }];
 static GATEWAY: Gateway = Gateway {
     name: "bench",
@@ -50,7 +55,11 @@ impl Host for Bench {
     fn secret(&self, _: &str) -> Option<String> {
         Some("k".into())
     }
-    fn fetch(&self, _: HttpRequest, _: u32) -> impl std::future::Future<Output = Result<HttpResponse, FetchError>> {
+    fn fetch(
+        &self,
+        _: HttpRequest,
+        _: u32,
+    ) -> impl std::future::Future<Output = Result<HttpResponse, FetchError>> {
         let chunks: Vec<Result<Bytes, apex_runtime::host::StreamError>> =
             self.answer.borrow().iter().cloned().map(Ok).collect();
         std::future::ready(Ok(HttpResponse {
@@ -71,7 +80,10 @@ impl Host for Bench {
 }
 
 fn sse(events: &[String]) -> Vec<Bytes> {
-    let mut out: Vec<Bytes> = events.iter().map(|e| Bytes::from(format!("data: {e}\n\n"))).collect();
+    let mut out: Vec<Bytes> = events
+        .iter()
+        .map(|e| Bytes::from(format!("data: {e}\n\n")))
+        .collect();
     out.push(Bytes::from_static(b"data: [DONE]\n\n"));
     out
 }
@@ -86,7 +98,9 @@ fn run(rt: &Runtime, host: &Bench, body: &Bytes) -> usize {
         };
         let resp = rt.handle(host, req).await;
         assert_eq!(resp.status, 200);
-        let Body::Stream(mut s) = resp.body else { panic!("not streamed") };
+        let Body::Stream(mut s) = resp.body else {
+            panic!("not streamed")
+        };
         let mut n = 0;
         while let Some(c) = s.next().await {
             n += c.unwrap().len();
@@ -116,10 +130,16 @@ fn main() {
     let body = Bytes::from(codex.to_string());
 
     let finish = r#"{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"#.to_string();
-    let host = Bench { answer: RefCell::new(sse(std::slice::from_ref(&finish))) };
-    time("codex request (41 KB, 16 tools) bridged, 1-event answer", 500, || {
-        run(&rt, &host, &body);
-    });
+    let host = Bench {
+        answer: RefCell::new(sse(std::slice::from_ref(&finish))),
+    };
+    time(
+        "codex request (41 KB, 16 tools) bridged, 1-event answer",
+        500,
+        || {
+            run(&rt, &host, &body);
+        },
+    );
 
     let mut events: Vec<String> = (0..1999)
         .map(|i| format!(r#"{{"choices":[{{"index":0,"delta":{{"content":"word{i} "}},"finish_reason":null}}]}}"#))

@@ -190,7 +190,9 @@ struct Tail {
 
 impl Tail {
     fn push(&mut self, chunk: &[u8]) {
-        let last = chunk.get(chunk.len().saturating_sub(4)..).unwrap_or_default();
+        let last = chunk
+            .get(chunk.len().saturating_sub(4)..)
+            .unwrap_or_default();
         for &b in last {
             if self.len < 4 {
                 if let Some(slot) = self.bytes.get_mut(self.len) {

@@ -7,7 +7,12 @@
 //! ```
 //!
 //! No code on a request path may panic: a panic in a Worker aborts every request in the isolate.
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 pub mod anthropic;
 pub mod canonical;

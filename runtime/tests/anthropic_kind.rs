@@ -50,7 +50,10 @@ fn anthropic_errors_pass_through_as_anthropic_errors() {
     let host = FakeHost::new();
     let err = r#"{"type":"error","error":{"type":"invalid_request_error","message":"max_tokens too big"}}"#;
     host.then_status(400, err);
-    let resp = run(&host, messages(r#"{"model":"native","max_tokens":1,"messages":[]}"#));
+    let resp = run(
+        &host,
+        messages(r#"{"model":"native","max_tokens":1,"messages":[]}"#),
+    );
     assert_eq!(resp.status, 400);
     assert_eq!(json_of(resp), serde_json::from_str::<Value>(err).unwrap());
 }
@@ -68,7 +71,10 @@ fn count_tokens_goes_to_anthropic_when_the_model_has_it() {
     );
     assert_eq!(json_of(resp), json!({"input_tokens": 42}));
     let reqs = host.requests.borrow();
-    assert_eq!(reqs[0].0.url, "https://api.anthropic.example/v1/messages/count_tokens");
+    assert_eq!(
+        reqs[0].0.url,
+        "https://api.anthropic.example/v1/messages/count_tokens"
+    );
     let sent: Value = serde_json::from_slice(&reqs[0].0.body).unwrap();
     assert_eq!(sent["model"], "claude-real");
 }
@@ -105,7 +111,10 @@ fn chat_clients_get_translated_requests_and_answers() {
     let m = &v["choices"][0]["message"];
     assert_eq!(m["content"], "Done.");
     assert_eq!(m["tool_calls"][0]["id"], "toolu_2");
-    assert_eq!(m["tool_calls"][0]["function"]["arguments"], "{\"d\":\"/bin\"}");
+    assert_eq!(
+        m["tool_calls"][0]["function"]["arguments"],
+        "{\"d\":\"/bin\"}"
+    );
     assert_eq!(v["choices"][0]["finish_reason"], "tool_calls");
     assert_eq!(v["usage"]["prompt_tokens"], 20);
     let up = upstream_body(&host);
@@ -115,8 +124,14 @@ fn chat_clients_get_translated_requests_and_answers() {
     assert_eq!(up["tool_choice"], json!({"type": "any"}));
     assert_eq!(up["tools"][0]["input_schema"], json!({"type": "object"}));
     let msgs = up["messages"].as_array().unwrap();
-    assert_eq!(msgs[0]["content"][1]["source"], json!({"type": "base64", "media_type": "image/png", "data": "AAAA"}));
-    assert_eq!(msgs[1]["content"][0], json!({"type": "tool_use", "id": "call_1", "name": "ls", "input": {"d": "/"}}));
+    assert_eq!(
+        msgs[0]["content"][1]["source"],
+        json!({"type": "base64", "media_type": "image/png", "data": "AAAA"})
+    );
+    assert_eq!(
+        msgs[1]["content"][0],
+        json!({"type": "tool_use", "id": "call_1", "name": "ls", "input": {"d": "/"}})
+    );
     assert_eq!(msgs[2]["content"][0]["type"], "tool_result");
     assert_eq!(msgs[2]["content"][0]["tool_use_id"], "call_1");
     let reqs = host.requests.borrow();
@@ -126,16 +141,43 @@ fn chat_clients_get_translated_requests_and_answers() {
 #[test]
 fn chat_clients_get_translated_streams() {
     let upstream = [
-        ("message_start", json!({"type": "message_start", "message": {"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-real", "content": [], "usage": {"input_tokens": 7, "output_tokens": 1}}})),
-        ("content_block_start", json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})),
+        (
+            "message_start",
+            json!({"type": "message_start", "message": {"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-real", "content": [], "usage": {"input_tokens": 7, "output_tokens": 1}}}),
+        ),
+        (
+            "content_block_start",
+            json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+        ),
         ("ping", json!({"type": "ping"})),
-        ("content_block_delta", json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hi"}})),
-        ("content_block_stop", json!({"type": "content_block_stop", "index": 0})),
-        ("content_block_start", json!({"type": "content_block_start", "index": 1, "content_block": {"type": "tool_use", "id": "toolu_1", "name": "ls", "input": {}}})),
-        ("content_block_delta", json!({"type": "content_block_delta", "index": 1, "delta": {"type": "input_json_delta", "partial_json": "{\"d\":"}})),
-        ("content_block_delta", json!({"type": "content_block_delta", "index": 1, "delta": {"type": "input_json_delta", "partial_json": "\"/\"}"}})),
-        ("content_block_stop", json!({"type": "content_block_stop", "index": 1})),
-        ("message_delta", json!({"type": "message_delta", "delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": 12}})),
+        (
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hi"}}),
+        ),
+        (
+            "content_block_stop",
+            json!({"type": "content_block_stop", "index": 0}),
+        ),
+        (
+            "content_block_start",
+            json!({"type": "content_block_start", "index": 1, "content_block": {"type": "tool_use", "id": "toolu_1", "name": "ls", "input": {}}}),
+        ),
+        (
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": 1, "delta": {"type": "input_json_delta", "partial_json": "{\"d\":"}}),
+        ),
+        (
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": 1, "delta": {"type": "input_json_delta", "partial_json": "\"/\"}"}}),
+        ),
+        (
+            "content_block_stop",
+            json!({"type": "content_block_stop", "index": 1}),
+        ),
+        (
+            "message_delta",
+            json!({"type": "message_delta", "delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": 12}}),
+        ),
         ("message_stop", json!({"type": "message_stop"})),
     ];
     let mut text = String::new();
@@ -158,14 +200,22 @@ fn chat_clients_get_translated_streams() {
     assert!(raw.trim_end().ends_with("data: [DONE]"));
     assert_eq!(chunks[0]["choices"][0]["delta"]["role"], "assistant");
     assert_eq!(chunks[1]["choices"][0]["delta"]["content"], "Hi");
-    assert_eq!(chunks[2]["choices"][0]["delta"]["tool_calls"][0]["id"], "toolu_1");
-    assert_eq!(chunks[2]["choices"][0]["delta"]["tool_calls"][0]["function"]["name"], "ls");
+    assert_eq!(
+        chunks[2]["choices"][0]["delta"]["tool_calls"][0]["id"],
+        "toolu_1"
+    );
+    assert_eq!(
+        chunks[2]["choices"][0]["delta"]["tool_calls"][0]["function"]["name"],
+        "ls"
+    );
     let args: String = chunks
         .iter()
         .filter_map(|c| c["choices"][0]["delta"]["tool_calls"][0]["function"]["arguments"].as_str())
         .collect();
     assert_eq!(args, "{\"d\":\"/\"}");
-    let finish = chunks.iter().find_map(|c| c["choices"][0]["finish_reason"].as_str());
+    let finish = chunks
+        .iter()
+        .find_map(|c| c["choices"][0]["finish_reason"].as_str());
     assert_eq!(finish, Some("tool_calls"));
     let usage = &chunks.last().unwrap()["usage"];
     assert_eq!(usage["prompt_tokens"], 7);
@@ -185,7 +235,9 @@ fn failover_across_protocols() {
     );
     let resp = run(
         &host,
-        messages(r#"{"model":"mixed","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}"#),
+        messages(
+            r#"{"model":"mixed","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}"#,
+        ),
     );
     assert_eq!(resp.status, 200);
     assert_eq!(resp.header("x-apex-provider"), Some("claude"));

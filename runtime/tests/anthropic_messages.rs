@@ -88,7 +88,10 @@ fn mock_upstream_answers_messages_clients() {
     let body = json!({"model": "demo", "max_tokens": 100, "stream": true,
         "messages": [{"role": "user", "content": "one two"}]});
     let events = client_events(run(&host, messages(&body.to_string())));
-    assert_eq!(names(&events).last().map(String::as_str), Some("message_stop"));
+    assert_eq!(
+        names(&events).last().map(String::as_str),
+        Some("message_stop")
+    );
     let text: String = events
         .iter()
         .filter_map(|(_, v)| v["delta"]["text"].as_str())
@@ -96,13 +99,19 @@ fn mock_upstream_answers_messages_clients() {
     assert_eq!(text, "mock reply: one two");
 }
 
-fn assert_anthropic_error(resp: apex_runtime::host::HttpResponse, status: u16, kind: &str) -> Value {
+fn assert_anthropic_error(
+    resp: apex_runtime::host::HttpResponse,
+    status: u16,
+    kind: &str,
+) -> Value {
     assert_eq!(resp.status, status);
     assert_eq!(resp.header("content-type"), Some("application/json"));
     let v = json_of(resp);
     assert_eq!(v["type"], "error", "{v}");
     assert_eq!(v["error"]["type"], kind, "{v}");
-    assert!(v["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+    assert!(v["error"]["message"]
+        .as_str()
+        .is_some_and(|m| !m.is_empty()));
     v
 }
 
@@ -114,14 +123,26 @@ fn errors_are_anthropic_shaped() {
         req.headers.retain(|(k, _)| k != "x-api-key");
         assert_anthropic_error(run(&FakeHost::new(), req), 401, "authentication_error");
         let mut req = messages_at(path, &ask("claude-sonnet-4-5"));
-        req.headers.push(("authorization".into(), "Bearer nope".into()));
+        req.headers
+            .push(("authorization".into(), "Bearer nope".into()));
         req.headers.retain(|(k, _)| k != "x-api-key");
         assert_anthropic_error(run(&FakeHost::new(), req), 401, "authentication_error");
     }
-    assert_anthropic_error(run(&FakeHost::new(), messages(&ask("nope"))), 404, "not_found_error");
-    assert_anthropic_error(run(&FakeHost::new(), messages("{not json")), 400, "invalid_request_error");
     assert_anthropic_error(
-        run(&FakeHost::new(), messages(r#"{"model":"claude-sonnet-4-5"}"#)),
+        run(&FakeHost::new(), messages(&ask("nope"))),
+        404,
+        "not_found_error",
+    );
+    assert_anthropic_error(
+        run(&FakeHost::new(), messages("{not json")),
+        400,
+        "invalid_request_error",
+    );
+    assert_anthropic_error(
+        run(
+            &FakeHost::new(),
+            messages(r#"{"model":"claude-sonnet-4-5"}"#),
+        ),
         400,
         "invalid_request_error",
     );
@@ -130,7 +151,10 @@ fn errors_are_anthropic_shaped() {
     assert_anthropic_error(run(&FakeHost::new(), get), 405, "invalid_request_error");
     // Upstream OpenAI-style errors keep their status and message.
     let host = FakeHost::new();
-    host.then_status(400, r#"{"error":{"message":"bad tool schema","type":"invalid_request_error"}}"#);
+    host.then_status(
+        400,
+        r#"{"error":{"message":"bad tool schema","type":"invalid_request_error"}}"#,
+    );
     let v = assert_anthropic_error(
         run(&host, messages(&ask("claude-sonnet-4-5"))),
         400,
@@ -142,10 +166,20 @@ fn errors_are_anthropic_shaped() {
     for _ in 0..3 {
         host.then_status(429, r#"{"error":{"message":"slow down"}}"#);
     }
-    assert_anthropic_error(run(&host, messages(&ask("claude-sonnet-4-5"))), 429, "rate_limit_error");
+    assert_anthropic_error(
+        run(&host, messages(&ask("claude-sonnet-4-5"))),
+        429,
+        "rate_limit_error",
+    );
     let host = FakeHost::new();
-    host.then(Err(apex_runtime::host::FetchError::Connect("refused".into())));
-    assert_anthropic_error(run(&host, messages(&ask("claude-sonnet-4-5"))), 502, "api_error");
+    host.then(Err(apex_runtime::host::FetchError::Connect(
+        "refused".into(),
+    )));
+    assert_anthropic_error(
+        run(&host, messages(&ask("claude-sonnet-4-5"))),
+        502,
+        "api_error",
+    );
 }
 
 /// An upstream answer that is not a chat completion is a 502, not a crash or an empty message.
@@ -153,5 +187,9 @@ fn errors_are_anthropic_shaped() {
 fn untranslatable_upstream_answer_is_a_502() {
     let host = FakeHost::new();
     host.then_status(200, "<html>oops</html>");
-    assert_anthropic_error(run(&host, messages(&ask("claude-sonnet-4-5"))), 502, "api_error");
+    assert_anthropic_error(
+        run(&host, messages(&ask("claude-sonnet-4-5"))),
+        502,
+        "api_error",
+    );
 }

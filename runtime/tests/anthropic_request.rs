@@ -31,7 +31,9 @@ fn upstream_for(body: &Value) -> Value {
 fn no_key_anywhere(v: &Value, key: &str) -> bool {
     match v {
         Value::Object(o) => {
-            !o.contains_key(key) && o.iter().all(|(k, v)| k == "properties" || no_key_anywhere(v, key))
+            !o.contains_key(key)
+                && o.iter()
+                    .all(|(k, v)| k == "properties" || no_key_anywhere(v, key))
         }
         Value::Array(a) => a.iter().all(|v| no_key_anywhere(v, key)),
         _ => true,
@@ -47,7 +49,14 @@ fn claude_code_first_turn() {
     assert_eq!(up["stream_options"]["include_usage"], true);
     assert_eq!(up["max_tokens"], 32000);
     // Anthropic-only fields are gone.
-    for k in ["metadata", "thinking", "context_management", "system", "top_k", "output_config"] {
+    for k in [
+        "metadata",
+        "thinking",
+        "context_management",
+        "system",
+        "top_k",
+        "output_config",
+    ] {
         assert!(up.get(k).is_none(), "{k} reached the upstream");
     }
     assert_eq!(up["reasoning_effort"], "high");
@@ -101,8 +110,12 @@ fn claude_code_tool_result_turn() {
     assert_eq!(call["id"], "toolu_1de17e36efb846cba83ddfa1");
     assert_eq!(call["type"], "function");
     assert_eq!(call["function"]["name"], "Bash");
-    let args: Value = serde_json::from_str(call["function"]["arguments"].as_str().unwrap()).unwrap();
-    assert_eq!(args, json!({"command": "echo hello", "description": "Print hello"}));
+    let args: Value =
+        serde_json::from_str(call["function"]["arguments"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        args,
+        json!({"command": "echo hello", "description": "Print hello"})
+    );
     let tool = &msgs[3];
     assert_eq!(tool["tool_call_id"], "toolu_1de17e36efb846cba83ddfa1");
     assert!(tool["content"].as_str().unwrap().starts_with("hello\n"));
@@ -142,17 +155,29 @@ fn images_documents_and_tool_result_images() {
         format!("data:image/png;base64,{png}")
     );
     assert_eq!(parts[2]["image_url"]["url"], "https://img.example/a.jpg");
-    assert_eq!(parts[3], json!({"type": "text", "text": "Notes\n\ndoc body"}));
+    assert_eq!(
+        parts[3],
+        json!({"type": "text", "text": "Notes\n\ndoc body"})
+    );
     assert_eq!(parts[4]["type"], "file");
-    assert_eq!(parts[4]["file"]["file_data"], "data:application/pdf;base64,JVBERi0x");
+    assert_eq!(
+        parts[4]["file"]["file_data"],
+        "data:application/pdf;base64,JVBERi0x"
+    );
     assert_eq!(msgs[1]["tool_calls"][0]["function"]["arguments"], "{}");
-    assert_eq!(msgs[2], json!({"role": "tool", "tool_call_id": "t1", "content": "captured"}));
+    assert_eq!(
+        msgs[2],
+        json!({"role": "tool", "tool_call_id": "t1", "content": "captured"})
+    );
     // The result's image follows in a user message, before the user's own text.
     let follow = msgs[3]["content"].as_array().unwrap();
     assert_eq!(msgs[3]["role"], "user");
     assert!(follow[0]["text"].as_str().unwrap().contains("t1"));
     assert_eq!(follow[1]["type"], "image_url");
-    assert_eq!(follow[2], json!({"type": "text", "text": "what do you see?"}));
+    assert_eq!(
+        follow[2],
+        json!({"type": "text", "text": "what do you see?"})
+    );
 }
 
 #[test]
@@ -190,7 +215,10 @@ fn controls_map_and_anthropic_only_fields_drop() {
         json!({"type": "string"})
     );
     let msgs = up["messages"].as_array().unwrap();
-    assert_eq!(msgs[0], json!({"role": "system", "content": "be brief\n\nalso: be kind"}));
+    assert_eq!(
+        msgs[0],
+        json!({"role": "system", "content": "be brief\n\nalso: be kind"})
+    );
     assert_eq!(msgs[2]["reasoning_content"], "hmm");
     assert_eq!(msgs[2]["content"], "hello");
     assert_eq!(msgs[3]["content"], "Error: boom");
@@ -198,7 +226,10 @@ fn controls_map_and_anthropic_only_fields_drop() {
     for (choice, expected) in [
         (json!({"type": "auto"}), json!("auto")),
         (json!({"type": "none"}), json!("none")),
-        (json!({"type": "tool", "name": "a"}), json!({"type": "function", "function": {"name": "a"}})),
+        (
+            json!({"type": "tool", "name": "a"}),
+            json!({"type": "function", "function": {"name": "a"}}),
+        ),
     ] {
         let mut b = body.clone();
         b["tool_choice"] = choice;
@@ -223,8 +254,14 @@ fn untranslatable_content_is_a_clear_anthropic_400() {
         let v = common::json_of(resp);
         assert_eq!(v["type"], "error");
         assert_eq!(v["error"]["type"], "invalid_request_error");
-        assert!(v["error"]["message"].as_str().unwrap().contains(needle), "{v}");
-        assert!(host.requests.borrow().is_empty(), "nothing may reach the upstream");
+        assert!(
+            v["error"]["message"].as_str().unwrap().contains(needle),
+            "{v}"
+        );
+        assert!(
+            host.requests.borrow().is_empty(),
+            "nothing may reach the upstream"
+        );
     }
     // Server-side tools cannot be offered to a chat upstream.
     let body = json!({"model": "claude-sonnet-4-5", "max_tokens": 10,
@@ -245,7 +282,10 @@ fn max_tokens_is_clamped_to_the_route_cap() {
     assert_eq!(upstream_for(&body)["max_tokens"], 100);
 
     let host = FakeHost::new();
-    host.then_status(200, r#"{"type":"message","content":[],"stop_reason":"end_turn"}"#);
+    host.then_status(
+        200,
+        r#"{"type":"message","content":[],"stop_reason":"end_turn"}"#,
+    );
     let native = r#"{"model":"native-capped","max_tokens":32000,"messages":[{"role":"user","content":"hi"}]}"#;
     run(&host, messages(native));
     let sent = upstream_body(&host);

@@ -65,7 +65,10 @@ fn text_stream_has_every_event_in_order() {
     assert_eq!(start["model"], "claude-sonnet-4-5");
     assert_eq!(start["role"], "assistant");
     assert!(start["content"].as_array().unwrap().is_empty());
-    assert_eq!(events[1].1["content_block"], json!({"type": "text", "text": ""}));
+    assert_eq!(
+        events[1].1["content_block"],
+        json!({"type": "text", "text": ""})
+    );
     assert_eq!(events[3].1["delta"]["text"], ", wörld ✓");
     let md = &events[5].1;
     assert_eq!(md["delta"]["stop_reason"], "end_turn");
@@ -76,7 +79,10 @@ fn text_stream_has_every_event_in_order() {
 #[test]
 fn reasoning_then_content_gives_thinking_then_text() {
     let events = translate(&[
-        delta(json!({"role": "assistant", "reasoning_content": "Let me"}), None),
+        delta(
+            json!({"role": "assistant", "reasoning_content": "Let me"}),
+            None,
+        ),
         delta(json!({"reasoning_content": " think."}), None),
         delta(json!({"content": "Answer."}), None),
         delta(json!({}), Some("stop")),
@@ -101,7 +107,9 @@ fn reasoning_then_content_gives_thinking_then_text() {
     assert_eq!(events[1].1["index"], 0);
     assert_eq!(events[6].1["content_block"]["type"], "text");
     assert_eq!(events[6].1["index"], 1);
-    assert!(events[4].1["delta"]["signature"].as_str().is_some_and(|s| !s.is_empty()));
+    assert!(events[4].1["delta"]["signature"]
+        .as_str()
+        .is_some_and(|s| !s.is_empty()));
 }
 
 /// Tool arguments leave as they arrive: one `input_json_delta` per upstream fragment.
@@ -175,7 +183,10 @@ fn arguments_in_one_piece_are_one_delta() {
             "message_stop"
         ]
     );
-    assert_eq!(events[2].1["delta"]["partial_json"], "{\"file_path\":\"/tmp/a\"}");
+    assert_eq!(
+        events[2].1["delta"]["partial_json"],
+        "{\"file_path\":\"/tmp/a\"}"
+    );
 }
 
 /// Two calls whose fragments alternate: each still gets one block, opened after the previous
@@ -325,9 +336,13 @@ fn events_leave_as_upstream_chunks_arrive() {
         json!({"tool_calls": [{"index": 0, "id": "c", "function": {"name": "Bash", "arguments": "{\"command\""}}]}),
         None,
     );
-    tx.unbounded_send(Ok(Bytes::from(format!("data: {frag}\n\n")))).unwrap();
+    tx.unbounded_send(Ok(Bytes::from(format!("data: {frag}\n\n"))))
+        .unwrap();
     let next = futures::executor::block_on(out.next()).unwrap().unwrap();
     let text = String::from_utf8_lossy(&next);
-    assert!(text.contains("\"partial_json\":\"{\\\"command\\\"\""), "{text}");
+    assert!(
+        text.contains("\"partial_json\":\"{\\\"command\\\"\""),
+        "{text}"
+    );
     drop(tx);
 }

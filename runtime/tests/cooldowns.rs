@@ -144,7 +144,10 @@ fn a_failing_route_rests_with_backoff_and_recovers_on_success() {
     // After 1 s alpha is tried again; it fails again: now it rests 2 s.
     host.advance(1000);
     host.then_status(503, "{}");
-    assert_eq!(send(&rt, &host, "chat-pri").header("x-apex-attempts"), Some("2"));
+    assert_eq!(
+        send(&rt, &host, "chat-pri").header("x-apex-attempts"),
+        Some("2")
+    );
     host.advance(1999);
     send(&rt, &host, "chat-pri");
     assert_eq!(host.hosts().last().unwrap(), "beta.example");
@@ -153,12 +156,18 @@ fn a_failing_route_rests_with_backoff_and_recovers_on_success() {
     // After those 2 s it is tried and answers: back in first place for good.
     host.advance(1);
     for _ in 0..3 {
-        assert_eq!(send(&rt, &host, "chat-pri").header("x-apex-provider"), Some("alpha"));
+        assert_eq!(
+            send(&rt, &host, "chat-pri").header("x-apex-provider"),
+            Some("alpha")
+        );
     }
     // The streak is over: one new failure does not bench it.
     host.then_status(500, "{}");
     send(&rt, &host, "chat-pri");
-    assert_eq!(send(&rt, &host, "chat-pri").header("x-apex-provider"), Some("alpha"));
+    assert_eq!(
+        send(&rt, &host, "chat-pri").header("x-apex-provider"),
+        Some("alpha")
+    );
 }
 
 #[test]
@@ -171,7 +180,10 @@ fn timeouts_and_connect_errors_count_against_the_route() {
     host.then(Err(FetchError::Connect("refused".into())));
     send(&rt, &host, "chat-pri");
     let before = host.requests.borrow().len();
-    assert_eq!(send(&rt, &host, "chat-pri").header("x-apex-attempts"), Some("1"));
+    assert_eq!(
+        send(&rt, &host, "chat-pri").header("x-apex-attempts"),
+        Some("1")
+    );
     assert_eq!(host.hosts()[before..], ["beta.example"]);
 }
 
@@ -234,7 +246,10 @@ fn a_resting_route_shifts_weighted_traffic_to_the_others() {
     rt.cooldowns.rate_limited(0, 1, host.now(), Some(30_000));
     let before = host.requests.borrow().len();
     for _ in 0..200 {
-        assert_eq!(send(&rt, &host, "chat-w").header("x-apex-provider"), Some("beta"));
+        assert_eq!(
+            send(&rt, &host, "chat-w").header("x-apex-provider"),
+            Some("beta")
+        );
     }
     assert_eq!(host.hosts()[before..], ["beta.example"; 200]);
 }

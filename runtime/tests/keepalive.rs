@@ -117,7 +117,13 @@ impl ClockHost {
                 return v;
             }
             let now = self.clock.now.get();
-            let next = self.clock.wanted.take().into_iter().filter(|t| *t > now).min();
+            let next = self
+                .clock
+                .wanted
+                .take()
+                .into_iter()
+                .filter(|t| *t > now)
+                .min();
             self.clock
                 .now
                 .set(next.expect("stuck: pending, and nothing waits for a later instant"));
@@ -131,7 +137,10 @@ impl ClockHost {
         };
         let mut out = Vec::new();
         while let Some(chunk) = self.drive(s.next()) {
-            out.push((self.clock.now.get(), String::from_utf8(chunk.unwrap().to_vec()).unwrap()));
+            out.push((
+                self.clock.now.get(),
+                String::from_utf8(chunk.unwrap().to_vec()).unwrap(),
+            ));
         }
         out
     }
@@ -236,7 +245,12 @@ fn a_quiet_anthropic_stream_gets_pings_between_its_events() {
     let text: String = events
         .iter()
         .filter(|e| e.event == "content_block_delta")
-        .map(|e| serde_json::from_str::<serde_json::Value>(&e.data).unwrap()["delta"]["text"].as_str().unwrap().to_owned())
+        .map(|e| {
+            serde_json::from_str::<serde_json::Value>(&e.data).unwrap()["delta"]["text"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
     assert_eq!(text, "Hello");
 }
@@ -260,7 +274,10 @@ fn a_chat_passthrough_gets_comments_but_never_inside_an_event() {
     let chunks = host.read(host.handle(Policy::DEFAULT, stream_chat()));
     assert_eq!(keepalives(&chunks, SSE_COMMENT), [15_000]);
     let body: String = chunks.iter().map(|(_, c)| c.as_str()).collect();
-    assert!(body.contains(&second), "the cut event arrives whole: {body}");
+    assert!(
+        body.contains(&second),
+        "the cut event arrives whole: {body}"
+    );
     assert!(body.ends_with("data: [DONE]\n\n"));
 }
 
@@ -281,7 +298,10 @@ fn a_silent_upstream_ends_the_stream_with_an_error_event() {
 #[test]
 fn a_shorter_policy_is_followed_and_off_means_off() {
     let host = ClockHost::new();
-    host.upstream_stream(&[(0, text_chunk("a")), (2_500, "data: [DONE]\n\n".to_owned())], false);
+    host.upstream_stream(
+        &[(0, text_chunk("a")), (2_500, "data: [DONE]\n\n".to_owned())],
+        false,
+    );
     let policy = Policy {
         interval_ms: 1_000,
         idle_timeout_ms: 0,
@@ -290,7 +310,13 @@ fn a_shorter_policy_is_followed_and_off_means_off() {
     assert_eq!(keepalives(&chunks, SSE_COMMENT), [1_000, 2_000]);
 
     let host = ClockHost::new();
-    host.upstream_stream(&[(0, text_chunk("a")), (90_000, "data: [DONE]\n\n".to_owned())], false);
+    host.upstream_stream(
+        &[
+            (0, text_chunk("a")),
+            (90_000, "data: [DONE]\n\n".to_owned()),
+        ],
+        false,
+    );
     let chunks = host.read(host.handle(Policy::OFF, stream_chat()));
     assert_eq!(chunks.len(), 2, "{chunks:?}");
     assert!(keepalives(&chunks, SSE_COMMENT).is_empty());
@@ -305,5 +331,9 @@ fn a_shorter_policy_is_followed_and_off_means_off() {
     let chunks = host.read(host.handle(policy, stream_chat()));
     assert_eq!(chunks.len(), 2, "{chunks:?}");
     assert_eq!(chunks[1].0, 10_000);
-    assert!(chunks[1].1.starts_with("data: {\"error\":"), "{}", chunks[1].1);
+    assert!(
+        chunks[1].1.starts_with("data: {\"error\":"),
+        "{}",
+        chunks[1].1
+    );
 }

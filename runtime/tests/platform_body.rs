@@ -52,7 +52,11 @@ const STREAM: &str = "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",
 fn same_protocol_answer_goes_back_unopened() {
     let host = FakeHost::new();
     let opened = held(&host, 200, "application/json", COMPLETION);
-    let resp = run(&GATEWAY, &host, post("/v1/chat/completions", &chat("chat-pri")));
+    let resp = run(
+        &GATEWAY,
+        &host,
+        post("/v1/chat/completions", &chat("chat-pri")),
+    );
     assert_eq!(resp.status, 200);
     assert_eq!(header(&resp, "x-apex-provider"), Some("alpha"));
     assert!(matches!(resp.body, Body::Platform(_)), "{:?}", resp.body);
@@ -77,7 +81,8 @@ fn streamed_answer_is_opened_and_checked() {
 fn translated_answer_is_opened_and_translated() {
     let host = FakeHost::new();
     let opened = held(&host, 200, "application/json", COMPLETION);
-    let body = r#"{"model":"chat-pri","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}"#;
+    let body =
+        r#"{"model":"chat-pri","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}"#;
     let resp = run(&GATEWAY, &host, post("/v1/messages", body));
     assert_eq!(resp.status, 200);
     assert!(opened.get());
@@ -98,9 +103,19 @@ fn upstream_error_body_is_read_for_the_client() {
         "application/json",
         r#"{"error":{"message":"held complaint","type":"invalid_request_error"}}"#,
     );
-    let resp = run(&GATEWAY, &host, post("/v1/chat/completions", &chat("chat-pri")));
+    let resp = run(
+        &GATEWAY,
+        &host,
+        post("/v1/chat/completions", &chat("chat-pri")),
+    );
     assert_eq!(resp.status, 400);
     assert!(opened.get());
     let v = json_of(resp);
-    assert!(v["error"]["message"].as_str().unwrap().contains("held complaint"), "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("held complaint"),
+        "{v}"
+    );
 }

@@ -66,7 +66,10 @@ fn the_key_index_names_the_key_used() {
     for _ in 0..2 {
         block_on(rt.handle(&host, post("/v1/chat/completions", &chat("chat-pri"))));
     }
-    let keys: Vec<u64> = lines(&host).iter().map(|l| l["key"].as_u64().unwrap()).collect();
+    let keys: Vec<u64> = lines(&host)
+        .iter()
+        .map(|l| l["key"].as_u64().unwrap())
+        .collect();
     assert_eq!(keys, [0, 1]);
     let sent: Vec<String> = host
         .requests
@@ -74,5 +77,11 @@ fn the_key_index_names_the_key_used() {
         .iter()
         .map(|(r, _)| r.header("authorization").unwrap().to_owned())
         .collect();
-    assert_eq!(sent, [format!("Bearer {ALPHA_KEY_1}"), format!("Bearer {ALPHA_KEY_2}")]);
+    assert_eq!(
+        sent,
+        [
+            format!("Bearer {ALPHA_KEY_1}"),
+            format!("Bearer {ALPHA_KEY_2}")
+        ]
+    );
 }

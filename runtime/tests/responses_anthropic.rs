@@ -29,7 +29,9 @@ fn events_of(resp: HttpResponse) -> Vec<Value> {
     let mut out = Vec::new();
     p.feed(&bytes, &mut out).unwrap();
     p.finish(&mut out).unwrap();
-    out.into_iter().map(|e| serde_json::from_str(&e.data).unwrap()).collect()
+    out.into_iter()
+        .map(|e| serde_json::from_str(&e.data).unwrap())
+        .collect()
 }
 
 #[test]
@@ -51,7 +53,11 @@ fn an_anthropic_upstream_serves_a_streamed_tool_call() {
     let body = json!({"model": "native", "stream": true, "store": false, "instructions": "Be careful.",
         "input": "list files",
         "tools": [{"type": "function", "name": "exec_command", "parameters": {"type": "object", "properties": {"cmd": {"type": "string"}}}}]});
-    let events = events_of(run(&GATEWAY, &host, post("/v1/responses", &body.to_string())));
+    let events = events_of(run(
+        &GATEWAY,
+        &host,
+        post("/v1/responses", &body.to_string()),
+    ));
     let up: Value = serde_json::from_slice(&host.requests.borrow()[0].0.body).unwrap();
     assert!(host.requests.borrow()[0].0.url.ends_with("/v1/messages"));
     assert_eq!(up["system"], "Be careful.");
@@ -60,7 +66,13 @@ fn an_anthropic_upstream_serves_a_streamed_tool_call() {
     let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
     assert_eq!(types.first(), Some(&"response.created"));
     assert_eq!(types.last(), Some(&"response.completed"));
-    assert_eq!(types.iter().filter(|t| **t == "response.function_call_arguments.delta").count(), 2);
+    assert_eq!(
+        types
+            .iter()
+            .filter(|t| **t == "response.function_call_arguments.delta")
+            .count(),
+        2
+    );
     for (i, e) in events.iter().enumerate() {
         assert_eq!(e["sequence_number"], json!(i));
     }
@@ -75,13 +87,30 @@ fn an_anthropic_upstream_serves_a_streamed_tool_call() {
 #[test]
 fn the_mock_kind_answers_responses() {
     let host = FakeHost::new();
-    let resp = run(&GATEWAY, &host, post("/v1/responses", r#"{"model":"demo","input":"ping pong","store":false}"#));
+    let resp = run(
+        &GATEWAY,
+        &host,
+        post(
+            "/v1/responses",
+            r#"{"model":"demo","input":"ping pong","store":false}"#,
+        ),
+    );
     assert_eq!(resp.status, 200);
     let v = json_of(resp);
     assert_eq!(v["object"], "response");
     assert_eq!(v["status"], "completed");
-    assert_eq!(v["output"][0]["content"][0]["text"], "mock reply: ping pong");
-    let resp = run(&GATEWAY, &host, post("/v1/responses", r#"{"model":"demo","input":"ping pong","store":false,"stream":true}"#));
+    assert_eq!(
+        v["output"][0]["content"][0]["text"],
+        "mock reply: ping pong"
+    );
+    let resp = run(
+        &GATEWAY,
+        &host,
+        post(
+            "/v1/responses",
+            r#"{"model":"demo","input":"ping pong","store":false,"stream":true}"#,
+        ),
+    );
     let events = events_of(resp);
     let text: String = events
         .iter()

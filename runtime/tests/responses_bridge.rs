@@ -53,8 +53,10 @@ fn usage() -> Value {
 
 fn tool_call_fragments() -> Vec<Value> {
     vec![
-        delta(json!({"role": "assistant", "tool_calls": [{"index": 0, "id": "call_1", "type": "function",
-            "function": {"name": "exec_command", "arguments": ""}}]})),
+        delta(
+            json!({"role": "assistant", "tool_calls": [{"index": 0, "id": "call_1", "type": "function",
+            "function": {"name": "exec_command", "arguments": ""}}]}),
+        ),
         delta(json!({"tool_calls": [{"index": 0, "function": {"arguments": "{\"cmd\": "}}]})),
         delta(json!({"tool_calls": [{"index": 0, "function": {"arguments": "\"echo hello\"}"}}]})),
         finish("tool_calls"),
@@ -71,8 +73,8 @@ fn events_of(resp: HttpResponse) -> Vec<(String, Value)> {
     p.finish(&mut out).unwrap();
     out.into_iter()
         .map(|e| {
-            let v: Value = serde_json::from_str(&e.data)
-                .unwrap_or_else(|err| panic!("{err}: {}", e.data));
+            let v: Value =
+                serde_json::from_str(&e.data).unwrap_or_else(|err| panic!("{err}: {}", e.data));
             assert_eq!(v["type"], e.event.as_str(), "event name = type");
             (e.event, v)
         })
@@ -86,7 +88,11 @@ fn names(events: &[(String, Value)]) -> Vec<&str> {
 /// Sequence numbers count from 0 without gaps; every added item is done once, in order.
 fn check_stream_invariants(events: &[(String, Value)]) {
     for (i, (_, v)) in events.iter().enumerate() {
-        assert_eq!(v["sequence_number"], json!(i), "sequence_number of event {i}");
+        assert_eq!(
+            v["sequence_number"],
+            json!(i),
+            "sequence_number of event {i}"
+        );
     }
     let added: Vec<&Value> = events
         .iter()
@@ -102,7 +108,10 @@ fn check_stream_invariants(events: &[(String, Value)]) {
     let (first, last) = (&events[0].1, &events.last().unwrap().1);
     assert_eq!(first["type"], "response.created");
     assert_eq!(first["response"]["id"], last["response"]["id"]);
-    assert!(first["response"]["id"].as_str().unwrap().starts_with("resp_"));
+    assert!(first["response"]["id"]
+        .as_str()
+        .unwrap()
+        .starts_with("resp_"));
 }
 
 fn upstream_body(host: &FakeHost, i: usize) -> Value {
@@ -113,7 +122,11 @@ fn upstream_body(host: &FakeHost, i: usize) -> Value {
 fn codex_turn1_becomes_a_chat_request() {
     let host = FakeHost::new();
     host.then(Ok(chat_stream(&tool_call_fragments(), true)));
-    let resp = run(&GATEWAY, &host, post("/v1/responses", &codex(1).to_string()));
+    let resp = run(
+        &GATEWAY,
+        &host,
+        post("/v1/responses", &codex(1).to_string()),
+    );
     assert_eq!(resp.status, 200);
     assert_eq!(resp.header("content-type"), Some("text/event-stream"));
     let _ = body_of(resp);
@@ -147,9 +160,19 @@ fn codex_turn1_becomes_a_chat_request() {
         .unwrap()
         .starts_with("You are a coding agent running in the Codex CLI"));
     assert!(messages[1..].iter().all(|m| m["role"] == "user"));
-    assert_eq!(messages.last().unwrap()["content"], "please run: echo hello");
+    assert_eq!(
+        messages.last().unwrap()["content"],
+        "please run: echo hello"
+    );
     // Nothing Responses-only leaks upstream.
-    for k in ["input", "store", "include", "prompt_cache_key", "client_metadata", "reasoning"] {
+    for k in [
+        "input",
+        "store",
+        "include",
+        "prompt_cache_key",
+        "client_metadata",
+        "reasoning",
+    ] {
         assert!(up.get(k).is_none(), "{k} sent upstream");
     }
 }
@@ -158,10 +181,17 @@ fn codex_turn1_becomes_a_chat_request() {
 fn codex_turn2_sends_the_call_and_its_output() {
     let host = FakeHost::new();
     host.then(Ok(chat_stream(
-        &[delta(json!({"content": "It printed hello."})), finish("stop")],
+        &[
+            delta(json!({"content": "It printed hello."})),
+            finish("stop"),
+        ],
         true,
     )));
-    let resp = run(&GATEWAY, &host, post("/v1/responses", &codex(2).to_string()));
+    let resp = run(
+        &GATEWAY,
+        &host,
+        post("/v1/responses", &codex(2).to_string()),
+    );
     assert_eq!(resp.status, 200);
     let _ = body_of(resp);
     let up = upstream_body(&host, 0);
@@ -171,18 +201,28 @@ fn codex_turn2_sends_the_call_and_its_output() {
     assert_eq!(call["role"], "assistant");
     assert_eq!(call["tool_calls"][0]["id"], "call_b2ed6c6044a14cc4904ce144");
     assert_eq!(call["tool_calls"][0]["function"]["name"], "exec_command");
-    assert_eq!(call["tool_calls"][0]["function"]["arguments"], "{\"cmd\": \"echo hello\"}");
+    assert_eq!(
+        call["tool_calls"][0]["function"]["arguments"],
+        "{\"cmd\": \"echo hello\"}"
+    );
     let result = &messages[n - 1];
     assert_eq!(result["role"], "tool");
     assert_eq!(result["tool_call_id"], "call_b2ed6c6044a14cc4904ce144");
-    assert!(result["content"].as_str().unwrap().contains("Output:\nhello"));
+    assert!(result["content"]
+        .as_str()
+        .unwrap()
+        .contains("Output:\nhello"));
 }
 
 #[test]
 fn tool_call_fragments_stream_as_function_call_events() {
     let host = FakeHost::new();
     host.then(Ok(chat_stream(&tool_call_fragments(), true)));
-    let resp = run(&GATEWAY, &host, post("/v1/responses", &codex(1).to_string()));
+    let resp = run(
+        &GATEWAY,
+        &host,
+        post("/v1/responses", &codex(1).to_string()),
+    );
     let events = events_of(resp);
     assert_eq!(
         names(&events),
@@ -215,7 +255,10 @@ fn tool_call_fragments_stream_as_function_call_events() {
     assert_eq!(completed["model"], "chat-pri");
     assert_eq!(completed["output"][0], *done);
     assert_eq!(completed["usage"]["input_tokens"], 120);
-    assert_eq!(completed["usage"]["input_tokens_details"]["cached_tokens"], 100);
+    assert_eq!(
+        completed["usage"]["input_tokens_details"]["cached_tokens"],
+        100
+    );
     assert_eq!(completed["usage"]["output_tokens"], 30);
     assert_eq!(completed["usage"]["total_tokens"], 150);
     // Codex sent store: false: nothing kept.
@@ -236,7 +279,11 @@ fn text_streams_as_message_events() {
         true,
     )));
     let body = json!({"model": "chat-pri", "input": "hi", "stream": true});
-    let events = events_of(run(&GATEWAY, &host, post("/v1/responses", &body.to_string())));
+    let events = events_of(run(
+        &GATEWAY,
+        &host,
+        post("/v1/responses", &body.to_string()),
+    ));
     assert_eq!(
         names(&events),
         [
@@ -271,8 +318,10 @@ fn custom_tools_go_as_functions_and_come_back_as_custom_calls() {
     let (a, b) = args.split_at(12);
     host.then(Ok(chat_stream(
         &[
-            delta(json!({"tool_calls": [{"index": 0, "id": "call_p", "type": "function",
-                "function": {"name": "apply_patch", "arguments": a}}]})),
+            delta(
+                json!({"tool_calls": [{"index": 0, "id": "call_p", "type": "function",
+                "function": {"name": "apply_patch", "arguments": a}}]}),
+            ),
             delta(json!({"tool_calls": [{"index": 0, "function": {"arguments": b}}]})),
             finish("tool_calls"),
         ],
@@ -283,12 +332,19 @@ fn custom_tools_go_as_functions_and_come_back_as_custom_calls() {
         "tools": [{"type": "custom", "name": "apply_patch", "description": "Edit files.",
                    "format": {"type": "grammar", "syntax": "lark", "definition": "start: begin_patch"}}],
     });
-    let events = events_of(run(&GATEWAY, &host, post("/v1/responses", &body.to_string())));
+    let events = events_of(run(
+        &GATEWAY,
+        &host,
+        post("/v1/responses", &body.to_string()),
+    ));
     let up = upstream_body(&host, 0);
     let f = &up["tools"][0]["function"];
     assert_eq!(f["name"], "apply_patch");
     assert_eq!(f["parameters"]["required"], json!(["input"]));
-    assert!(f["description"].as_str().unwrap().contains("start: begin_patch"));
+    assert!(f["description"]
+        .as_str()
+        .unwrap()
+        .contains("start: begin_patch"));
     assert_eq!(
         names(&events),
         [
@@ -347,10 +403,19 @@ fn custom_tool_history_goes_back_as_wrapped_arguments() {
     assert_eq!(out["output"][0]["content"][0]["text"], "done");
     let up = upstream_body(&host, 0);
     let m = up["messages"].as_array().unwrap();
-    assert_eq!(m[1]["tool_calls"][0]["function"]["arguments"], "{\"input\":\"PATCH\"}");
+    assert_eq!(
+        m[1]["tool_calls"][0]["function"]["arguments"],
+        "{\"input\":\"PATCH\"}"
+    );
     assert_eq!(m[1]["tool_calls"][1]["function"]["name"], "ns__f");
-    assert_eq!((m[2]["tool_call_id"].clone(), m[2]["content"].clone()), (json!("c1"), json!("ok")));
-    assert_eq!((m[3]["tool_call_id"].clone(), m[3]["content"].clone()), (json!("c2"), json!("fine")));
+    assert_eq!(
+        (m[2]["tool_call_id"].clone(), m[2]["content"].clone()),
+        (json!("c1"), json!("ok"))
+    );
+    assert_eq!(
+        (m[3]["tool_call_id"].clone(), m[3]["content"].clone()),
+        (json!("c2"), json!("fine"))
+    );
 }
 
 #[test]
@@ -364,8 +429,16 @@ fn namespaced_calls_are_restored() {
         ],
         true,
     )));
-    let events = events_of(run(&GATEWAY, &host, post("/v1/responses", &codex(1).to_string())));
-    let item = &events.iter().find(|(n, _)| n == "response.output_item.done").unwrap().1["item"];
+    let events = events_of(run(
+        &GATEWAY,
+        &host,
+        post("/v1/responses", &codex(1).to_string()),
+    ));
+    let item = &events
+        .iter()
+        .find(|(n, _)| n == "response.output_item.done")
+        .unwrap()
+        .1["item"];
     assert_eq!(item["namespace"], "multi_agent_v1");
     assert_eq!(item["name"], "close_agent");
 }
@@ -382,8 +455,13 @@ fn reasoning_streams_as_summary_events() {
         ],
         true,
     )));
-    let body = json!({"model": "chat-pri", "input": "q", "stream": true, "reasoning": {"effort": "high"}});
-    let events = events_of(run(&GATEWAY, &host, post("/v1/responses", &body.to_string())));
+    let body =
+        json!({"model": "chat-pri", "input": "q", "stream": true, "reasoning": {"effort": "high"}});
+    let events = events_of(run(
+        &GATEWAY,
+        &host,
+        post("/v1/responses", &body.to_string()),
+    ));
     check_stream_invariants(&events);
     assert_eq!(
         names(&events)[2..9],
@@ -409,7 +487,11 @@ fn a_stream_cut_mid_way_ends_with_response_failed() {
     let host = FakeHost::new();
     host.then(Ok(chat_stream(&[delta(json!({"content": "Hel"}))], false)));
     let body = json!({"model": "chat-pri", "input": "hi", "stream": true});
-    let events = events_of(run(&GATEWAY, &host, post("/v1/responses", &body.to_string())));
+    let events = events_of(run(
+        &GATEWAY,
+        &host,
+        post("/v1/responses", &body.to_string()),
+    ));
     check_stream_invariants(&events);
     let (name, last) = events.last().unwrap();
     assert_eq!(name, "response.failed");
@@ -420,12 +502,22 @@ fn a_stream_cut_mid_way_ends_with_response_failed() {
 #[test]
 fn max_tokens_ends_incomplete() {
     let host = FakeHost::new();
-    host.then(Ok(chat_stream(&[delta(json!({"content": "Hel"})), finish("length")], true)));
+    host.then(Ok(chat_stream(
+        &[delta(json!({"content": "Hel"})), finish("length")],
+        true,
+    )));
     let body = json!({"model": "chat-pri", "input": "hi", "stream": true, "max_output_tokens": 3});
-    let events = events_of(run(&GATEWAY, &host, post("/v1/responses", &body.to_string())));
+    let events = events_of(run(
+        &GATEWAY,
+        &host,
+        post("/v1/responses", &body.to_string()),
+    ));
     let (name, last) = events.last().unwrap();
     assert_eq!(name, "response.incomplete");
-    assert_eq!(last["response"]["incomplete_details"]["reason"], "max_output_tokens");
+    assert_eq!(
+        last["response"]["incomplete_details"]["reason"],
+        "max_output_tokens"
+    );
     assert_eq!(upstream_body(&host, 0)["max_tokens"], 3);
 }
 
@@ -435,7 +527,11 @@ fn json_schema_format_becomes_response_format() {
     let body = json!({"model": "chat-pri", "input": "hi", "store": false,
         "text": {"format": {"type": "json_schema", "name": "r", "strict": true,
                             "schema": {"type": "object", "properties": {"a": {"type": "string"}}}}}});
-    host.then_status(200, &json!({"choices": [{"message": {"content": "{\"a\":\"x\"}"}, "finish_reason": "stop"}]}).to_string());
+    host.then_status(
+        200,
+        &json!({"choices": [{"message": {"content": "{\"a\":\"x\"}"}, "finish_reason": "stop"}]})
+            .to_string(),
+    );
     let resp = run(&GATEWAY, &host, post("/v1/responses", &body.to_string()));
     assert_eq!(resp.status, 200);
     let out = json_of(resp);
@@ -449,11 +545,28 @@ fn json_schema_format_becomes_response_format() {
 #[test]
 fn bad_requests_are_openai_errors() {
     let host = FakeHost::new();
-    let e = assert_error(run(&GATEWAY, &host, post("/v1/responses", r#"{"input":"x"}"#)), 400);
+    let e = assert_error(
+        run(&GATEWAY, &host, post("/v1/responses", r#"{"input":"x"}"#)),
+        400,
+    );
     assert_eq!(e["param"], "model");
-    let e = assert_error(run(&GATEWAY, &host, post("/v1/responses", r#"{"model":"chat-pri"}"#)), 400);
+    let e = assert_error(
+        run(
+            &GATEWAY,
+            &host,
+            post("/v1/responses", r#"{"model":"chat-pri"}"#),
+        ),
+        400,
+    );
     assert_eq!(e["param"], "input");
-    assert_error(run(&GATEWAY, &host, post("/v1/responses", r#"{"model":"nope","input":"x"}"#)), 404);
+    assert_error(
+        run(
+            &GATEWAY,
+            &host,
+            post("/v1/responses", r#"{"model":"nope","input":"x"}"#),
+        ),
+        404,
+    );
     let resp = run(&GATEWAY, &host, get("/v1/responses"));
     assert_eq!(resp.status, 405);
     assert!(host.requests.borrow().is_empty());
@@ -466,7 +579,11 @@ fn codex_requests_match_their_golden_chat_bodies() {
     for turn in [1u8, 2] {
         let host = FakeHost::new();
         host.then(Ok(chat_stream(&[finish("stop")], true)));
-        let _ = body_of(run(&GATEWAY, &host, post("/v1/responses", &codex(turn).to_string())));
+        let _ = body_of(run(
+            &GATEWAY,
+            &host,
+            post("/v1/responses", &codex(turn).to_string()),
+        ));
         let got = serde_json::to_string_pretty(&upstream_body(&host, 0)).unwrap() + "\n";
         let path = format!(
             "{}/tests/golden/codex-turn{turn}.chat.json",

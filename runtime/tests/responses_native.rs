@@ -88,12 +88,24 @@ fn requests_pass_through_and_follow_ups_find_the_provider() {
         assert_eq!(up.url, "https://nat.example/v1/responses");
         assert_eq!(
             up.body,
-            Bytes::from(r#"{"model":"gpt-5","input":"hi","tools":[{"type":"web_search"}],"include":["x"]}"#)
+            Bytes::from(
+                r#"{"model":"gpt-5","input":"hi","tools":[{"type":"web_search"}],"include":["x"]}"#
+            )
         );
-        assert_eq!(up.header("authorization"), Some(format!("Bearer {ALPHA_KEY_1}").as_str()));
+        assert_eq!(
+            up.header("authorization"),
+            Some(format!("Bearer {ALPHA_KEY_1}").as_str())
+        );
     }
     // The id → provider record: no key, no body.
-    let stored = host.kv.entries.borrow().get("resp:resp_upstream1").unwrap().0.clone();
+    let stored = host
+        .kv
+        .entries
+        .borrow()
+        .get("resp:resp_upstream1")
+        .unwrap()
+        .0
+        .clone();
     assert!(stored.contains("\"nat\""));
     assert!(!stored.contains(ALPHA_KEY_1));
 
@@ -102,24 +114,50 @@ fn requests_pass_through_and_follow_ups_find_the_provider() {
     assert_eq!(got.status, 200);
     assert_eq!(got.header("x-apex-provider"), Some("nat"));
     assert_eq!(body_of(got), UPSTREAM_RESPONSE.as_bytes());
-    host.then_status(200, r#"{"object":"list","data":[],"has_more":false,"first_id":null,"last_id":null}"#);
-    let items = block_on(rt.handle(&host, get("/v1/responses/resp_upstream1/input_items?limit=5")));
+    host.then_status(
+        200,
+        r#"{"object":"list","data":[],"has_more":false,"first_id":null,"last_id":null}"#,
+    );
+    let items = block_on(rt.handle(
+        &host,
+        get("/v1/responses/resp_upstream1/input_items?limit=5"),
+    ));
     assert_eq!(items.status, 200);
     {
         let reqs = host.requests.borrow();
         assert_eq!(reqs[1].0.method, "GET");
-        assert_eq!(reqs[1].0.url, "https://nat.example/v1/responses/resp_upstream1");
-        assert_eq!(reqs[2].0.url, "https://nat.example/v1/responses/resp_upstream1/input_items?limit=5");
+        assert_eq!(
+            reqs[1].0.url,
+            "https://nat.example/v1/responses/resp_upstream1"
+        );
+        assert_eq!(
+            reqs[2].0.url,
+            "https://nat.example/v1/responses/resp_upstream1/input_items?limit=5"
+        );
     }
 
     // A follow-up turn stays on the provider that holds the conversation.
     host.then_status(200, UPSTREAM_RESPONSE);
     let next = r#"{"model":"gpt","input":"more","previous_response_id":"resp_upstream1"}"#;
-    assert_eq!(block_on(rt.handle(&host, post("/v1/responses", next))).status, 200);
-    assert_eq!(host.requests.borrow()[3].0.url, "https://nat.example/v1/responses");
+    assert_eq!(
+        block_on(rt.handle(&host, post("/v1/responses", next))).status,
+        200
+    );
+    assert_eq!(
+        host.requests.borrow()[3].0.url,
+        "https://nat.example/v1/responses"
+    );
 
-    host.then_status(200, r#"{"id":"resp_upstream1","object":"response","deleted":true}"#);
-    let del = request("DELETE", "/v1/responses/resp_upstream1", &[("authorization", &format!("Bearer {GW_KEY}"))], "");
+    host.then_status(
+        200,
+        r#"{"id":"resp_upstream1","object":"response","deleted":true}"#,
+    );
+    let del = request(
+        "DELETE",
+        "/v1/responses/resp_upstream1",
+        &[("authorization", &format!("Bearer {GW_KEY}"))],
+        "",
+    );
     assert_eq!(block_on(rt.handle(&host, del)).status, 200);
     assert_eq!(host.requests.borrow()[4].0.method, "DELETE");
     assert!(!host.kv.entries.borrow().contains_key("resp:resp_upstream1"));
@@ -132,13 +170,20 @@ fn streams_pass_through_byte_for_byte() {
     let sse = "event: response.created\ndata: {\"type\":\"response.created\",\"sequence_number\":0,\"response\":{\"id\":\"resp_s1\",\"object\":\"response\"}}\n\n\
                event: response.completed\ndata: {\"type\":\"response.completed\",\"sequence_number\":1,\"response\":{\"id\":\"resp_s1\",\"object\":\"response\"}}\n\n";
     let (a, b) = sse.split_at(40);
-    let chunks: Vec<Result<Bytes, StreamError>> = vec![Ok(Bytes::from(a.to_owned())), Ok(Bytes::from(b.to_owned()))];
+    let chunks: Vec<Result<Bytes, StreamError>> =
+        vec![Ok(Bytes::from(a.to_owned())), Ok(Bytes::from(b.to_owned()))];
     host.then(Ok(HttpResponse {
         status: 200,
         headers: vec![("content-type".into(), "text/event-stream".into())],
         body: Body::Stream(Box::pin(futures::stream::iter(chunks))),
     }));
-    let resp = block_on(rt.handle(&host, post("/v1/responses", r#"{"model":"gpt","input":"hi","stream":true}"#)));
+    let resp = block_on(rt.handle(
+        &host,
+        post(
+            "/v1/responses",
+            r#"{"model":"gpt","input":"hi","stream":true}"#,
+        ),
+    ));
     assert_eq!(resp.status, 200);
     assert_eq!(String::from_utf8(body_of(resp)).unwrap(), sse);
     assert!(host.kv.entries.borrow().contains_key("resp:resp_s1"));
@@ -149,13 +194,31 @@ fn store_false_keeps_no_record_and_bridged_providers_are_untouched() {
     let rt = Runtime::new(&NATIVE);
     let host = FakeHost::new();
     host.then_status(200, UPSTREAM_RESPONSE);
-    let resp = block_on(rt.handle(&host, post("/v1/responses", r#"{"model":"gpt","input":"hi","store":false}"#)));
+    let resp = block_on(rt.handle(
+        &host,
+        post(
+            "/v1/responses",
+            r#"{"model":"gpt","input":"hi","store":false}"#,
+        ),
+    ));
     assert_eq!(resp.status, 200);
     assert_eq!(host.kv.writes.get(), 0);
 
-    host.then_status(200, &json!({"choices": [{"message": {"content": "hey"}, "finish_reason": "stop"}]}).to_string());
-    let resp = block_on(rt.handle(&host, post("/v1/responses", r#"{"model":"other","input":"hi","store":false}"#)));
+    host.then_status(
+        200,
+        &json!({"choices": [{"message": {"content": "hey"}, "finish_reason": "stop"}]}).to_string(),
+    );
+    let resp = block_on(rt.handle(
+        &host,
+        post(
+            "/v1/responses",
+            r#"{"model":"other","input":"hi","store":false}"#,
+        ),
+    ));
     let v: Value = json_of(resp);
     assert_eq!(v["object"], "response");
-    assert_eq!(host.requests.borrow()[1].0.url, "https://br.example/v1/chat/completions");
+    assert_eq!(
+        host.requests.borrow()[1].0.url,
+        "https://br.example/v1/chat/completions"
+    );
 }

@@ -100,7 +100,12 @@ fn stored_responses_can_be_retrieved_listed_and_deleted() {
     assert_eq!(page["object"], "list");
     assert_eq!(page["has_more"], true);
     let texts = |p: &Value| -> Vec<String> {
-        p["data"].as_array().unwrap().iter().map(|i| i["content"][0]["text"].as_str().unwrap().to_owned()).collect()
+        p["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["content"][0]["text"].as_str().unwrap().to_owned())
+            .collect()
     };
     assert_eq!(texts(&page), ["three", "two"]);
     for item in page["data"].as_array().unwrap() {
@@ -109,15 +114,23 @@ fn stored_responses_can_be_retrieved_listed_and_deleted() {
         assert_eq!(item["status"], "completed");
     }
     let after = page["last_id"].as_str().unwrap();
-    let next = json_of(f.call(get(&format!("/v1/responses/{id}/input_items?limit=2&after={after}"))));
+    let next = json_of(f.call(get(&format!(
+        "/v1/responses/{id}/input_items?limit=2&after={after}"
+    ))));
     assert_eq!(texts(&next), ["one"]);
     assert_eq!(next["has_more"], false);
     let asc = json_of(f.call(get(&format!("/v1/responses/{id}/input_items?order=asc"))));
     assert_eq!(texts(&asc), ["one", "two", "three"]);
-    assert_error(f.call(get(&format!("/v1/responses/{id}/input_items?limit=500"))), 400);
+    assert_error(
+        f.call(get(&format!("/v1/responses/{id}/input_items?limit=500"))),
+        400,
+    );
 
     let deleted = json_of(f.call(delete(&format!("/v1/responses/{id}"))));
-    assert_eq!(deleted, json!({"id": id, "object": "response", "deleted": true}));
+    assert_eq!(
+        deleted,
+        json!({"id": id, "object": "response", "deleted": true})
+    );
     let e = assert_error(f.call(get(&format!("/v1/responses/{id}"))), 404);
     assert!(e["message"].as_str().unwrap().contains(id));
     assert_error(f.call(get("/v1/responses/resp_missing/input_items")), 404);
@@ -170,11 +183,17 @@ fn previous_response_id_continues_a_tool_conversation() {
     f.create(json!({"model": "chat-pri", "previous_response_id": second["id"], "input": "thanks"}));
     let m = f.upstream_messages(2);
     assert_eq!(m.as_array().unwrap().len(), 5);
-    assert_eq!(m[3], json!({"role": "assistant", "content": "It is sunny."}));
+    assert_eq!(
+        m[3],
+        json!({"role": "assistant", "content": "It is sunny."})
+    );
     assert_eq!(m[4], json!({"role": "user", "content": "thanks"}));
 
     // input_items lists only that request's own input.
-    let items = json_of(f.call(get(&format!("/v1/responses/{}/input_items", second["id"].as_str().unwrap()))));
+    let items = json_of(f.call(get(&format!(
+        "/v1/responses/{}/input_items",
+        second["id"].as_str().unwrap()
+    ))));
     assert_eq!(items["data"].as_array().unwrap().len(), 1);
     assert_eq!(items["data"][0]["type"], "function_call_output");
 }
@@ -183,7 +202,10 @@ fn previous_response_id_continues_a_tool_conversation() {
 fn an_unknown_previous_response_is_a_404() {
     let f = Fixture::new(&STORING);
     let e = assert_error(
-        f.call(post("/v1/responses", r#"{"model":"chat-pri","input":"x","previous_response_id":"resp_gone"}"#)),
+        f.call(post(
+            "/v1/responses",
+            r#"{"model":"chat-pri","input":"x","previous_response_id":"resp_gone"}"#,
+        )),
         404,
     );
     assert_eq!(e["param"], "previous_response_id");
@@ -194,26 +216,46 @@ fn an_unknown_previous_response_is_a_404() {
 fn streamed_responses_are_stored_before_the_final_event_leaves() {
     let f = Fixture::new(&STORING);
     let chunks: Vec<Result<bytes::Bytes, apex_runtime::host::StreamError>> = vec![
-        Ok(bytes::Bytes::from("data: {\"choices\":[{\"delta\":{\"content\":\"Hey\"}}]}\n\n")),
-        Ok(bytes::Bytes::from("data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n")),
+        Ok(bytes::Bytes::from(
+            "data: {\"choices\":[{\"delta\":{\"content\":\"Hey\"}}]}\n\n",
+        )),
+        Ok(bytes::Bytes::from(
+            "data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n",
+        )),
     ];
     f.host.then(Ok(apex_runtime::host::HttpResponse {
         status: 200,
         headers: vec![("content-type".into(), "text/event-stream".into())],
         body: apex_runtime::host::Body::Stream(Box::pin(futures::stream::iter(chunks))),
     }));
-    let resp = f.call(post("/v1/responses", r#"{"model":"chat-pri","input":"hi","stream":true}"#));
-    let apex_runtime::host::Body::Stream(mut s) = resp.body else { panic!("not streamed") };
+    let resp = f.call(post(
+        "/v1/responses",
+        r#"{"model":"chat-pri","input":"hi","stream":true}"#,
+    ));
+    let apex_runtime::host::Body::Stream(mut s) = resp.body else {
+        panic!("not streamed")
+    };
     let mut seen = String::new();
     while let Some(chunk) = block_on(futures::StreamExt::next(&mut s)) {
         let chunk = String::from_utf8(chunk.unwrap().to_vec()).unwrap();
         if chunk.contains("response.completed") {
-            assert_eq!(f.host.kv.writes.get(), 1, "stored before response.completed left: {chunk}");
+            assert_eq!(
+                f.host.kv.writes.get(),
+                1,
+                "stored before response.completed left: {chunk}"
+            );
         }
         seen.push_str(&chunk);
     }
     assert!(seen.contains("response.completed"));
-    let id = seen.split("\"id\":\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let id = seen
+        .split("\"id\":\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
     let got = json_of(f.call(get(&format!("/v1/responses/{id}"))));
     assert_eq!(got["status"], "completed");
     assert_eq!(got["output"][0]["content"][0]["text"], "Hey");
@@ -227,9 +269,15 @@ fn without_a_store_the_gateway_answers_but_keeps_nothing() {
     assert_eq!(f.host.kv.writes.get(), 0);
     let id = created["id"].as_str().unwrap();
     let e = assert_error(f.call(get(&format!("/v1/responses/{id}"))), 404);
-    assert!(e["message"].as_str().unwrap().contains("responses_store"), "{e}");
+    assert!(
+        e["message"].as_str().unwrap().contains("responses_store"),
+        "{e}"
+    );
     let e = assert_error(
-        f.call(post("/v1/responses", &json!({"model": "chat-pri", "input": "x", "previous_response_id": id}).to_string())),
+        f.call(post(
+            "/v1/responses",
+            &json!({"model": "chat-pri", "input": "x", "previous_response_id": id}).to_string(),
+        )),
         400,
     );
     assert!(e["message"].as_str().unwrap().contains("responses_store"));

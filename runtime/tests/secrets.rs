@@ -10,7 +10,14 @@ use bytes::Bytes;
 use common::*;
 use futures::executor::block_on;
 
-const ALL_KEYS: [&str; 6] = [ALPHA_KEY_1, ALPHA_KEY_2, BETA_KEY, AZURE_KEY, GW_KEY, GW_KEY_2];
+const ALL_KEYS: [&str; 6] = [
+    ALPHA_KEY_1,
+    ALPHA_KEY_2,
+    BETA_KEY,
+    AZURE_KEY,
+    GW_KEY,
+    GW_KEY_2,
+];
 
 /// An upstream error body that echoes every key in the ways providers do.
 fn leaky_body() -> String {
@@ -79,7 +86,10 @@ fn a_client_error_passed_through() {
     let (status, body) = assert_clean(send(&host, "chat-pri", None), &host);
     assert_eq!(status, 400);
     assert!(body.contains("[redacted]"));
-    assert!(body.contains("Incorrect API key provided"), "the message survives: {body}");
+    assert!(
+        body.contains("Incorrect API key provided"),
+        "the message survives: {body}"
+    );
 }
 
 #[test]
@@ -108,7 +118,9 @@ fn connection_errors_and_timeouts() {
     host.then(Err(FetchError::Connect(format!(
         "error sending request for url (https://alpha.example/v1?key={ALPHA_KEY_1}): {BETA_KEY}"
     ))))
-    .then(Err(FetchError::Connect(format!("tls: bad key {AZURE_KEY}"))));
+    .then(Err(FetchError::Connect(format!(
+        "tls: bad key {AZURE_KEY}"
+    ))));
     let (status, body) = assert_clean(send(&host, "chat-pri", None), &host);
     assert_eq!(status, 502);
     assert!(body.contains("connection failed"), "{body}");
@@ -125,7 +137,9 @@ fn a_stream_that_fails_midway() {
     let host = FakeHost::new();
     let chunks: Vec<Result<Bytes, StreamError>> = vec![
         Ok(Bytes::from_static(b"data: {\"choices\":[]}\n\n")),
-        Err(StreamError(format!("reset while reading ?key={ALPHA_KEY_1} {BETA_KEY}"))),
+        Err(StreamError(format!(
+            "reset while reading ?key={ALPHA_KEY_1} {BETA_KEY}"
+        ))),
     ];
     host.then(Ok(HttpResponse {
         status: 200,
@@ -144,7 +158,9 @@ fn the_gateways_own_answer_when_everything_rests() {
     let rt = Runtime::new(&GATEWAY);
     let mut rate_limited = leaky(429);
     rate_limited.headers.retain(|(k, _)| k != "retry-after");
-    rate_limited.headers.push(("retry-after".into(), "30".into()));
+    rate_limited
+        .headers
+        .push(("retry-after".into(), "30".into()));
     host.then(Ok(rate_limited));
     block_on(rt.handle(&host, post("/v1/chat/completions", &chat("chat-azure"))));
     let resp = block_on(rt.handle(&host, post("/v1/chat/completions", &chat("chat-azure"))));

@@ -47,7 +47,11 @@ fn priority_uses_the_first_healthy_route() {
     for _ in 0..10 {
         assert_eq!(send(), "beta");
     }
-    assert_eq!(host.hosts()[before..], ["beta.example"; 10], "no detour through alpha");
+    assert_eq!(
+        host.hosts()[before..],
+        ["beta.example"; 10],
+        "no detour through alpha"
+    );
     // Once alpha is back and answers, it is first again.
     host.advance(1000);
     assert_eq!(send(), "alpha");

@@ -7,7 +7,8 @@ use bytes::Bytes;
 use common::*;
 use futures::channel::mpsc;
 
-const STREAM_BODY: &str = r#"{"model":"chat-pri","stream":true,"messages":[{"role":"user","content":"hi"}]}"#;
+const STREAM_BODY: &str =
+    r#"{"model":"chat-pri","stream":true,"messages":[{"role":"user","content":"hi"}]}"#;
 
 fn sse(stream: ByteStream) -> HttpResponse {
     HttpResponse {
@@ -26,7 +27,10 @@ fn items(items: Vec<Result<&'static str, &'static str>>) -> ByteStream {
 }
 
 /// A stream that has sent nothing yet (and never will: the sender is kept by the caller).
-fn silent() -> (mpsc::UnboundedSender<Result<Bytes, StreamError>>, ByteStream) {
+fn silent() -> (
+    mpsc::UnboundedSender<Result<Bytes, StreamError>>,
+    ByteStream,
+) {
     let (tx, rx) = mpsc::unbounded();
     (tx, Box::pin(rx))
 }
@@ -54,7 +58,10 @@ fn a_stream_without_a_first_event_in_time_fails_over() {
 #[test]
 fn a_stream_whose_first_event_is_there_is_not_timed() {
     let host = FakeHost::new();
-    host.then_after(999, Ok(sse(items(vec![Ok(""), Ok(EVENT), Ok("data: [DONE]\n\n")]))));
+    host.then_after(
+        999,
+        Ok(sse(items(vec![Ok(""), Ok(EVENT), Ok("data: [DONE]\n\n")]))),
+    );
     let resp = run(&GATEWAY, &host, post("/v1/chat/completions", STREAM_BODY));
     assert_eq!(resp.header("x-apex-provider"), Some("alpha"));
     assert!(host.sleeps.borrow().is_empty());
@@ -113,7 +120,11 @@ fn a_non_streaming_request_does_not_wait_for_a_body_chunk() {
         headers: vec![("content-type".into(), "application/json".into())],
         body: Body::Stream(body),
     }));
-    let resp = run(&GATEWAY, &host, post("/v1/chat/completions", &chat("chat-pri")));
+    let resp = run(
+        &GATEWAY,
+        &host,
+        post("/v1/chat/completions", &chat("chat-pri")),
+    );
     assert_eq!(resp.header("x-apex-provider"), Some("alpha"));
     assert!(host.sleeps.borrow().is_empty());
     tx.unbounded_send(Ok(Bytes::from_static(b"{}"))).unwrap();
@@ -136,14 +147,22 @@ fn a_hanging_route_costs_at_most_its_timeout() {
         }
         host.then_after(40, Ok(response(200, "{}")));
         let t0 = host.now();
-        let resp =
-            futures::executor::block_on(rt.handle(&host, post("/v1/chat/completions", &chat("chat-pri"))));
+        let resp = futures::executor::block_on(
+            rt.handle(&host, post("/v1/chat/completions", &chat("chat-pri"))),
+        );
         assert_eq!(resp.status, 200);
         took.push(host.now() - t0);
     }
     assert_eq!(took, [1040, 1040, 40, 40]);
     assert_eq!(
         host.hosts(),
-        ["alpha.example", "beta.example", "alpha.example", "beta.example", "beta.example", "beta.example"]
+        [
+            "alpha.example",
+            "beta.example",
+            "alpha.example",
+            "beta.example",
+            "beta.example",
+            "beta.example"
+        ]
     );
 }

@@ -65,7 +65,10 @@ fn parse_args() -> Result<Opts, String> {
             "--body" => o.body = Some(args.next().ok_or("--body needs text")?),
             "--body-file" => {
                 let path = args.next().ok_or("--body-file needs a path")?;
-                o.body = Some(std::fs::read_to_string(&path).map_err(|e| format!("--body-file {path}: {e}"))?);
+                o.body = Some(
+                    std::fs::read_to_string(&path)
+                        .map_err(|e| format!("--body-file {path}: {e}"))?,
+                );
             }
             "--expect" => o.expect = Some(args.next().ok_or("--expect needs text")?),
             "--header" => {
@@ -73,11 +76,21 @@ fn parse_args() -> Result<Opts, String> {
                 let (k, v) = h.split_once(':').ok_or("--header needs 'name: value'")?;
                 o.headers.push((k.trim().to_string(), v.trim().to_string()));
             }
-            "--concurrency" => o.concurrency = args.next().and_then(|c| c.parse().ok()).ok_or("--concurrency needs a number")?,
+            "--concurrency" => {
+                o.concurrency = args
+                    .next()
+                    .and_then(|c| c.parse().ok())
+                    .ok_or("--concurrency needs a number")?
+            }
             "--duration" => o.duration = secs(args.next(), "--duration")?,
             "--warmup" => o.warmup = secs(args.next(), "--warmup")?,
             "--rate" => {
-                o.rate = Some(args.next().and_then(|r| r.parse::<f64>().ok()).filter(|r| *r > 0.0).ok_or("--rate needs requests/second")?)
+                o.rate = Some(
+                    args.next()
+                        .and_then(|r| r.parse::<f64>().ok())
+                        .filter(|r| *r > 0.0)
+                        .ok_or("--rate needs requests/second")?,
+                )
             }
             other => return Err(format!("unknown argument `{other}`")),
         }
@@ -119,7 +132,8 @@ async fn worker(
     // are staggered over one interval so they do not all fire at once.
     let conns = opts.concurrency.max(1);
     let interval = opts.rate.map(|r| Duration::from_secs_f64(conns as f64 / r));
-    let mut next_send = Instant::now() + interval.map_or(Duration::ZERO, |iv| iv.mul_f64(index as f64 / conns as f64));
+    let mut next_send = Instant::now()
+        + interval.map_or(Duration::ZERO, |iv| iv.mul_f64(index as f64 / conns as f64));
     while Instant::now() < end {
         if let Some(iv) = interval {
             let now = Instant::now();
@@ -155,7 +169,10 @@ async fn worker(
         }
         let Some(s) = sender.as_mut() else { continue };
         let method = if opts.body.is_some() { "POST" } else { "GET" };
-        let mut req = hyper::Request::builder().method(method).uri(path.as_str()).header("host", authority.as_str());
+        let mut req = hyper::Request::builder()
+            .method(method)
+            .uri(path.as_str())
+            .header("host", authority.as_str());
         if opts.body.is_some() {
             req = req.header("content-type", "application/json");
         }
@@ -174,7 +191,10 @@ async fn worker(
                 match resp.into_body().collect().await {
                     Ok(body) => {
                         status.is_success()
-                            && opts.expect.as_ref().is_none_or(|want| contains(&body.to_bytes(), want.as_bytes()))
+                            && opts
+                                .expect
+                                .as_ref()
+                                .is_none_or(|want| contains(&body.to_bytes(), want.as_bytes()))
                     }
                     Err(_) => false,
                 }
@@ -187,7 +207,8 @@ async fn worker(
         if t0 >= start_measure && t0 < end {
             let mut r = out.borrow_mut();
             if ok {
-                r.latencies_us.push(elapsed.as_micros().min(u128::from(u32::MAX)) as u32);
+                r.latencies_us
+                    .push(elapsed.as_micros().min(u128::from(u32::MAX)) as u32);
             } else {
                 r.errors += 1;
             }
@@ -225,10 +246,13 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap_or_else(|e| {
-        eprintln!("apex-loadgen: {e}");
-        std::process::exit(1)
-    });
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| {
+            eprintln!("apex-loadgen: {e}");
+            std::process::exit(1)
+        });
     let local = tokio::task::LocalSet::new();
     let opts = Rc::new(opts);
     let results = Rc::new(RefCell::new(Results::default()));
@@ -255,7 +279,11 @@ fn main() {
     let mut r = results.borrow_mut();
     r.latencies_us.sort_unstable();
     let n = r.latencies_us.len();
-    let mean = if n == 0 { 0.0 } else { r.latencies_us.iter().map(|&x| f64::from(x)).sum::<f64>() / n as f64 };
+    let mean = if n == 0 {
+        0.0
+    } else {
+        r.latencies_us.iter().map(|&x| f64::from(x)).sum::<f64>() / n as f64
+    };
     let out = json!({
         "requests": n,
         "errors": r.errors,
@@ -277,7 +305,10 @@ mod tests {
 
     #[test]
     fn splits_urls() {
-        assert_eq!(split_url("http://127.0.0.1:8080/v1/models").unwrap(), ("127.0.0.1:8080".into(), "/v1/models".into()));
+        assert_eq!(
+            split_url("http://127.0.0.1:8080/v1/models").unwrap(),
+            ("127.0.0.1:8080".into(), "/v1/models".into())
+        );
         assert_eq!(split_url("http://h:1").unwrap(), ("h:1".into(), "/".into()));
         assert!(split_url("https://h").is_err());
     }

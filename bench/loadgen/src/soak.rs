@@ -61,23 +61,142 @@ struct Case {
 
 /// The mix: one request of each in turn (streams weigh more: they are the risky path).
 const CASES: &[Case] = &[
-    Case { name: "chat", proto: Proto::Chat, stream: false, model: "soak", fault: "", expect: Expect::Echo },
-    Case { name: "chat-stream", proto: Proto::Chat, stream: true, model: "soak", fault: "", expect: Expect::Echo },
-    Case { name: "embeddings", proto: Proto::Chat, stream: false, model: "soak-embed", fault: "", expect: Expect::Embedding },
-    Case { name: "models", proto: Proto::Chat, stream: false, model: "", fault: "", expect: Expect::Models },
-    Case { name: "messages", proto: Proto::Messages, stream: false, model: "soak", fault: "", expect: Expect::Echo },
-    Case { name: "messages-stream", proto: Proto::Messages, stream: true, model: "soak", fault: "", expect: Expect::Echo },
-    Case { name: "responses", proto: Proto::Responses, stream: false, model: "soak", fault: "", expect: Expect::Echo },
-    Case { name: "responses-stream", proto: Proto::Responses, stream: true, model: "soak", fault: "", expect: Expect::Echo },
-    Case { name: "chat-failover", proto: Proto::Chat, stream: false, model: "soak-failover", fault: "", expect: Expect::Echo },
-    Case { name: "messages-stream-failover", proto: Proto::Messages, stream: true, model: "soak-failover", fault: "", expect: Expect::Echo },
-    Case { name: "chat-stream-slow", proto: Proto::Chat, stream: true, model: "soak", fault: "chunk_delay_ms=5;chunks=6", expect: Expect::Echo },
-    Case { name: "chat-stream-drop-mid", proto: Proto::Chat, stream: true, model: "soak-faults", fault: "drop=mid", expect: Expect::StreamFails },
-    Case { name: "messages-stream-drop-mid", proto: Proto::Messages, stream: true, model: "soak-faults", fault: "drop=mid", expect: Expect::StreamFails },
-    Case { name: "responses-stream-truncate", proto: Proto::Responses, stream: true, model: "soak-faults", fault: "truncate=1", expect: Expect::StreamFails },
-    Case { name: "chat-stream-truncate", proto: Proto::Chat, stream: true, model: "soak-faults", fault: "truncate=1", expect: Expect::StreamFails },
-    Case { name: "chat-500", proto: Proto::Chat, stream: false, model: "soak-refusals", fault: "status=500", expect: Expect::Fails },
-    Case { name: "messages-429", proto: Proto::Messages, stream: false, model: "soak-refusals", fault: "status=429", expect: Expect::Fails },
+    Case {
+        name: "chat",
+        proto: Proto::Chat,
+        stream: false,
+        model: "soak",
+        fault: "",
+        expect: Expect::Echo,
+    },
+    Case {
+        name: "chat-stream",
+        proto: Proto::Chat,
+        stream: true,
+        model: "soak",
+        fault: "",
+        expect: Expect::Echo,
+    },
+    Case {
+        name: "embeddings",
+        proto: Proto::Chat,
+        stream: false,
+        model: "soak-embed",
+        fault: "",
+        expect: Expect::Embedding,
+    },
+    Case {
+        name: "models",
+        proto: Proto::Chat,
+        stream: false,
+        model: "",
+        fault: "",
+        expect: Expect::Models,
+    },
+    Case {
+        name: "messages",
+        proto: Proto::Messages,
+        stream: false,
+        model: "soak",
+        fault: "",
+        expect: Expect::Echo,
+    },
+    Case {
+        name: "messages-stream",
+        proto: Proto::Messages,
+        stream: true,
+        model: "soak",
+        fault: "",
+        expect: Expect::Echo,
+    },
+    Case {
+        name: "responses",
+        proto: Proto::Responses,
+        stream: false,
+        model: "soak",
+        fault: "",
+        expect: Expect::Echo,
+    },
+    Case {
+        name: "responses-stream",
+        proto: Proto::Responses,
+        stream: true,
+        model: "soak",
+        fault: "",
+        expect: Expect::Echo,
+    },
+    Case {
+        name: "chat-failover",
+        proto: Proto::Chat,
+        stream: false,
+        model: "soak-failover",
+        fault: "",
+        expect: Expect::Echo,
+    },
+    Case {
+        name: "messages-stream-failover",
+        proto: Proto::Messages,
+        stream: true,
+        model: "soak-failover",
+        fault: "",
+        expect: Expect::Echo,
+    },
+    Case {
+        name: "chat-stream-slow",
+        proto: Proto::Chat,
+        stream: true,
+        model: "soak",
+        fault: "chunk_delay_ms=5;chunks=6",
+        expect: Expect::Echo,
+    },
+    Case {
+        name: "chat-stream-drop-mid",
+        proto: Proto::Chat,
+        stream: true,
+        model: "soak-faults",
+        fault: "drop=mid",
+        expect: Expect::StreamFails,
+    },
+    Case {
+        name: "messages-stream-drop-mid",
+        proto: Proto::Messages,
+        stream: true,
+        model: "soak-faults",
+        fault: "drop=mid",
+        expect: Expect::StreamFails,
+    },
+    Case {
+        name: "responses-stream-truncate",
+        proto: Proto::Responses,
+        stream: true,
+        model: "soak-faults",
+        fault: "truncate=1",
+        expect: Expect::StreamFails,
+    },
+    Case {
+        name: "chat-stream-truncate",
+        proto: Proto::Chat,
+        stream: true,
+        model: "soak-faults",
+        fault: "truncate=1",
+        expect: Expect::StreamFails,
+    },
+    Case {
+        name: "chat-500",
+        proto: Proto::Chat,
+        stream: false,
+        model: "soak-refusals",
+        fault: "status=500",
+        expect: Expect::Fails,
+    },
+    Case {
+        name: "messages-429",
+        proto: Proto::Messages,
+        stream: false,
+        model: "soak-refusals",
+        fault: "status=429",
+        expect: Expect::Fails,
+    },
 ];
 
 struct Opts {
@@ -88,15 +207,25 @@ struct Opts {
 }
 
 fn parse_args() -> Result<Opts, String> {
-    let mut o = Opts { url: String::new(), key: String::new(), concurrency: 64, duration: Duration::from_secs(300) };
+    let mut o = Opts {
+        url: String::new(),
+        key: String::new(),
+        concurrency: 64,
+        duration: Duration::from_secs(300),
+    };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let v = args.next().ok_or(format!("{a} needs a value"))?;
         match a.as_str() {
             "--url" => o.url = v.trim_end_matches('/').to_string(),
             "--key" => o.key = v,
-            "--concurrency" => o.concurrency = v.parse().map_err(|_| "--concurrency needs a number")?,
-            "--duration" => o.duration = Duration::from_secs_f64(v.parse().map_err(|_| "--duration needs seconds")?),
+            "--concurrency" => {
+                o.concurrency = v.parse().map_err(|_| "--concurrency needs a number")?
+            }
+            "--duration" => {
+                o.duration =
+                    Duration::from_secs_f64(v.parse().map_err(|_| "--duration needs seconds")?)
+            }
             other => return Err(format!("unknown argument `{other}`")),
         }
     }
@@ -131,7 +260,8 @@ fn request_body(case: &Case, prompt: &str) -> (String, &'static str, Option<Stri
             Some(json!({"model": case.model, "input": prompt}).to_string()),
         ),
         (_, Proto::Chat) => {
-            let mut b = json!({"model": case.model, "messages": [{"role": "user", "content": prompt}]});
+            let mut b =
+                json!({"model": case.model, "messages": [{"role": "user", "content": prompt}]});
             if case.stream {
                 b["stream"] = json!(true);
                 b["stream_options"] = json!({"include_usage": true});
@@ -176,7 +306,8 @@ fn sse_events(body: &str) -> Result<Vec<(String, Value)>, String> {
             out.push((name, Value::String("[DONE]".into())));
             continue;
         }
-        let v: Value = serde_json::from_str(&data).map_err(|e| format!("SSE data is not JSON ({e}): {data:?}"))?;
+        let v: Value = serde_json::from_str(&data)
+            .map_err(|e| format!("SSE data is not JSON ({e}): {data:?}"))?;
         out.push((name, v));
     }
     if !body.is_empty() && !body.ends_with("\n\n") {
@@ -207,7 +338,10 @@ fn read_stream(proto: Proto, body: &str) -> Result<(String, End), String> {
                     end = Some(End::Complete);
                 } else if v.get("error").is_some() {
                     end = Some(End::ErrorEvent);
-                } else if let Some(t) = v.pointer("/choices/0/delta/content").and_then(Value::as_str) {
+                } else if let Some(t) = v
+                    .pointer("/choices/0/delta/content")
+                    .and_then(Value::as_str)
+                {
                     text.push_str(t);
                 }
             }
@@ -230,7 +364,9 @@ fn read_stream(proto: Proto, body: &str) -> Result<(String, End), String> {
                 "response.completed" => {
                     let whole = responses_text(v.get("response").unwrap_or(&Value::Null));
                     if whole != text {
-                        return Err(format!("response.completed says {whole:?}, deltas said {text:?}"));
+                        return Err(format!(
+                            "response.completed says {whole:?}, deltas said {text:?}"
+                        ));
                     }
                     end = Some(End::Complete);
                 }
@@ -239,13 +375,24 @@ fn read_stream(proto: Proto, body: &str) -> Result<(String, End), String> {
             },
         }
     }
-    end.map(|e| (text, e)).ok_or_else(|| "the stream ended without its end marker or an error event".into())
+    end.map(|e| (text, e))
+        .ok_or_else(|| "the stream ended without its end marker or an error event".into())
 }
 
 fn responses_text(resp: &Value) -> String {
     let mut text = String::new();
-    for item in resp.get("output").and_then(Value::as_array).into_iter().flatten() {
-        for part in item.get("content").and_then(Value::as_array).into_iter().flatten() {
+    for item in resp
+        .get("output")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        for part in item
+            .get("content")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if part.get("type").and_then(Value::as_str) == Some("output_text") {
                 text.push_str(part.get("text").and_then(Value::as_str).unwrap_or(""));
             }
@@ -256,17 +403,30 @@ fn responses_text(resp: &Value) -> String {
 
 fn plain_text(proto: Proto, v: &Value) -> Result<String, String> {
     let t = match proto {
-        Proto::Chat => v.pointer("/choices/0/message/content").and_then(Value::as_str).map(str::to_owned),
-        Proto::Messages => v.pointer("/content/0/text").and_then(Value::as_str).map(str::to_owned),
-        Proto::Responses => (v.get("status").and_then(Value::as_str) == Some("completed")).then(|| responses_text(v)),
+        Proto::Chat => v
+            .pointer("/choices/0/message/content")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        Proto::Messages => v
+            .pointer("/content/0/text")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        Proto::Responses => (v.get("status").and_then(Value::as_str) == Some("completed"))
+            .then(|| responses_text(v)),
     };
     t.ok_or_else(|| format!("no answer text in {v}"))
 }
 
 fn is_error_body(proto: Proto, v: &Value) -> bool {
     match proto {
-        Proto::Messages => v.get("type").and_then(Value::as_str) == Some("error") && v.pointer("/error/message").is_some(),
-        _ => v.pointer("/error/message").and_then(Value::as_str).is_some(),
+        Proto::Messages => {
+            v.get("type").and_then(Value::as_str) == Some("error")
+                && v.pointer("/error/message").is_some()
+        }
+        _ => v
+            .pointer("/error/message")
+            .and_then(Value::as_str)
+            .is_some(),
     }
 }
 
@@ -274,23 +434,46 @@ fn is_error_body(proto: Proto, v: &Value) -> bool {
 fn check(case: &Case, prompt: &str, status: u16, body: &[u8]) -> Result<Option<End>, String> {
     let text = std::str::from_utf8(body).map_err(|_| "the body is not UTF-8".to_string())?;
     // `chunks=N` makes the fake upstream stream "0 1 ... N-1 " instead of the echo.
-    let want = match case.fault.split(';').find_map(|kv| kv.strip_prefix("chunks=")) {
-        Some(n) => (0..n.parse::<usize>().unwrap_or(0)).map(|k| format!("{k} ")).collect(),
+    let want = match case
+        .fault
+        .split(';')
+        .find_map(|kv| kv.strip_prefix("chunks="))
+    {
+        Some(n) => (0..n.parse::<usize>().unwrap_or(0))
+            .map(|k| format!("{k} "))
+            .collect(),
         None => format!("echo: {prompt}"),
     };
     match case.expect {
         Expect::Models => {
             let v: Value = serde_json::from_str(text).map_err(|e| format!("not JSON ({e})"))?;
-            let ids: Vec<&str> = v.get("data").and_then(Value::as_array).into_iter().flatten()
-                .filter_map(|m| m.get("id").and_then(Value::as_str)).collect();
-            if status != 200 || ids != ["soak", "soak-embed", "soak-failover", "soak-faults", "soak-refusals"] {
+            let ids: Vec<&str> = v
+                .get("data")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|m| m.get("id").and_then(Value::as_str))
+                .collect();
+            if status != 200
+                || ids
+                    != [
+                        "soak",
+                        "soak-embed",
+                        "soak-failover",
+                        "soak-faults",
+                        "soak-refusals",
+                    ]
+            {
                 return Err(format!("models: status {status}, ids {ids:?}"));
             }
             Ok(None)
         }
         Expect::Embedding => {
             let v: Value = serde_json::from_str(text).map_err(|e| format!("not JSON ({e})"))?;
-            let n = v.pointer("/data/0/embedding").and_then(Value::as_array).map_or(0, Vec::len);
+            let n = v
+                .pointer("/data/0/embedding")
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len);
             if status != 200 || n == 0 {
                 return Err(format!("embeddings: status {status}, dimension {n}"));
             }
@@ -298,7 +481,10 @@ fn check(case: &Case, prompt: &str, status: u16, body: &[u8]) -> Result<Option<E
         }
         Expect::Echo if case.stream => {
             if status != 200 {
-                return Err(format!("status {status}: {}", text.chars().take(300).collect::<String>()));
+                return Err(format!(
+                    "status {status}: {}",
+                    text.chars().take(300).collect::<String>()
+                ));
             }
             let (got, end) = read_stream(case.proto, text)?;
             if end != End::Complete || got != want {
@@ -307,7 +493,8 @@ fn check(case: &Case, prompt: &str, status: u16, body: &[u8]) -> Result<Option<E
             Ok(None)
         }
         Expect::Echo => {
-            let v: Value = serde_json::from_str(text).map_err(|e| format!("not JSON ({e}): {text:.200}"))?;
+            let v: Value =
+                serde_json::from_str(text).map_err(|e| format!("not JSON ({e}): {text:.200}"))?;
             let got = plain_text(case.proto, &v)?;
             if status != 200 || got != want {
                 return Err(format!("status {status}, text {got:?}, want {want:?}"));
@@ -316,17 +503,25 @@ fn check(case: &Case, prompt: &str, status: u16, body: &[u8]) -> Result<Option<E
         }
         Expect::StreamFails => {
             if status != 200 {
-                let v: Value = serde_json::from_str(text).map_err(|e| format!("error status {status}, body not JSON ({e})"))?;
-                return if status >= 400 && is_error_body(case.proto, &v) { Ok(None) } else { Err(format!("status {status}: {v}")) };
+                let v: Value = serde_json::from_str(text)
+                    .map_err(|e| format!("error status {status}, body not JSON ({e})"))?;
+                return if status >= 400 && is_error_body(case.proto, &v) {
+                    Ok(None)
+                } else {
+                    Err(format!("status {status}: {v}"))
+                };
             }
             let (got, end) = read_stream(case.proto, text)?;
             if end != End::ErrorEvent || !want.starts_with(&got) {
-                return Err(format!("a broken upstream stream ended {end:?} with {got:?} (echo {want:?})"));
+                return Err(format!(
+                    "a broken upstream stream ended {end:?} with {got:?} (echo {want:?})"
+                ));
             }
             Ok(Some(end))
         }
         Expect::Fails => {
-            let v: Value = serde_json::from_str(text).map_err(|e| format!("status {status}, body not JSON ({e})"))?;
+            let v: Value = serde_json::from_str(text)
+                .map_err(|e| format!("status {status}, body not JSON ({e})"))?;
             if status < 400 || !is_error_body(case.proto, &v) {
                 return Err(format!("a failing upstream gave status {status}: {v}"));
             }
@@ -335,7 +530,13 @@ fn check(case: &Case, prompt: &str, status: u16, body: &[u8]) -> Result<Option<E
     }
 }
 
-async fn worker(index: usize, opts: Rc<Opts>, authority: String, end: Instant, out: Rc<RefCell<Results>>) {
+async fn worker(
+    index: usize,
+    opts: Rc<Opts>,
+    authority: String,
+    end: Instant,
+    out: Rc<RefCell<Results>>,
+) {
     let mut sender: Option<http1::SendRequest<Full<Bytes>>> = None;
     let mut n: u64 = 0;
     while Instant::now() < end {
@@ -357,7 +558,9 @@ async fn worker(index: usize, opts: Rc<Opts>, authority: String, end: Instant, o
         }
         let Some(s) = sender.as_mut() else { continue };
         let case_no = (index + n as usize) % CASES.len();
-        let Some(case) = CASES.get(case_no) else { continue };
+        let Some(case) = CASES.get(case_no) else {
+            continue;
+        };
         n += 1;
         let mut prompt = format!("soak w{index} n{n} a few words of text to echo back");
         if !case.fault.is_empty() {
@@ -373,7 +576,9 @@ async fn worker(index: usize, opts: Rc<Opts>, authority: String, end: Instant, o
         if body.is_some() {
             req = req.header("content-type", "application/json");
         }
-        let Ok(req) = req.body(Full::new(Bytes::from(body.unwrap_or_default()))) else { continue };
+        let Ok(req) = req.body(Full::new(Bytes::from(body.unwrap_or_default()))) else {
+            continue;
+        };
         let result = match s.send_request(req).await {
             Ok(resp) => {
                 let status = resp.status().as_u16();
@@ -399,7 +604,8 @@ async fn worker(index: usize, opts: Rc<Opts>, authority: String, end: Instant, o
             Err(e) => {
                 t.failed += 1;
                 if r.samples.len() < 20 {
-                    r.samples.push(json!({"case": case.name, "prompt": prompt, "problem": e}));
+                    r.samples
+                        .push(json!({"case": case.name, "prompt": prompt, "problem": e}));
                 }
                 sender = None;
             }
@@ -416,7 +622,10 @@ fn main() {
         }
     };
     let authority = opts.url.trim_start_matches("http://").to_string();
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("apex-soak: {e}");
@@ -431,14 +640,23 @@ fn main() {
     local.block_on(&rt, async {
         let mut handles = Vec::new();
         for index in 0..opts.concurrency.max(1) {
-            handles.push(tokio::task::spawn_local(worker(index, opts.clone(), authority.clone(), end, results.clone())));
+            handles.push(tokio::task::spawn_local(worker(
+                index,
+                opts.clone(),
+                authority.clone(),
+                end,
+                results.clone(),
+            )));
         }
         for h in handles {
             let _ = h.await;
         }
     });
     let r = results.borrow();
-    let (ok, failed): (u64, u64) = r.per_case.values().fold((0, 0), |(a, b), t| (a + t.ok, b + t.failed));
+    let (ok, failed): (u64, u64) = r
+        .per_case
+        .values()
+        .fold((0, 0), |(a, b), t| (a + t.ok, b + t.failed));
     let cases: serde_json::Map<String, Value> = r
         .per_case
         .iter()
@@ -465,14 +683,24 @@ mod tests {
     #[test]
     fn a_stream_cut_mid_event_is_garbled() {
         assert!(sse_events("data: {\"a\":1}\n\ndata: {\"b\"").is_err());
-        assert!(read_stream(Proto::Chat, "data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\n").is_err());
+        assert!(read_stream(
+            Proto::Chat,
+            "data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\n"
+        )
+        .is_err());
     }
 
     #[test]
     fn echo_streams_are_read_per_protocol() {
         let chat = "data: {\"choices\":[{\"delta\":{\"content\":\"echo: \"}}]}\n\ndata: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\ndata: [DONE]\n\n";
-        assert_eq!(read_stream(Proto::Chat, chat).unwrap(), ("echo: hi".into(), End::Complete));
+        assert_eq!(
+            read_stream(Proto::Chat, chat).unwrap(),
+            ("echo: hi".into(), End::Complete)
+        );
         let msg = "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"delta\":{\"type\":\"text_delta\",\"text\":\"echo: hi\"}}\n\nevent: error\ndata: {\"type\":\"error\",\"error\":{\"message\":\"x\"}}\n\n";
-        assert_eq!(read_stream(Proto::Messages, msg).unwrap(), ("echo: hi".into(), End::ErrorEvent));
+        assert_eq!(
+            read_stream(Proto::Messages, msg).unwrap(),
+            ("echo: hi".into(), End::ErrorEvent)
+        );
     }
 }

@@ -3,8 +3,8 @@
 //! Exit codes: 0 valid (warnings allowed), 1 invalid, 2 the file cannot be read.
 //! Diagnostics go to stderr; the one-line "ok" summary goes to stdout.
 
-use crate::load::{self, Loaded};
 use crate::diagnostics::Diagnostics;
+use crate::load::{self, Loaded};
 use std::path::PathBuf;
 
 /// Validate a config and print every problem with its line and column.
@@ -27,10 +27,18 @@ pub fn report(name: &str, result: &Result<Loaded, Diagnostics>) -> (String, Stri
                 0 => String::new(),
                 n => format!(" ({n} warning{})", if n == 1 { "" } else { "s" }),
             };
-            (format!("{name}: ok — {}{warned}\n", loaded.summary()), err, 0)
+            (
+                format!("{name}: ok — {}{warned}\n", loaded.summary()),
+                err,
+                0,
+            )
         }
         Err(diags) if diags.is_unreadable() => (String::new(), diags.to_string(), 2),
-        Err(diags) => (String::new(), format!("{diags}\n{name}: {}\n", diags.counts()), 1),
+        Err(diags) => (
+            String::new(),
+            format!("{diags}\n{name}: {}\n", diags.counts()),
+            1,
+        ),
     }
 }
 

@@ -102,17 +102,25 @@ fn dev(args: &Args) -> Result<(), String> {
         eprint!("{}", loaded.warnings);
     }
     let name = loaded.config.name.clone();
-    let config_dir = loaded.path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+    let config_dir = loaded
+        .path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
     let out = match &args.out {
         Some(o) => crate::build::absolute(o),
         None => {
             // The default work dir sits beside the config: keep it out of the user's git.
             let work = config_dir.join(".apexc");
-            std::fs::create_dir_all(&work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
+            std::fs::create_dir_all(&work)
+                .map_err(|e| format!("cannot create {}: {e}", work.display()))?;
             let ignore = work.join(".gitignore");
             if !ignore.exists() {
-                std::fs::write(&ignore, "# apexc dev's work dirs (generated crates, builds, .dev.vars)\n*\n")
-                    .map_err(|e| format!("cannot write {}: {e}", ignore.display()))?;
+                std::fs::write(
+                    &ignore,
+                    "# apexc dev's work dirs (generated crates, builds, .dev.vars)\n*\n",
+                )
+                .map_err(|e| format!("cannot write {}: {e}", ignore.display()))?;
             }
             crate::build::absolute(&work.join(&name))
         }
@@ -126,9 +134,18 @@ fn dev(args: &Args) -> Result<(), String> {
     let runtime = resolve_runtime_path(args.runtime_path.as_deref());
     let krate = crate::cmd::build::generate(&loaded, &runtime).map_err(|e| e.to_string())?;
     let report = write_crate(&krate, &out, false).map_err(|e| e.to_string())?;
-    let missing = write_dev_vars(&loaded.secret_names(), args.dev_vars.as_deref(), &config_dir, &out)?;
+    let missing = write_dev_vars(
+        &loaded.secret_names(),
+        args.dev_vars.as_deref(),
+        &config_dir,
+        &out,
+    )?;
     write_dev_wrangler_config(&out)?;
-    step.done(&format!("{} files written, {} unchanged", report.written.len(), report.unchanged.len()));
+    step.done(&format!(
+        "{} files written, {} unchanged",
+        report.written.len(),
+        report.unchanged.len()
+    ));
     if !missing.is_empty() {
         eprintln!(
             "    warning: no value for secret(s) {}: set them in the environment or in {} (NAME=value per line)",
@@ -140,14 +157,26 @@ fn dev(args: &Args) -> Result<(), String> {
     // 4. worker-build.
     build_worker(&tools, &out, &interrupted)?;
     if args.build_only {
-        eprintln!("apexc dev: built {} in {:.1}s", out.join("build").display(), total.elapsed().as_secs_f64());
+        eprintln!(
+            "apexc dev: built {} in {:.1}s",
+            out.join("build").display(),
+            total.elapsed().as_secs_f64()
+        );
         return Ok(());
     }
 
     // 5. wrangler dev.
-    let step = Step::start(&format!("starting wrangler dev {WRANGLER_VERSION} on {}", args.listen));
+    let step = Step::start(&format!(
+        "starting wrangler dev {WRANGLER_VERSION} on {}",
+        args.listen
+    ));
     let mut child = spawn_wrangler(&tools, &out, args.listen)?;
-    let ready = wait_ready(&mut child, args.listen, Duration::from_secs(args.ready_timeout), &interrupted);
+    let ready = wait_ready(
+        &mut child,
+        args.listen,
+        Duration::from_secs(args.ready_timeout),
+        &interrupted,
+    );
     if let Err(msg) = ready {
         stop(&mut child);
         return Err(msg);
@@ -164,7 +193,11 @@ fn dev(args: &Args) -> Result<(), String> {
             return Ok(());
         }
         match child.try_wait() {
-            Ok(Some(status)) => return Err(format!("wrangler dev exited ({status}); its output is above")),
+            Ok(Some(status)) => {
+                return Err(format!(
+                    "wrangler dev exited ({status}); its output is above"
+                ))
+            }
             Ok(None) => std::thread::sleep(Duration::from_millis(200)),
             Err(e) => return Err(format!("cannot watch wrangler dev: {e}")),
         }
@@ -179,7 +212,9 @@ fn write_dev_vars(
     config_dir: &Path,
     out: &Path,
 ) -> Result<Vec<String>, String> {
-    let source = flag.map(Path::to_path_buf).unwrap_or_else(|| config_dir.join(".dev.vars"));
+    let source = flag
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| config_dir.join(".dev.vars"));
     let file = match devvars::read(&source) {
         Ok(f) => f.unwrap_or_default(),
         Err(e) => return Err(format!("cannot read {}: {e}", source.display())),
@@ -194,7 +229,9 @@ fn write_dev_vars(
     let mut text = String::from("# Written by `apexc dev` from the environment and the config's .dev.vars. Do not commit.\n");
     let mut missing = Vec::new();
     for name in names {
-        let value = std::env::var(name).ok().or_else(|| file.vars.get(*name).cloned());
+        let value = std::env::var(name)
+            .ok()
+            .or_else(|| file.vars.get(*name).cloned());
         match value {
             Some(v) => text.push_str(&format!("{name}={}\n", dotenv_quote(&v))),
             None => missing.push((*name).to_string()),
@@ -207,10 +244,16 @@ fn write_dev_vars(
 
 /// A value as wrangler's dotenv parser reads it back unchanged.
 fn dotenv_quote(v: &str) -> String {
-    if !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:/+=@,".contains(c)) {
+    if !v.is_empty()
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.:/+=@,".contains(c))
+    {
         return v.to_string();
     }
-    let escaped = v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n");
+    let escaped = v
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n");
     format!("\"{escaped}\"")
 }
 
@@ -249,7 +292,8 @@ pub fn without_build_table(wrangler_toml: &str) -> String {
 
 fn write_dev_wrangler_config(out: &Path) -> Result<(), String> {
     let src = out.join("wrangler.toml");
-    let text = std::fs::read_to_string(&src).map_err(|e| format!("cannot read {}: {e}", src.display()))?;
+    let text =
+        std::fs::read_to_string(&src).map_err(|e| format!("cannot read {}: {e}", src.display()))?;
     let dev = format!(
         "# Written by `apexc dev`: wrangler.toml without [build] (apexc runs worker-build itself).\n{}",
         without_build_table(&text)
@@ -270,7 +314,9 @@ fn build_worker(tools: &Tools, out: &Path, interrupted: &AtomicBool) -> Result<(
         .envs(tools.build_env())
         .env("CARGO_TARGET_DIR", &target_dir)
         .stdin(Stdio::null());
-    let mut child = cmd.spawn().map_err(|e| format!("cannot run {}: {e}", tools.worker_build.display()))?;
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot run {}: {e}", tools.worker_build.display()))?;
     let status = loop {
         if interrupted.load(Ordering::SeqCst) {
             let _ = child.kill();
@@ -329,13 +375,22 @@ fn spawn_wrangler(tools: &Tools, out: &Path, listen: SocketAddr) -> Result<Child
         cmd.process_group(0);
     }
     cmd.spawn().map_err(|e| {
-        format!("cannot run {}: {e}\n  to fix: npm install --prefix {} wrangler@{WRANGLER_VERSION}", wrangler.display(), tools.tools_dir.display())
+        format!(
+            "cannot run {}: {e}\n  to fix: npm install --prefix {} wrangler@{WRANGLER_VERSION}",
+            wrangler.display(),
+            tools.tools_dir.display()
+        )
     })
 }
 
 /// Polls until the worker answers an HTTP request (any status but 502/503/504, which the dev
 /// proxy gives while workerd starts).
-fn wait_ready(child: &mut Child, addr: SocketAddr, timeout: Duration, interrupted: &AtomicBool) -> Result<(), String> {
+fn wait_ready(
+    child: &mut Child,
+    addr: SocketAddr,
+    timeout: Duration,
+    interrupted: &AtomicBool,
+) -> Result<(), String> {
     let deadline = Instant::now() + timeout;
     loop {
         if interrupted.load(Ordering::SeqCst) {
@@ -354,7 +409,10 @@ fn wait_ready(child: &mut Child, addr: SocketAddr, timeout: Duration, interrupte
             }
         }
         if Instant::now() > deadline {
-            return Err(format!("wrangler dev did not answer on {addr} within {}s", timeout.as_secs()));
+            return Err(format!(
+                "wrangler dev did not answer on {addr} within {}s",
+                timeout.as_secs()
+            ));
         }
         std::thread::sleep(Duration::from_millis(250));
     }
@@ -364,7 +422,11 @@ fn wait_ready(child: &mut Child, addr: SocketAddr, timeout: Duration, interrupte
 fn probe(addr: SocketAddr) -> Option<u16> {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_millis(500)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(s, "GET /v1/models HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").ok()?;
+    write!(
+        s,
+        "GET /v1/models HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
     let mut buf = [0u8; 32];
     let n = s.read(&mut buf).ok()?;
     let head = std::str::from_utf8(buf.get(..n)?).ok()?;
@@ -376,7 +438,10 @@ fn stop(child: &mut Child) {
     let group = format!("-{}", child.id());
     let signal = |sig: &str| {
         // The group may already be gone (wrangler exited on its own): nothing to report.
-        let _ = Command::new("kill").args([sig, "--", group.as_str()]).stderr(Stdio::null()).status();
+        let _ = Command::new("kill")
+            .args([sig, "--", group.as_str()])
+            .stderr(Stdio::null())
+            .status();
     };
     signal("-INT");
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -406,9 +471,21 @@ mod tests {
 
     #[test]
     fn dotenv_values_round_trip_through_the_parser() {
-        for v in ["sk-abc_123", "has space", "quote\"d", "back\\slash", "new\nline", "hash # x", ""] {
+        for v in [
+            "sk-abc_123",
+            "has space",
+            "quote\"d",
+            "back\\slash",
+            "new\nline",
+            "hash # x",
+            "",
+        ] {
             let line = format!("K={}\n", dotenv_quote(v));
-            assert_eq!(devvars::parse(&line).vars.get("K").map(String::as_str), Some(v), "{line:?}");
+            assert_eq!(
+                devvars::parse(&line).vars.get("K").map(String::as_str),
+                Some(v),
+                "{line:?}"
+            );
         }
     }
 }

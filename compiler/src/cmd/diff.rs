@@ -78,7 +78,10 @@ pub fn run(args: Args) -> u8 {
     let fail = |msg: String| -> u8 {
         eprintln!("apexc diff: {msg}");
         if json {
-            print_out(&format!("{}\n", serde_json::json!({ "exit_code": 2, "error": msg })));
+            print_out(&format!(
+                "{}\n",
+                serde_json::json!({ "exit_code": 2, "error": msg })
+            ));
         }
         2
     };
@@ -213,7 +216,11 @@ fn use_color(choice: Color) -> bool {
 ///   "new_secrets": ["UP_KEY"] }
 /// ```
 /// `routing.known` is false when DIR has no readable routing record (`routing.reason` says why).
-fn print_json(args: &Args, changes: &[FileChange], generated: &crate::codegen::GeneratedCrate) -> u8 {
+fn print_json(
+    args: &Args,
+    changes: &[FileChange],
+    generated: &crate::codegen::GeneratedCrate,
+) -> u8 {
     use serde_json::{json, Value};
     let files: Vec<Value> = changes
         .iter()
@@ -240,12 +247,25 @@ fn print_json(args: &Args, changes: &[FileChange], generated: &crate::codegen::G
                 })
                 .collect();
             let old_secrets = old.secret_names();
-            let new_secrets: Vec<String> = new.secret_names().into_iter().filter(|s| !old_secrets.contains(s)).collect();
+            let new_secrets: Vec<String> = new
+                .secret_names()
+                .into_iter()
+                .filter(|s| !old_secrets.contains(s))
+                .collect();
             (json!({ "known": true, "changes": list }), new_secrets)
         }
-        (Ok(None), _) => (json!({ "known": false, "reason": format!("{} has no {ROUTING_FILE}", slash_path(&args.dir)), "changes": [] }), Vec::new()),
-        (Err(e), _) => (json!({ "known": false, "reason": e, "changes": [] }), Vec::new()),
-        (Ok(Some(_)), None) => (json!({ "known": false, "reason": "internal error: no routing generated", "changes": [] }), Vec::new()),
+        (Ok(None), _) => (
+            json!({ "known": false, "reason": format!("{} has no {ROUTING_FILE}", slash_path(&args.dir)), "changes": [] }),
+            Vec::new(),
+        ),
+        (Err(e), _) => (
+            json!({ "known": false, "reason": e, "changes": [] }),
+            Vec::new(),
+        ),
+        (Ok(Some(_)), None) => (
+            json!({ "known": false, "reason": "internal error: no routing generated", "changes": [] }),
+            Vec::new(),
+        ),
     };
     let code = u8::from(!changes.is_empty());
     let out = json!({
@@ -257,7 +277,10 @@ fn print_json(args: &Args, changes: &[FileChange], generated: &crate::codegen::G
         "routing": routing,
         "new_secrets": new_secrets,
     });
-    print_out(&format!("{}\n", serde_json::to_string_pretty(&out).unwrap_or_default()));
+    print_out(&format!(
+        "{}\n",
+        serde_json::to_string_pretty(&out).unwrap_or_default()
+    ));
     code
 }
 

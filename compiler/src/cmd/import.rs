@@ -51,8 +51,14 @@ fn beside(file: &Path, name: &str) -> PathBuf {
 }
 
 pub fn run(args: Args) -> u8 {
-    let out = args.out.clone().unwrap_or_else(|| beside(&args.input, "proxy.yaml"));
-    let vars_path = args.dev_vars.clone().unwrap_or_else(|| beside(&out, ".dev.vars"));
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| beside(&args.input, "proxy.yaml"));
+    let vars_path = args
+        .dev_vars
+        .clone()
+        .unwrap_or_else(|| beside(&out, ".dev.vars"));
     if out.exists() && !args.force {
         eprintln!("apexc import: {} already exists; not overwriting it (use --force, or -o to write elsewhere)", out.display());
         return 1;
@@ -100,9 +106,23 @@ pub fn run(args: Args) -> u8 {
     };
     let out_name = out.display().to_string();
     let vars_name = vars_path.display().to_string();
-    let file_name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let vars_label = if vars_path.parent() == out.parent() { file_name(&vars_path) } else { vars_name.clone() };
-    let text = import::with_header(&imported, &schema, &file_name(&args.input), &vars_label, &file_name(&out));
+    let file_name = |p: &Path| {
+        p.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    let vars_label = if vars_path.parent() == out.parent() {
+        file_name(&vars_path)
+    } else {
+        vars_name.clone()
+    };
+    let text = import::with_header(
+        &imported,
+        &schema,
+        &file_name(&args.input),
+        &vars_label,
+        &file_name(&out),
+    );
     if let Err(e) = std::fs::write(&out, &text) {
         eprintln!("apexc import: cannot write {out_name}: {e}");
         return 2;
@@ -112,7 +132,11 @@ pub fn run(args: Args) -> u8 {
     for c in &imported.changes {
         msg.push_str(&format!("  {c}\n"));
     }
-    let new_names: Vec<&str> = imported.new_secrets.iter().map(|(n, _)| n.as_str()).collect();
+    let new_names: Vec<&str> = imported
+        .new_secrets
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .collect();
     if !new_names.is_empty() {
         msg.push_str(&format!(
             "  moved {} key{} to {vars_name} (mode 0600): {}\n",
@@ -122,7 +146,10 @@ pub fn run(args: Args) -> u8 {
         ));
     }
     if !imported.reused_secrets.is_empty() {
-        msg.push_str(&format!("  already in {vars_name}, names kept: {}\n", imported.reused_secrets.join(", ")));
+        msg.push_str(&format!(
+            "  already in {vars_name}, names kept: {}\n",
+            imported.reused_secrets.join(", ")
+        ));
     }
     if let Some(note) = schema_note {
         msg.push_str(&format!("  note: {note}\n"));
@@ -131,7 +158,9 @@ pub fn run(args: Args) -> u8 {
         msg.push_str(&format!("  check: {t}\n"));
     }
     if !gitignored(&vars_path) {
-        msg.push_str(&format!("  note: keep {vars_name} out of git (add `.dev.vars` to .gitignore)\n"));
+        msg.push_str(&format!(
+            "  note: keep {vars_name} out of git (add `.dev.vars` to .gitignore)\n"
+        ));
     }
     let _ = std::io::stdout().write_all(msg.as_bytes());
 
@@ -159,7 +188,9 @@ fn append_private(path: &Path, text: &str) -> std::io::Result<()> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)?;
     }
-    let needs_newline = std::fs::read(path).map(|b| !b.is_empty() && !b.ends_with(b"\n")).unwrap_or(false);
+    let needs_newline = std::fs::read(path)
+        .map(|b| !b.is_empty() && !b.ends_with(b"\n"))
+        .unwrap_or(false);
     let mut opts = std::fs::OpenOptions::new();
     opts.append(true).create(true);
     #[cfg(unix)]
@@ -180,9 +211,16 @@ fn append_private(path: &Path, text: &str) -> std::io::Result<()> {
 /// Whether a `.gitignore` in the secrets file's directory (or one above it) mentions it.
 fn gitignored(vars: &Path) -> bool {
     let abs = crate::build::absolute(vars);
-    let name = abs.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = abs
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     abs.ancestors().skip(1).take(6).any(|dir| {
-        std::fs::read_to_string(dir.join(".gitignore"))
-            .is_ok_and(|t| t.lines().any(|l| { let l = l.trim().trim_start_matches('/'); l == name || l == "*" || l == ".dev.vars*" }))
+        std::fs::read_to_string(dir.join(".gitignore")).is_ok_and(|t| {
+            t.lines().any(|l| {
+                let l = l.trim().trim_start_matches('/');
+                l == name || l == "*" || l == ".dev.vars*"
+            })
+        })
     })
 }

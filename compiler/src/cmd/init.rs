@@ -18,11 +18,22 @@ Then: apexc check proxy.yaml; put the keys in .dev.vars (NAME=value per line) an
 pub struct Args {
     /// Providers to include, comma-separated: mock, openai, deepseek, azure, anthropic,
     /// openrouter, groq, aliyun, deepinfra, together, mistral, gemini, xai, ollama
-    #[arg(long, short = 'p', value_delimiter = ',', default_value = "mock", value_name = "LIST")]
+    #[arg(
+        long,
+        short = 'p',
+        value_delimiter = ',',
+        default_value = "mock",
+        value_name = "LIST"
+    )]
     pub providers: Vec<String>,
 
     /// Where to write the config
-    #[arg(short = 'o', long = "out", default_value = "proxy.yaml", value_name = "FILE")]
+    #[arg(
+        short = 'o',
+        long = "out",
+        default_value = "proxy.yaml",
+        value_name = "FILE"
+    )]
     pub out: PathBuf,
 
     /// Worker name [default: my-gateway]
@@ -51,7 +62,13 @@ pub fn run(args: Args) -> u8 {
         Some(s) => (s.clone(), None),
         None => init::modeline_schema(&args.out),
     };
-    let text = match init::starter(&args.providers, &Options { name: args.name.clone(), schema }) {
+    let text = match init::starter(
+        &args.providers,
+        &Options {
+            name: args.name.clone(),
+            schema,
+        },
+    ) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("apexc init: {e}");
@@ -82,16 +99,29 @@ pub fn run(args: Args) -> u8 {
     msg.push_str("\nNext steps:\n");
     msg.push_str(&format!("  apexc check {name}\n"));
     if !secrets.is_empty() {
-        let vars = args.out.parent().filter(|p| !p.as_os_str().is_empty()).map(|p| p.join(".dev.vars")).unwrap_or_else(|| PathBuf::from(".dev.vars"));
+        let vars = args
+            .out
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(|p| p.join(".dev.vars"))
+            .unwrap_or_else(|| PathBuf::from(".dev.vars"));
         msg.push_str(&format!(
             "  put your keys in {} (one NAME=value per line, keep it out of git): {}\n",
             vars.display(),
             secrets.join(", ")
         ));
-        msg.push_str(&format!("  apexc secrets {name}          # what is still missing\n"));
+        msg.push_str(&format!(
+            "  apexc secrets {name}          # what is still missing\n"
+        ));
     }
-    msg.push_str(&format!("  apexc serve {name}            # http://127.0.0.1:8080/v1\n"));
-    if args.providers.iter().any(|p| init::find(p).is_some_and(|k| k.kind == "mock")) {
+    msg.push_str(&format!(
+        "  apexc serve {name}            # http://127.0.0.1:8080/v1\n"
+    ));
+    if args
+        .providers
+        .iter()
+        .any(|p| init::find(p).is_some_and(|k| k.kind == "mock"))
+    {
         msg.push_str("  curl -s 127.0.0.1:8080/v1/chat/completions -d '{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}'\n");
     }
     if secrets.is_empty() {
@@ -100,4 +130,3 @@ pub fn run(args: Args) -> u8 {
     print!("{msg}");
     0
 }
-

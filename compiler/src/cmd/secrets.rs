@@ -85,22 +85,35 @@ pub fn run(args: Args) -> u8 {
 }
 
 /// The loaded config and its secrets file, or the exit code after reporting why not.
-fn load_with_vars(config: &Path, flag: Option<&Path>, cmd: &str) -> Result<(Loaded, DevVars, PathBuf), u8> {
+fn load_with_vars(
+    config: &Path,
+    flag: Option<&Path>,
+    cmd: &str,
+) -> Result<(Loaded, DevVars, PathBuf), u8> {
     let loaded = match load::load_path(config) {
         Ok(l) => l,
         Err(d) => {
             eprint!("{d}");
             if !d.is_unreadable() {
-                eprintln!("\napexc {cmd}: fix the config first (`apexc check {}`)", config.display());
+                eprintln!(
+                    "\napexc {cmd}: fix the config first (`apexc check {}`)",
+                    config.display()
+                );
             }
             return Err(2);
         }
     };
-    let path = flag.map(Path::to_path_buf).unwrap_or_else(|| beside(config, ".dev.vars"));
+    let path = flag
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| beside(config, ".dev.vars"));
     let vars = match devvars::read(&path) {
         Ok(Some(v)) => {
             if !v.malformed.is_empty() {
-                eprintln!("apexc {cmd}: warning: {}: ignored malformed line(s) {:?} (want NAME=value)", path.display(), v.malformed);
+                eprintln!(
+                    "apexc {cmd}: warning: {}: ignored malformed line(s) {:?} (want NAME=value)",
+                    path.display(),
+                    v.malformed
+                );
             }
             v
         }
@@ -154,11 +167,17 @@ fn run_list(config: &Path, flag: Option<&Path>) -> u8 {
                 "MISSING"
             }
         };
-        out.push_str(&format!("  {:width$}  {:uses_width$}  {status}\n", need.name, used));
+        out.push_str(&format!(
+            "  {:width$}  {:uses_width$}  {status}\n",
+            need.name, used
+        ));
     }
     print!("{out}");
     if missing.is_empty() {
-        println!("all {} set locally; for Workers: apexc secrets push {name}", needs.len());
+        println!(
+            "all {} set locally; for Workers: apexc secrets push {name}",
+            needs.len()
+        );
         return 0;
     }
     eprintln!(
@@ -171,13 +190,17 @@ fn run_list(config: &Path, flag: Option<&Path>) -> u8 {
 }
 
 fn run_push(args: PushArgs) -> u8 {
-    let (loaded, vars, vars_path) = match load_with_vars(&args.config, args.dev_vars.as_deref(), "secrets push") {
-        Ok(x) => x,
-        Err(code) => return code,
-    };
+    let (loaded, vars, vars_path) =
+        match load_with_vars(&args.config, args.dev_vars.as_deref(), "secrets push") {
+            Ok(x) => x,
+            Err(code) => return code,
+        };
     let needs = secrets::needs(&loaded.config);
     if needs.is_empty() {
-        println!("apexc secrets push: {} needs no secrets; nothing to upload", args.config.display());
+        println!(
+            "apexc secrets push: {} needs no secrets; nothing to upload",
+            args.config.display()
+        );
         return 0;
     }
     let mut values = Vec::new();
@@ -197,11 +220,23 @@ fn run_push(args: PushArgs) -> u8 {
         );
         return 1;
     }
-    let worker = args.name.clone().unwrap_or_else(|| loaded.config.name.clone());
+    let worker = args
+        .name
+        .clone()
+        .unwrap_or_else(|| loaded.config.name.clone());
     let names: Vec<&str> = values.iter().map(|(n, _)| n.as_str()).collect();
-    let env_note = args.env.as_deref().map(|e| format!(" (env {e})")).unwrap_or_default();
+    let env_note = args
+        .env
+        .as_deref()
+        .map(|e| format!(" (env {e})"))
+        .unwrap_or_default();
     let (program, mut argv) = secrets::wrangler_command(args.dir.as_deref());
-    argv.extend(["secret".into(), "bulk".into(), "--name".into(), worker.clone()]);
+    argv.extend([
+        "secret".into(),
+        "bulk".into(),
+        "--name".into(),
+        worker.clone(),
+    ]);
     if let Some(env) = &args.env {
         argv.extend(["--env".into(), env.clone()]);
     }
@@ -223,7 +258,9 @@ fn run_push(args: PushArgs) -> u8 {
     );
     let started = std::time::Instant::now();
     let mut cmd = Command::new(&program);
-    cmd.args(&argv).stdin(Stdio::piped()).env("WRANGLER_SEND_METRICS", "false");
+    cmd.args(&argv)
+        .stdin(Stdio::piped())
+        .env("WRANGLER_SEND_METRICS", "false");
     if let Some(dir) = &args.dir {
         cmd.current_dir(dir);
     }
@@ -240,7 +277,10 @@ fn run_push(args: PushArgs) -> u8 {
     };
     let json = secrets::bulk_json(&values);
     drop(values);
-    let wrote = child.stdin.take().map(|mut stdin| stdin.write_all(json.as_bytes()));
+    let wrote = child
+        .stdin
+        .take()
+        .map(|mut stdin| stdin.write_all(json.as_bytes()));
     drop(json);
     let status = child.wait();
     match (wrote, status) {

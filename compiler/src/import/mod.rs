@@ -80,7 +80,13 @@ struct KeyBook<'a> {
 impl<'a> KeyBook<'a> {
     fn new(existing: &'a DevVars) -> Self {
         let taken = existing.vars.keys().cloned().collect();
-        KeyBook { existing, by_value: HashMap::new(), taken, new: Vec::new(), reused: Vec::new() }
+        KeyBook {
+            existing,
+            by_value: HashMap::new(),
+            taken,
+            new: Vec::new(),
+            reused: Vec::new(),
+        }
     }
 
     /// The name for `value`; `base` is the name's stem (`DEEPINFRA_KEY`), `numbered` whether to
@@ -89,7 +95,13 @@ impl<'a> KeyBook<'a> {
         if let Some(n) = self.by_value.get(value) {
             return n.clone();
         }
-        let mut existing: Vec<&String> = self.existing.vars.iter().filter(|(_, v)| *v == value).map(|(k, _)| k).collect();
+        let mut existing: Vec<&String> = self
+            .existing
+            .vars
+            .iter()
+            .filter(|(_, v)| *v == value)
+            .map(|(k, _)| k)
+            .collect();
         existing.sort();
         if let Some(n) = existing.first() {
             let n = (*n).clone();
@@ -107,7 +119,11 @@ impl<'a> KeyBook<'a> {
     fn free_name(&mut self, base: &str, numbered: bool) -> String {
         let mut i = 1;
         let name = loop {
-            let candidate = if numbered || i > 1 { format!("{base}_{i}") } else { base.to_string() };
+            let candidate = if numbered || i > 1 {
+                format!("{base}_{i}")
+            } else {
+                base.to_string()
+            };
             if !self.taken.contains(&candidate) {
                 break candidate;
             }
@@ -136,7 +152,11 @@ impl Seed {
             name: v.get("name").and_then(Value::as_str).map(str::to_string),
             provider_config: obj("providerConfig"),
             model_provider_config: obj("modelProviderConfig"),
-            service_api_key: v.get("serviceApiKey").and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string),
+            service_api_key: v
+                .get("serviceApiKey")
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
             kv_binding: v
                 .get("kv_namespaces")
                 .and_then(Value::as_array)
@@ -162,13 +182,15 @@ pub fn convert(seed: &Seed, existing: &DevVars, source_name: &str) -> Result<Imp
     let declared = seed.provider_config.clone().unwrap_or_default();
     for (id, p) in &declared {
         let Some(base) = p.get("base_url").and_then(Value::as_str) else {
-            out.todos.push(format!("providerConfig.{id} has no base_url: skipped"));
+            out.todos
+                .push(format!("providerConfig.{id} has no base_url: skipped"));
             continue;
         };
         let keys = key_values(p, &format!("providerConfig.{id}"), &mut out.todos);
         let ep = endpoint(id, base, &mut out.todos);
         let prov = add_provider(&mut provs, &mut book, id, ep, keys);
-        out.changes.push(describe_provider(&provs[prov], "from providerConfig"));
+        out.changes
+            .push(describe_provider(&provs[prov], "from providerConfig"));
     }
 
     // 2. Models and their routes.
@@ -179,7 +201,11 @@ pub fn convert(seed: &Seed, existing: &DevVars, source_name: &str) -> Result<Imp
             out.todos.push(format!("model \"{public}\": a public name cannot contain \"#\" (clients use MODEL#PROVIDER): skipped"));
             continue;
         }
-        let entries = m.get("providers").and_then(Value::as_array).cloned().unwrap_or_default();
+        let entries = m
+            .get("providers")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         let mut routes = Vec::new();
         for (i, e) in entries.iter().enumerate() {
             let at = format!("modelProviderConfig[\"{public}\"].providers[{i}]");
@@ -187,23 +213,35 @@ pub fn convert(seed: &Seed, existing: &DevVars, source_name: &str) -> Result<Imp
                 out.todos.push(format!("{at} has no provider: skipped"));
                 continue;
             };
-            let upstream_model = e.get("model").and_then(Value::as_str).unwrap_or(public).to_string();
+            let upstream_model = e
+                .get("model")
+                .and_then(Value::as_str)
+                .unwrap_or(public)
+                .to_string();
             let decl = declared.get(pid);
             let own_base = e.get("base_url").and_then(Value::as_str);
             let own_keys = e.get("api_key").is_some() || e.get("api_keys").is_some();
-            let base = own_base.or_else(|| decl.and_then(|d| d.get("base_url")).and_then(Value::as_str));
+            let base =
+                own_base.or_else(|| decl.and_then(|d| d.get("base_url")).and_then(Value::as_str));
             let Some(base) = base else {
-                out.todos.push(format!("{at}: provider \"{pid}\" has no base_url here or in providerConfig: skipped"));
+                out.todos.push(format!(
+                    "{at}: provider \"{pid}\" has no base_url here or in providerConfig: skipped"
+                ));
                 continue;
             };
             let keys = if own_keys {
                 key_values(e, &at, &mut out.todos)
             } else {
-                decl.map(|d| key_values(d, &format!("providerConfig.{pid}"), &mut out.todos)).unwrap_or_default()
+                decl.map(|d| key_values(d, &format!("providerConfig.{pid}"), &mut out.todos))
+                    .unwrap_or_default()
             };
             let ep = endpoint(pid, base, &mut out.todos);
             let model = ep.deployment.clone().unwrap_or(upstream_model.clone());
-            if ep.deployment.as_deref().is_some_and(|d| d != upstream_model) {
+            if ep
+                .deployment
+                .as_deref()
+                .is_some_and(|d| d != upstream_model)
+            {
                 out.todos.push(format!(
                     "model \"{public}\": the route to {pid} names model \"{upstream_model}\" but its URL names deployment \"{model}\"; the route uses the deployment"
                 ));
@@ -219,7 +257,10 @@ pub fn convert(seed: &Seed, existing: &DevVars, source_name: &str) -> Result<Imp
                     if own_keys {
                         what.push("api_key");
                     }
-                    format!("for model \"{public}\", whose route overrides {} of \"{pid}\"", what.join(" and "))
+                    format!(
+                        "for model \"{public}\", whose route overrides {} of \"{pid}\"",
+                        what.join(" and ")
+                    )
                 } else {
                     format!("from the routes of model \"{public}\"")
                 };
@@ -228,24 +269,37 @@ pub fn convert(seed: &Seed, existing: &DevVars, source_name: &str) -> Result<Imp
             routes.push((provs[idx].id.clone(), model));
         }
         if routes.is_empty() {
-            out.todos.push(format!("model \"{public}\" has no usable routes: skipped"));
+            out.todos
+                .push(format!("model \"{public}\" has no usable routes: skipped"));
             continue;
         }
         routes_total += routes.len();
         let _ = writeln!(yaml_models, "  {}:", key(public));
         let _ = writeln!(yaml_models, "    routes:");
         for (p, m) in &routes {
-            let _ = writeln!(yaml_models, "      - {{ provider: {}, model: {} }}", flow_scalar(p), flow_scalar(m));
+            let _ = writeln!(
+                yaml_models,
+                "      - {{ provider: {}, model: {} }}",
+                flow_scalar(p),
+                flow_scalar(m)
+            );
         }
     }
     if routes_total == 0 {
-        return Err(format!("{source_name}: no model has a usable route; nothing to convert"));
+        return Err(format!(
+            "{source_name}: no model has a usable route; nothing to convert"
+        ));
     }
 
     // 3. The gateway key.
-    let gateway = seed.service_api_key.as_ref().map(|v| book.name_for(v, "GATEWAY_KEY", false));
+    let gateway = seed
+        .service_api_key
+        .as_ref()
+        .map(|v| book.name_for(v, "GATEWAY_KEY", false));
     if let Some(g) = &gateway {
-        out.changes.push(format!("gateway key (serviceApiKey / SERVICE_API_KEY) -> auth.keys: secret {g}"));
+        out.changes.push(format!(
+            "gateway key (serviceApiKey / SERVICE_API_KEY) -> auth.keys: secret {g}"
+        ));
     } else {
         out.todos.push("no serviceApiKey: the gateway is open to anyone with its URL; add auth: { keys: [{ secret: GATEWAY_KEY }] }".into());
     }
@@ -259,14 +313,18 @@ pub fn convert(seed: &Seed, existing: &DevVars, source_name: &str) -> Result<Imp
         let _ = writeln!(y, "auth:\n  keys: [{{ secret: {g} }}]");
     }
     if let Some(kv) = &seed.kv_binding {
-        let kv_name = if kv.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && !kv.starts_with(|c: char| c.is_ascii_digit()) {
+        let kv_name = if kv.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !kv.starts_with(|c: char| c.is_ascii_digit())
+        {
             kv.clone()
         } else {
             "RESPONSES_KV".to_string()
         };
         let _ = writeln!(y, "# Stored responses (POST /v1/responses with store: true), as the seed's kv_namespaces did.");
         let _ = writeln!(y, "responses_store: {{ kv: {kv_name} }}");
-        out.changes.push(format!("kv_namespaces binding {kv} -> responses_store.kv {kv_name}"));
+        out.changes.push(format!(
+            "kv_namespaces binding {kv} -> responses_store.kv {kv_name}"
+        ));
     }
     y.push_str("# Each provider is one endpoint with its pool of keys (secret names; the keys are in .dev.vars).\n");
     y.push_str("providers:\n");
@@ -280,14 +338,23 @@ pub fn convert(seed: &Seed, existing: &DevVars, source_name: &str) -> Result<Imp
         if p.key_names.is_empty() {
             // A provider without keys does not load; name the secret so the user sees what to set.
             let name = book.free_name(&format!("{}_KEY", stem(&p.id)), false);
-            out.todos.push(format!("provider {} had no API key in the seed's file: set {name} in .dev.vars", p.id));
+            out.todos.push(format!(
+                "provider {} had no API key in the seed's file: set {name} in .dev.vars",
+                p.id
+            ));
             let _ = writeln!(y, "    api_keys: [{{ secret: {name} }}]");
         } else {
-            let list: Vec<String> = p.key_names.iter().map(|n| format!("{{ secret: {n} }}")).collect();
+            let list: Vec<String> = p
+                .key_names
+                .iter()
+                .map(|n| format!("{{ secret: {n} }}"))
+                .collect();
             let _ = writeln!(y, "    api_keys: [{}]", list.join(", "));
         }
     }
-    y.push_str("# The seed picked a route uniformly at random; that is the default `strategy: random`.\n");
+    y.push_str(
+        "# The seed picked a route uniformly at random; that is the default `strategy: random`.\n",
+    );
     y.push_str("# Others: round-robin, weighted (with each route's weight), priority (first healthy route).\n");
     y.push_str("models:\n");
     y.push_str(&yaml_models);
@@ -299,7 +366,13 @@ pub fn convert(seed: &Seed, existing: &DevVars, source_name: &str) -> Result<Imp
 }
 
 /// The header `apexc import` puts above the converted config.
-pub fn with_header(imported: &Imported, schema: &str, source: &str, dev_vars: &str, out_name: &str) -> String {
+pub fn with_header(
+    imported: &Imported,
+    schema: &str,
+    source: &str,
+    dev_vars: &str,
+    out_name: &str,
+) -> String {
     format!(
         "# yaml-language-server: $schema={schema}\n\
          #\n\
@@ -319,7 +392,9 @@ fn key_values(v: &Value, at: &str, todos: &mut Vec<String>) -> Vec<String> {
                 out.push(s.to_string());
             }
         }
-        _ => todos.push(format!("{where_} is not a string key (undefined? an env lookup?): skipped")),
+        _ => todos.push(format!(
+            "{where_} is not a string key (undefined? an env lookup?): skipped"
+        )),
     };
     if let Some(Value::Array(keys)) = v.get("api_keys") {
         for (i, k) in keys.iter().enumerate() {
@@ -335,15 +410,30 @@ fn key_values(v: &Value, at: &str, todos: &mut Vec<String>) -> Vec<String> {
 }
 
 /// Finds the provider with this endpoint and these keys, or adds one (id `ID`, else `ID-2`...).
-fn add_provider(provs: &mut Vec<Prov>, book: &mut KeyBook, id: &str, ep: Endpoint, keys: Vec<String>) -> usize {
-    let same = |p: &Prov| p.kind == ep.kind && p.base_url == ep.base_url && p.api_version == ep.api_version && p.key_values == keys;
+fn add_provider(
+    provs: &mut Vec<Prov>,
+    book: &mut KeyBook,
+    id: &str,
+    ep: Endpoint,
+    keys: Vec<String>,
+) -> usize {
+    let same = |p: &Prov| {
+        p.kind == ep.kind
+            && p.base_url == ep.base_url
+            && p.api_version == ep.api_version
+            && p.key_values == keys
+    };
     if let Some(i) = provs.iter().position(same) {
         return i;
     }
     let base_id = provider_id(id);
     let mut n = 1;
     let final_id = loop {
-        let candidate = if n == 1 { base_id.clone() } else { format!("{base_id}-{n}") };
+        let candidate = if n == 1 {
+            base_id.clone()
+        } else {
+            format!("{base_id}-{n}")
+        };
         if !provs.iter().any(|p| p.id == candidate) {
             break candidate;
         }
@@ -366,9 +456,17 @@ fn describe_provider(p: &Prov, why: &str) -> String {
     let keys = if p.key_names.is_empty() {
         "no keys".to_string()
     } else {
-        format!("key{} -> secret{} {}", plural(p.key_names.len()), plural(p.key_names.len()), p.key_names.join(", "))
+        format!(
+            "key{} -> secret{} {}",
+            plural(p.key_names.len()),
+            plural(p.key_names.len()),
+            p.key_names.join(", ")
+        )
     };
-    format!("provider {} ({}, {}) {why}: {keys}", p.id, p.kind, p.base_url)
+    format!(
+        "provider {} ({}, {}) {why}: {keys}",
+        p.id, p.kind, p.base_url
+    )
 }
 
 fn plural(n: usize) -> &'static str {
@@ -381,7 +479,17 @@ fn plural(n: usize) -> &'static str {
 
 /// A provider id the config accepts: no `#`, no whitespace.
 fn provider_id(id: &str) -> String {
-    let s: String = id.trim().chars().map(|c| if c == '#' || c.is_whitespace() { '-' } else { c }).collect();
+    let s: String = id
+        .trim()
+        .chars()
+        .map(|c| {
+            if c == '#' || c.is_whitespace() {
+                '-'
+            } else {
+                c
+            }
+        })
+        .collect();
     if s.is_empty() {
         "provider".into()
     } else {
@@ -391,13 +499,21 @@ fn provider_id(id: &str) -> String {
 
 /// The secret-name stem for a provider id (`azure-2` → `AZURE_2`).
 fn stem(id: &str) -> String {
-    secret_name_like(id).unwrap_or_else(|| format!("P_{}", secret_name_like(&format!("x{id}")).unwrap_or_default()))
+    secret_name_like(id).unwrap_or_else(|| {
+        format!(
+            "P_{}",
+            secret_name_like(&format!("x{id}")).unwrap_or_default()
+        )
+    })
 }
 
 /// A worker name from the seed's `config.name`: lower-case letters, digits and dashes.
 fn worker_name(name: Option<&str>) -> String {
     let raw = name.unwrap_or("apex-ai-proxy").to_ascii_lowercase();
-    let mut s: String = raw.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+    let mut s: String = raw
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
     while s.contains("--") {
         s = s.replace("--", "-");
     }
@@ -422,13 +538,32 @@ fn endpoint(id: &str, base: &str, todos: &mut Vec<String>) -> Endpoint {
             todos.push(note);
         }
     }
-    let host = url.split("://").nth(1).unwrap_or("").split(['/', ':']).next().unwrap_or("").to_ascii_lowercase();
-    let azure = id.to_ascii_lowercase().contains("azure") || host.ends_with(".azure.com") || host.ends_with(".azure-api.net");
+    let host = url
+        .split("://")
+        .nth(1)
+        .unwrap_or("")
+        .split(['/', ':'])
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let azure = id.to_ascii_lowercase().contains("azure")
+        || host.ends_with(".azure.com")
+        || host.ends_with(".azure-api.net");
     if !azure {
-        return Endpoint { kind: "openai", base_url: url, api_version: None, deployment: None };
+        return Endpoint {
+            kind: "openai",
+            base_url: url,
+            api_version: None,
+            deployment: None,
+        };
     }
     if url.contains(":model") {
-        return Endpoint { kind: "azure-openai", base_url: url, api_version: Some(AZURE_API_VERSION), deployment: None };
+        return Endpoint {
+            kind: "azure-openai",
+            base_url: url,
+            api_version: Some(AZURE_API_VERSION),
+            deployment: None,
+        };
     }
     if let Some((head, rest)) = url.split_once("/openai/deployments/") {
         let dep = rest.split('/').next().unwrap_or("").to_string();
@@ -444,10 +579,18 @@ fn endpoint(id: &str, base: &str, todos: &mut Vec<String>) -> Endpoint {
             "provider {id}: {url} is an Azure AI model-inference endpoint; it is imported as kind openai (Bearer key, no api-version). If requests fail, use the resource's OpenAI endpoint https://NAME.openai.azure.com/openai/deployments/:model with kind azure-openai"
         );
         todos.push(note);
-        return Endpoint { kind: "openai", base_url: url, api_version: None, deployment: None };
+        return Endpoint {
+            kind: "openai",
+            base_url: url,
+            api_version: None,
+            deployment: None,
+        };
     }
     // A bare resource URL (`https://NAME.openai.azure.com`): the seed appended the deployment path.
-    let path_start = url.find("://").map(|i| i + 3).and_then(|i| url[i..].find('/').map(|j| i + j));
+    let path_start = url
+        .find("://")
+        .map(|i| i + 3)
+        .and_then(|i| url[i..].find('/').map(|j| i + j));
     let root = match path_start {
         Some(i) => url[..i].to_string(),
         None => url.clone(),
@@ -471,10 +614,16 @@ pub fn dev_vars_lines(secrets: &[(String, String)]) -> String {
 
 /// A value as `.dev.vars` readers (wrangler, [`crate::devvars`]) read it back unchanged.
 fn dotenv_value(v: &str) -> String {
-    if !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:/+=@,".contains(c)) {
+    if !v.is_empty()
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.:/+=@,".contains(c))
+    {
         return v.to_string();
     }
-    let escaped = v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n");
+    let escaped = v
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n");
     format!("\"{escaped}\"")
 }
 
@@ -504,14 +653,34 @@ mod tests {
             "serviceApiKey": "zzv-gw"
         }));
         let out = convert(&s, &DevVars::default(), "w.js").unwrap();
-        let loaded = crate::load::load_str("p.yaml", &out.yaml).unwrap_or_else(|d| panic!("{d}\n{}", out.yaml));
+        let loaded = crate::load::load_str("p.yaml", &out.yaml)
+            .unwrap_or_else(|d| panic!("{d}\n{}", out.yaml));
         let c = &loaded.config;
-        assert_eq!(c.providers["azure-2"].base_url.as_deref(), Some("https://custom.azure.com/openai/deployments/:model"));
-        assert_eq!(c.providers["azure"].base_url.as_deref(), Some("https://your-resource-name.azure.com/openai/deployments/:model"));
+        assert_eq!(
+            c.providers["azure-2"].base_url.as_deref(),
+            Some("https://custom.azure.com/openai/deployments/:model")
+        );
+        assert_eq!(
+            c.providers["azure"].base_url.as_deref(),
+            Some("https://your-resource-name.azure.com/openai/deployments/:model")
+        );
         let names: Vec<&str> = out.new_secrets.iter().map(|(n, _)| n.as_str()).collect();
-        assert_eq!(names, ["ALIYUNCS_KEY_1", "ALIYUNCS_KEY_2", "AZURE_KEY_1", "AZURE_2_KEY_1", "GATEWAY_KEY"]);
+        assert_eq!(
+            names,
+            [
+                "ALIYUNCS_KEY_1",
+                "ALIYUNCS_KEY_2",
+                "AZURE_KEY_1",
+                "AZURE_2_KEY_1",
+                "GATEWAY_KEY"
+            ]
+        );
         assert!(!out.yaml.contains("zzv-"), "{}", out.yaml);
-        assert!(out.changes.iter().chain(&out.todos).all(|c| !c.contains("zzv-")));
+        assert!(out
+            .changes
+            .iter()
+            .chain(&out.todos)
+            .all(|c| !c.contains("zzv-")));
     }
 
     #[test]
@@ -538,7 +707,10 @@ mod tests {
 
     #[test]
     fn dev_vars_values_round_trip() {
-        let lines = dev_vars_lines(&[("A".into(), "plain-1".into()), ("B".into(), "with space \"q\" #x".into())]);
+        let lines = dev_vars_lines(&[
+            ("A".into(), "plain-1".into()),
+            ("B".into(), "with space \"q\" #x".into()),
+        ]);
         let parsed = crate::devvars::parse(&lines);
         assert_eq!(parsed.vars["A"], "plain-1");
         assert_eq!(parsed.vars["B"], "with space \"q\" #x");

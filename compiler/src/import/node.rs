@@ -34,7 +34,8 @@ pub fn evaluate(file: &Path) -> Result<Value, String> {
             safe_error_lines(&stderr, &abs.display().to_string())
         ));
     }
-    serde_json::from_slice(&output.stdout).map_err(|e| format!("unexpected output from the evaluation shim: {e}"))
+    serde_json::from_slice(&output.stdout)
+        .map_err(|e| format!("unexpected output from the evaluation shim: {e}"))
 }
 
 /// The lines of node's stderr that say what and where, without quoted source code.
@@ -45,7 +46,9 @@ fn safe_error_lines(stderr: &str, file: &str) -> String {
             let t = l.trim_start();
             t.starts_with(file)
                 || t.starts_with("at ") && t.contains(file)
-                || t.split(':').next().is_some_and(|head| head.ends_with("Error") && !head.contains(' '))
+                || t.split(':')
+                    .next()
+                    .is_some_and(|head| head.ends_with("Error") && !head.contains(' '))
         })
         .map(|l| format!("  {}", l.trim()))
         .take(6)

@@ -47,7 +47,10 @@ impl SpanMap {
         (0..=path.len())
             .rev()
             .find_map(|n| self.places.get(&path[..n]).copied())
-            .unwrap_or(Place { value: Span::start(), key: None })
+            .unwrap_or(Place {
+                value: Span::start(),
+                key: None,
+            })
     }
 }
 
@@ -72,7 +75,13 @@ pub fn parse(src: &str, diags: &mut Diagnostics) -> Option<Document> {
     let mut spans = SpanMap::default();
     let value = tree.map(|root| {
         let mut path = Vec::new();
-        spans.places.insert(Vec::new(), Place { value: root.span(), key: None });
+        spans.places.insert(
+            Vec::new(),
+            Place {
+                value: root.span(),
+                key: None,
+            },
+        );
         to_json(&root, &mut path, &mut spans, diags)
     });
     Some(Document { value, spans })
@@ -81,9 +90,20 @@ pub fn parse(src: &str, diags: &mut Diagnostics) -> Option<Document> {
 /// The marked tree: YAML nodes with their spans.
 #[derive(Debug, Clone)]
 enum Node {
-    Scalar { text: String, style: ScalarStyle, tag: Option<Tag>, span: Span },
-    Seq { items: Vec<Node>, span: Span },
-    Map { entries: Vec<(Node, Node)>, span: Span },
+    Scalar {
+        text: String,
+        style: ScalarStyle,
+        tag: Option<Tag>,
+        span: Span,
+    },
+    Seq {
+        items: Vec<Node>,
+        span: Span,
+    },
+    Map {
+        entries: Vec<(Node, Node)>,
+        span: Span,
+    },
 }
 
 impl Node {
@@ -95,7 +115,9 @@ impl Node {
 
     fn with_span(mut self, new: Span) -> Node {
         match &mut self {
-            Node::Scalar { span, .. } | Node::Seq { span, .. } | Node::Map { span, .. } => *span = new,
+            Node::Scalar { span, .. } | Node::Seq { span, .. } | Node::Map { span, .. } => {
+                *span = new
+            }
         }
         self
     }
@@ -114,7 +136,11 @@ struct TreeBuilder<'a> {
 
 impl<'a> TreeBuilder<'a> {
     fn new(src: &'a str) -> Self {
-        TreeBuilder { parser: Parser::new_from_str(src), anchors: HashMap::new(), chars: src.chars().collect() }
+        TreeBuilder {
+            parser: Parser::new_from_str(src),
+            anchors: HashMap::new(),
+            chars: src.chars().collect(),
+        }
     }
 
     /// A scalar's span without the blanks saphyr sometimes includes after it in flow context.
@@ -136,11 +162,16 @@ impl<'a> TreeBuilder<'a> {
                     format!("YAML syntax error: {}", e.info()),
                 );
                 Err(match unclosed_bracket(&self.chars, m.line()) {
-                    Some((line, open)) => d.with_help(format!("the `{open}` on line {line} is never closed")),
+                    Some((line, open)) => {
+                        d.with_help(format!("the `{open}` on line {line} is never closed"))
+                    }
                     None => d,
                 })
             }
-            None => Err(Diagnostic::error(Span::start(), "YAML syntax error: unexpected end of input")),
+            None => Err(Diagnostic::error(
+                Span::start(),
+                "YAML syntax error: unexpected end of input",
+            )),
         }
     }
 
@@ -169,11 +200,22 @@ impl<'a> TreeBuilder<'a> {
 
     fn node(&mut self, ev: Event<'a>, yspan: YSpan) -> Result<Node, Diagnostic> {
         // A list or mapping is pointed at by its first character.
-        let span = Span { len: 1, ..span_of(&yspan) };
+        let span = Span {
+            len: 1,
+            ..span_of(&yspan)
+        };
         let (node, anchor) = match ev {
             Event::Scalar(text, style, anchor, tag) => {
                 let span = self.scalar_span(&yspan);
-                (Node::Scalar { text: text.into_owned(), style, tag: tag.map(|t| t.into_owned()), span }, anchor)
+                (
+                    Node::Scalar {
+                        text: text.into_owned(),
+                        style,
+                        tag: tag.map(|t| t.into_owned()),
+                        span,
+                    },
+                    anchor,
+                )
             }
             Event::SequenceStart(anchor, _) => {
                 let mut items = Vec::new();
@@ -201,12 +243,23 @@ impl<'a> TreeBuilder<'a> {
                 (Node::Map { entries, span }, anchor)
             }
             Event::Alias(id) => {
-                return self.anchors.get(&id).cloned().map(|n| n.with_span(span)).ok_or_else(|| {
-                    Diagnostic::error(span, "YAML alias refers to an anchor that is not defined before it")
-                })
+                return self
+                    .anchors
+                    .get(&id)
+                    .cloned()
+                    .map(|n| n.with_span(span))
+                    .ok_or_else(|| {
+                        Diagnostic::error(
+                            span,
+                            "YAML alias refers to an anchor that is not defined before it",
+                        )
+                    })
             }
             other => {
-                return Err(Diagnostic::error(span, format!("YAML syntax error: unexpected {other:?}")))
+                return Err(Diagnostic::error(
+                    span,
+                    format!("YAML syntax error: unexpected {other:?}"),
+                ))
             }
         };
         if anchor != 0 {
@@ -246,12 +299,20 @@ fn unclosed_bracket(chars: &[char], error_line: usize) -> Option<(usize, char)> 
 
 fn to_json(node: &Node, path: &mut Path, spans: &mut SpanMap, diags: &mut Diagnostics) -> Value {
     match node {
-        Node::Scalar { text, style, tag, .. } => scalar(text, *style, tag.as_ref()),
+        Node::Scalar {
+            text, style, tag, ..
+        } => scalar(text, *style, tag.as_ref()),
         Node::Seq { items, .. } => {
             let mut out = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
                 path.push(i.to_string());
-                spans.places.insert(path.clone(), Place { value: item.span(), key: None });
+                spans.places.insert(
+                    path.clone(),
+                    Place {
+                        value: item.span(),
+                        key: None,
+                    },
+                );
                 out.push(to_json(item, path, spans, diags));
                 path.pop();
             }
@@ -275,14 +336,23 @@ fn to_json(node: &Node, path: &mut Path, spans: &mut SpanMap, diags: &mut Diagno
                         format!("on line {}", first.line)
                     };
                     diags.push(
-                        Diagnostic::error(key.span(), format!("duplicate key \"{name}\" (first defined {earlier})"))
+                        Diagnostic::error(
+                            key.span(),
+                            format!("duplicate key \"{name}\" (first defined {earlier})"),
+                        )
                         .with_help("a key can appear only once in a mapping; remove or rename one"),
                     );
                     continue;
                 }
                 first_seen.insert(name.clone(), key.span());
                 path.push(name.clone());
-                spans.places.insert(path.clone(), Place { value: value.span(), key: Some(key.span()) });
+                spans.places.insert(
+                    path.clone(),
+                    Place {
+                        value: value.span(),
+                        key: Some(key.span()),
+                    },
+                );
                 let v = to_json(value, path, spans, diags);
                 path.pop();
                 out.insert(name.clone(), v);
@@ -385,7 +455,9 @@ mod tests {
 
     #[test]
     fn types_scalars_by_the_core_schema() {
-        let (v, _) = parse_ok("a: 86400\nb: 2025-01-01-preview\nc: true\nd:\ne: '12'\nf: 1.5\ng: -3\nh: 0x1F\n");
+        let (v, _) = parse_ok(
+            "a: 86400\nb: 2025-01-01-preview\nc: true\nd:\ne: '12'\nf: 1.5\ng: -3\nh: 0x1F\n",
+        );
         assert_eq!(
             v,
             serde_json::json!({"a": 86400, "b": "2025-01-01-preview", "c": true, "d": null, "e": "12", "f": 1.5, "g": -3, "h": 31})
@@ -395,7 +467,9 @@ mod tests {
     #[test]
     fn records_key_and_value_places() {
         let (_, spans) = parse_ok("providers:\n  deepseek:\n    kind: openai\n");
-        let p = spans.get(&["providers".into(), "deepseek".into(), "kind".into()]).unwrap();
+        let p = spans
+            .get(&["providers".into(), "deepseek".into(), "kind".into()])
+            .unwrap();
         assert_eq!(p.key, Some(Span::new(3, 5, 4)));
         assert_eq!(p.value, Span::new(3, 11, 6));
     }

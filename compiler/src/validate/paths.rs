@@ -15,7 +15,10 @@ pub fn subject(path: &[String]) -> String {
         (["models", model, "routes"], Ok(i)) => format!("route {} of model \"{model}\"", i + 1),
         (["auth", "keys"], Ok(i)) => format!("auth key {}", i + 1),
         ([.., list], Ok(i)) => format!("entry {} of {}", i + 1, subject_of_list(parent, list)),
-        ([.., "headers"], _) => format!("header \"{last}\" of {}", subject(&parent[..parent.len() - 1])),
+        ([.., "headers"], _) => format!(
+            "header \"{last}\" of {}",
+            subject(&parent[..parent.len() - 1])
+        ),
         (_, _) => format!("\"{last}\" in {}", subject(parent)),
     }
 }
@@ -48,10 +51,22 @@ mod tests {
     #[test]
     fn names_places_in_words() {
         assert_eq!(subject(&p(&["name"])), "\"name\"");
-        assert_eq!(subject(&p(&["providers", "deepseek", "kind"])), "\"kind\" in provider \"deepseek\"");
-        assert_eq!(subject(&p(&["models", "m", "routes", "1", "weight"])), "\"weight\" in route 2 of model \"m\"");
-        assert_eq!(subject(&p(&["providers", "d", "api_keys", "0"])), "entry 1 of \"api_keys\" in provider \"d\"");
-        assert_eq!(subject(&p(&["auth", "keys", "0", "secret"])), "\"secret\" in auth key 1");
+        assert_eq!(
+            subject(&p(&["providers", "deepseek", "kind"])),
+            "\"kind\" in provider \"deepseek\""
+        );
+        assert_eq!(
+            subject(&p(&["models", "m", "routes", "1", "weight"])),
+            "\"weight\" in route 2 of model \"m\""
+        );
+        assert_eq!(
+            subject(&p(&["providers", "d", "api_keys", "0"])),
+            "entry 1 of \"api_keys\" in provider \"d\""
+        );
+        assert_eq!(
+            subject(&p(&["auth", "keys", "0", "secret"])),
+            "\"secret\" in auth key 1"
+        );
         assert_eq!(container(&p(&[])), "at the top level");
     }
 }

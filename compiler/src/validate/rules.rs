@@ -5,7 +5,9 @@
 //! path (see [`Context::claim`]) so the schema pass does not report it a second time.
 
 use super::paths::subject;
-use super::secrets::{how_to_store, is_secret_name, looks_like_api_key, secret_name_like, suggested_name};
+use super::secrets::{
+    how_to_store, is_secret_name, looks_like_api_key, secret_name_like, suggested_name,
+};
 use super::suggest::{did_you_mean, list};
 use crate::diagnostics::{Diagnostic, Diagnostics, Span};
 use crate::load::yaml::{Path, Place, SpanMap};
@@ -20,7 +22,11 @@ pub struct Context<'a> {
 
 impl<'a> Context<'a> {
     pub fn new(spans: &'a SpanMap, diags: &'a mut Diagnostics) -> Self {
-        Context { spans, diags, claimed: Vec::new() }
+        Context {
+            spans,
+            diags,
+            claimed: Vec::new(),
+        }
     }
 
     /// The paths whose problems the rules reported.
@@ -131,8 +137,13 @@ fn check_providers(root: &Map<String, Value>, cx: &mut Context) -> Vec<ProviderI
             );
         }
         let kind = kind_of(provider);
-        out.push(ProviderInfo { id: id.clone(), kind });
-        let Some(fields) = provider.as_object() else { continue };
+        out.push(ProviderInfo {
+            id: id.clone(),
+            kind,
+        });
+        let Some(fields) = provider.as_object() else {
+            continue;
+        };
         check_base_url(&p, fields, kind, cx);
         check_provider_keys(&p, id, fields, kind, cx);
         if kind == Some(Kind::Azure) && !has_or_misspells(fields, "api_version") {
@@ -144,7 +155,10 @@ fn check_providers(root: &Map<String, Value>, cx: &mut Context) -> Vec<ProviderI
         if let Some(headers) = fields.get("headers").and_then(Value::as_object) {
             check_headers(&child(&p, "headers"), id, headers, cx);
         }
-        if fields.get("responses").and_then(Value::as_str) == Some("native") && kind.is_some() && kind != Some(Kind::OpenAi) {
+        if fields.get("responses").and_then(Value::as_str) == Some("native")
+            && kind.is_some()
+            && kind != Some(Kind::OpenAi)
+        {
             cx.push(
                 Diagnostic::error(cx.value_span(&child(&p, "responses")), format!("provider \"{id}\": `responses: native` needs kind openai"))
                     .with_help("only an openai upstream's own {base_url}/responses can be passed through; leave `responses` out (bridge) for other kinds"),
@@ -162,15 +176,20 @@ fn check_base_url(p: &[String], fields: &Map<String, Value>, kind: Option<Kind>,
         _ => "https://api.deepseek.com/v1",
     };
     let Some(url) = fields.get("base_url") else {
-        if matches!(kind, Some(Kind::OpenAi | Kind::Azure | Kind::Anthropic)) && !has_or_misspells(fields, "base_url") {
+        if matches!(kind, Some(Kind::OpenAi | Kind::Azure | Kind::Anthropic))
+            && !has_or_misspells(fields, "base_url")
+        {
             let kind_name = match kind {
                 Some(Kind::Azure) => "azure-openai",
                 Some(Kind::Anthropic) => "anthropic",
                 _ => "openai",
             };
             cx.push(
-                Diagnostic::error(cx.key_span(p), format!("provider \"{id}\" (kind {kind_name}) has no \"base_url\""))
-                    .with_help(format!("add the API's base URL, e.g. base_url: {example}")),
+                Diagnostic::error(
+                    cx.key_span(p),
+                    format!("provider \"{id}\" (kind {kind_name}) has no \"base_url\""),
+                )
+                .with_help(format!("add the API's base URL, e.g. base_url: {example}")),
             );
         }
         return;
@@ -192,7 +211,13 @@ fn check_base_url(p: &[String], fields: &Map<String, Value>, kind: Option<Kind>,
             }
             _ => format!("e.g. base_url: {example}"),
         };
-        cx.push(Diagnostic::error(cx.value_span(&at), format!("\"base_url\" of provider \"{id}\" {problem}")).with_help(help));
+        cx.push(
+            Diagnostic::error(
+                cx.value_span(&at),
+                format!("\"base_url\" of provider \"{id}\" {problem}"),
+            )
+            .with_help(help),
+        );
         cx.claim(&at);
     }
 }
@@ -203,17 +228,23 @@ fn url_problem(url: &str) -> Option<String> {
         return Some("must not contain spaces".into());
     }
     let Some((scheme, rest)) = url.split_once("://") else {
-        return Some(format!("must be an http:// or https:// URL (got \"{url}\")"));
+        return Some(format!(
+            "must be an http:// or https:// URL (got \"{url}\")"
+        ));
     };
     if scheme != "https" && scheme != "http" {
-        return Some(format!("must start with https:// or http:// (got \"{scheme}://\")"));
+        return Some(format!(
+            "must start with https:// or http:// (got \"{scheme}://\")"
+        ));
     }
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     if authority.contains('@') {
         return Some("must not contain a user name or password; credentials go in api_keys".into());
     }
     let (host, port) = match authority.find(']') {
-        Some(end) if authority.starts_with('[') => (&authority[..=end], authority[end + 1..].strip_prefix(':')),
+        Some(end) if authority.starts_with('[') => {
+            (&authority[..=end], authority[end + 1..].strip_prefix(':'))
+        }
         _ => match authority.split_once(':') {
             Some((host, port)) => (host, Some(port)),
             None => (authority, None),
@@ -228,7 +259,9 @@ fn url_problem(url: &str) -> Option<String> {
         return Some("has no host name".into());
     }
     let host_ok = host.starts_with('[') && host.ends_with(']')
-        || host.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+        || host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
     if !host_ok {
         return Some(format!("has an invalid host name \"{host}\""));
     }
@@ -238,22 +271,47 @@ fn url_problem(url: &str) -> Option<String> {
     None
 }
 
-fn check_provider_keys(p: &[String], id: &str, fields: &Map<String, Value>, kind: Option<Kind>, cx: &mut Context) {
+fn check_provider_keys(
+    p: &[String],
+    id: &str,
+    fields: &Map<String, Value>,
+    kind: Option<Kind>,
+    cx: &mut Context,
+) {
     let keys = fields.get("api_keys");
     if let Some(keys) = keys {
-        check_secret_list(&child(p, "api_keys"), id, keys, &format!("the api_keys of provider \"{id}\""), cx);
+        check_secret_list(
+            &child(p, "api_keys"),
+            id,
+            keys,
+            &format!("the api_keys of provider \"{id}\""),
+            cx,
+        );
     }
     let empty = match keys {
         None | Some(Value::Null) => true,
         Some(Value::Array(items)) => items.is_empty(),
         _ => false,
     };
-    if empty && matches!(kind, Some(Kind::OpenAi | Kind::Azure | Kind::Anthropic)) && (keys.is_some() || !has_or_misspells(fields, "api_keys")) {
+    if empty
+        && matches!(kind, Some(Kind::OpenAi | Kind::Azure | Kind::Anthropic))
+        && (keys.is_some() || !has_or_misspells(fields, "api_keys"))
+    {
         let name = suggested_name(id, 0, 1);
-        let at = if keys.is_some() { child(p, "api_keys") } else { p.to_vec() };
+        let at = if keys.is_some() {
+            child(p, "api_keys")
+        } else {
+            p.to_vec()
+        };
         cx.push(
-            Diagnostic::error(cx.key_span(&at), format!("provider \"{id}\" has no API keys"))
-                .with_help(format!("add api_keys: [{{ secret: {name} }}] and {}", store_only(&name))),
+            Diagnostic::error(
+                cx.key_span(&at),
+                format!("provider \"{id}\" has no API keys"),
+            )
+            .with_help(format!(
+                "add api_keys: [{{ secret: {name} }}] and {}",
+                store_only(&name)
+            )),
         );
     }
 }
@@ -282,7 +340,13 @@ fn check_secret_list(at: &[String], owner: &str, keys: &Value, whose: &str, cx: 
                     }
                     Value::Object(fields) => {
                         if let Some(Value::String(s)) = fields.get("secret") {
-                            check_secret_name(&child(&item_at, "secret"), s, &suggestion, whose, cx);
+                            check_secret_name(
+                                &child(&item_at, "secret"),
+                                s,
+                                &suggestion,
+                                whose,
+                                cx,
+                            );
                         }
                     }
                     _ => {}
@@ -297,8 +361,11 @@ fn check_secret_list(at: &[String], owner: &str, keys: &Value, whose: &str, cx: 
 fn literal_or_bare_name(at: &[String], s: &str, suggestion: &str, whose: &str, cx: &mut Context) {
     if is_secret_name(s) {
         cx.push(
-            Diagnostic::error(cx.value_span(at), format!("\"{s}\" in {whose} must be written as a secret reference"))
-                .with_help(format!("write {{ secret: {s} }}")),
+            Diagnostic::error(
+                cx.value_span(at),
+                format!("\"{s}\" in {whose} must be written as a secret reference"),
+            )
+            .with_help(format!("write {{ secret: {s} }}")),
         );
     } else {
         literal_key(at, s, suggestion, whose, cx);
@@ -336,13 +403,21 @@ fn check_secret_name(at: &[String], s: &str, suggestion: &str, whose: &str, cx: 
 }
 
 /// Header names that carry credentials.
-const CREDENTIAL_HEADERS: &[&str] = &["authorization", "proxy-authorization", "api-key", "x-api-key", "cookie"];
+const CREDENTIAL_HEADERS: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "api-key",
+    "x-api-key",
+    "cookie",
+];
 
 fn check_headers(at: &[String], id: &str, headers: &Map<String, Value>, cx: &mut Context) {
     for (name, value) in headers {
         let lower = name.to_ascii_lowercase();
         let credential_name = CREDENTIAL_HEADERS.contains(&lower.as_str())
-            || ["key", "token", "secret", "password"].iter().any(|w| lower.contains(w));
+            || ["key", "token", "secret", "password"]
+                .iter()
+                .any(|w| lower.contains(w));
         let Some(text) = value.as_str() else { continue };
         if !credential_name && !looks_like_api_key(text) {
             continue;
@@ -368,8 +443,15 @@ fn check_auth(root: &Map<String, Value>, providers: &[ProviderInfo], cx: &mut Co
     match root.get("auth") {
         None => {
             // An open gateway in front of paid providers spends the owner's keys for anyone.
-            if providers.iter().any(|p| matches!(p.kind, Some(Kind::OpenAi | Kind::Azure | Kind::Anthropic))) {
-                let at = if root.contains_key("name") { path(&["name"]) } else { Vec::new() };
+            if providers
+                .iter()
+                .any(|p| matches!(p.kind, Some(Kind::OpenAi | Kind::Azure | Kind::Anthropic)))
+            {
+                let at = if root.contains_key("name") {
+                    path(&["name"])
+                } else {
+                    Vec::new()
+                };
                 cx.push(
                     Diagnostic::warning(cx.key_span(&at), "no \"auth\": anyone who finds the gateway's URL can use it, on your provider keys")
                         .with_help(format!("add auth: {{ keys: [{{ secret: GATEWAY_KEY }}] }} and {}", store_only("GATEWAY_KEY"))),
@@ -381,8 +463,14 @@ fn check_auth(root: &Map<String, Value>, providers: &[ProviderInfo], cx: &mut Co
             match auth.get("keys") {
                 Some(Value::Array(items)) if items.is_empty() => {
                     cx.push(
-                        Diagnostic::error(cx.key_span(&at), "\"auth.keys\" is empty: no client could call the gateway")
-                            .with_help(format!("list at least one key, e.g. keys: [{{ secret: GATEWAY_KEY }}], and {}", store_only("GATEWAY_KEY"))),
+                        Diagnostic::error(
+                            cx.key_span(&at),
+                            "\"auth.keys\" is empty: no client could call the gateway",
+                        )
+                        .with_help(format!(
+                            "list at least one key, e.g. keys: [{{ secret: GATEWAY_KEY }}], and {}",
+                            store_only("GATEWAY_KEY")
+                        )),
                     );
                 }
                 Some(keys) => check_secret_list(&at, "GATEWAY", keys, "auth.keys", cx),
@@ -398,10 +486,17 @@ fn check_models(root: &Map<String, Value>, providers: &[ProviderInfo], cx: &mut 
     // A route naming an unknown provider is likely a misspelling of an "unused" one: one
     // error is enough.
     let mut unknown_seen = false;
-    if root.get("models").and_then(Value::as_object).is_some_and(Map::is_empty) {
+    if root
+        .get("models")
+        .and_then(Value::as_object)
+        .is_some_and(Map::is_empty)
+    {
         cx.push(
-            Diagnostic::error(cx.key_span(&path(&["models"])), "no models: clients would have nothing to call")
-                .with_help("add at least one public model name with its routes under `models`"),
+            Diagnostic::error(
+                cx.key_span(&path(&["models"])),
+                "no models: clients would have nothing to call",
+            )
+            .with_help("add at least one public model name with its routes under `models`"),
         );
         return; // every provider is "unused" then; saying so would add nothing
     }
@@ -420,7 +515,9 @@ fn check_models(root: &Map<String, Value>, providers: &[ProviderInfo], cx: &mut 
                     format!("invalid model name \"{name}\": it must not be empty or start or end with a space"),
                 ));
             }
-            let Some(fields) = model.as_object() else { continue };
+            let Some(fields) = model.as_object() else {
+                continue;
+            };
             let routes_at = child(&m, "routes");
             let routes = fields.get("routes");
             let no_routes = match routes {
@@ -429,7 +526,11 @@ fn check_models(root: &Map<String, Value>, providers: &[ProviderInfo], cx: &mut 
                 _ => false,
             };
             if no_routes && (routes.is_some() || !has_or_misspells(fields, "routes")) {
-                let at = if routes.is_some() { routes_at.clone() } else { m.clone() };
+                let at = if routes.is_some() {
+                    routes_at.clone()
+                } else {
+                    m.clone()
+                };
                 cx.push(
                     Diagnostic::error(cx.key_span(&at), format!("model \"{name}\" has no routes"))
                         .with_help("add at least one, e.g. routes: [{ provider: PROVIDER_ID, model: UPSTREAM_MODEL }]"),
@@ -443,9 +544,12 @@ fn check_models(root: &Map<String, Value>, providers: &[ProviderInfo], cx: &mut 
             }
             // An unknown strategy is the schema pass's to report; no weight warning on top of it.
             let strategy = fields.get("strategy").map_or(Some("random"), |s| {
-                s.as_str().filter(|s| ["random", "round-robin", "weighted", "priority"].contains(s))
+                s.as_str()
+                    .filter(|s| ["random", "round-robin", "weighted", "priority"].contains(s))
             });
-            let Some(routes) = routes.and_then(Value::as_array) else { continue };
+            let Some(routes) = routes.and_then(Value::as_array) else {
+                continue;
+            };
             for (i, route) in routes.iter().enumerate() {
                 let r = child(&routes_at, i);
                 if let Some(Value::String(provider)) = route.get("provider") {
@@ -457,7 +561,10 @@ fn check_models(root: &Map<String, Value>, providers: &[ProviderInfo], cx: &mut 
                         }
                     }
                 }
-                let weighted = route.get("weight").and_then(Value::as_u64).is_some_and(|w| w >= 1);
+                let weighted = route
+                    .get("weight")
+                    .and_then(Value::as_u64)
+                    .is_some_and(|w| w >= 1);
                 if let Some(strategy) = strategy.filter(|s| weighted && *s != "weighted") {
                     let w = child(&r, "weight");
                     cx.push(
@@ -474,13 +581,19 @@ fn check_models(root: &Map<String, Value>, providers: &[ProviderInfo], cx: &mut 
     for (p, used) in providers.iter().zip(used) {
         if !used {
             let at = path(&["providers", &p.id]);
-            cx.push(Diagnostic::warning(cx.key_span(&at), format!("provider \"{}\" is not used by any model", p.id)));
+            cx.push(Diagnostic::warning(
+                cx.key_span(&at),
+                format!("provider \"{}\" is not used by any model", p.id),
+            ));
         }
     }
 }
 
 fn unknown_provider(at: &[String], provider: &str, ids: &[&str], cx: &mut Context) {
-    let mut message = format!("unknown provider \"{provider}\" in {}", subject(&at[..at.len() - 1]));
+    let mut message = format!(
+        "unknown provider \"{provider}\" in {}",
+        subject(&at[..at.len() - 1])
+    );
     if let Some(near) = did_you_mean(provider, ids.iter().copied()) {
         message.push_str(&format!("; did you mean \"{near}\"?"));
     }
@@ -498,7 +611,9 @@ pub fn describe_type(value: &Value) -> &'static str {
     match value {
         Value::Null => "nothing (an empty value)",
         Value::Bool(_) => "true/false",
-        Value::Number(n) if n.as_f64().is_some_and(|f| n.is_f64() && f.fract() != 0.0) => "a number with a fraction",
+        Value::Number(n) if n.as_f64().is_some_and(|f| n.is_f64() && f.fract() != 0.0) => {
+            "a number with a fraction"
+        }
         Value::Number(_) => "a number",
         Value::String(_) => "a string",
         Value::Array(_) => "a list",

@@ -37,14 +37,26 @@ pub fn check(value: &Value, spans: &SpanMap, claimed: &[Path], diags: &mut Diagn
     let compiled = compiled();
     let Some(validator) = &compiled.validator else {
         // Only a broken build can get here; a test compiles the schema.
-        diags.push(Diagnostic::error(crate::diagnostics::Span::start(), "internal error: the config schema does not compile"));
+        diags.push(Diagnostic::error(
+            crate::diagnostics::Span::start(),
+            "internal error: the config schema does not compile",
+        ));
         return;
     };
     let is_claimed = |p: &[String]| claimed.iter().any(|c| p.starts_with(c));
     let mut out = Vec::new();
     for err in validator.iter_errors(value) {
-        let path: Path = err.instance_path().iter().map(|seg| seg.to_string()).collect();
-        let cx = ErrorContext { schema: &compiled.schema, value, spans, path: &path };
+        let path: Path = err
+            .instance_path()
+            .iter()
+            .map(|seg| seg.to_string())
+            .collect();
+        let cx = ErrorContext {
+            schema: &compiled.schema,
+            value,
+            spans,
+            path: &path,
+        };
         match err.kind() {
             ValidationErrorKind::AdditionalProperties { unexpected } => {
                 for key in unexpected {
@@ -113,7 +125,8 @@ impl ErrorContext<'_> {
         let message = format!("unknown key \"{key}\" {}", container(self.path));
         match did_you_mean(key, known.iter().copied()) {
             Some(near) => Diagnostic::error(span, format!("{message}; did you mean \"{near}\"?")),
-            None => Diagnostic::error(span, message).with_help(format!("expected one of: {}", list(&known))),
+            None => Diagnostic::error(span, message)
+                .with_help(format!("expected one of: {}", list(&known))),
         }
     }
 
@@ -139,7 +152,11 @@ impl ErrorContext<'_> {
         // An empty value (`auth:` with nothing after it) has no characters to point at: point
         // at its key.
         let place = self.spans.nearest(self.path);
-        let value_span = if self.instance().is_some_and(Value::is_null) { place.key_or_value() } else { place.value };
+        let value_span = if self.instance().is_some_and(Value::is_null) {
+            place.key_or_value()
+        } else {
+            place.value
+        };
         let subject = subject(self.path);
         let got = self.instance().map(shown).unwrap_or_default();
         let message = match kind {
@@ -209,7 +226,9 @@ impl ErrorContext<'_> {
 /// A value quoted back in a message, unless it might be a key.
 fn shown(v: &Value) -> String {
     match v {
-        Value::String(s) if looks_like_api_key(s) => format!("\"{}\"", crate::diagnostics::mask_secret(s)),
+        Value::String(s) if looks_like_api_key(s) => {
+            format!("\"{}\"", crate::diagnostics::mask_secret(s))
+        }
         Value::String(s) if s.chars().count() > 60 => "a long string".into(),
         Value::String(s) => format!("\"{s}\""),
         // `1e3` is 1000 to a reader, not "1000.0".
@@ -237,14 +256,25 @@ fn expected_type(schema: &Value) -> String {
         _ => "another type",
     };
     match schema.get("type") {
-        Some(Value::String(t)) if t == "array" && schema.pointer("/items/$ref").and_then(Value::as_str) == Some("#/$defs/SecretRef") => {
+        Some(Value::String(t))
+            if t == "array"
+                && schema.pointer("/items/$ref").and_then(Value::as_str)
+                    == Some("#/$defs/SecretRef") =>
+        {
             "a list of secret references like [{ secret: NAME }]".into()
         }
-        Some(Value::String(t)) if t == "object" && schema.pointer("/properties/secret").is_some() => {
+        Some(Value::String(t))
+            if t == "object" && schema.pointer("/properties/secret").is_some() =>
+        {
             "a secret reference like { secret: NAME }".into()
         }
         Some(Value::String(t)) => one(t).into(),
-        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).map(one).collect::<Vec<_>>().join(" or "),
+        Some(Value::Array(ts)) => ts
+            .iter()
+            .filter_map(Value::as_str)
+            .map(one)
+            .collect::<Vec<_>>()
+            .join(" or "),
         _ => "another type".into(),
     }
 }
@@ -265,7 +295,13 @@ pub fn schema_at<'a>(root: &'a Value, path: &[String]) -> Option<&'a Value> {
 
 fn resolve<'a>(root: &'a Value, mut node: &'a Value) -> &'a Value {
     for _ in 0..16 {
-        let Some(target) = node.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix('#')) else { break };
+        let Some(target) = node
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix('#'))
+        else {
+            break;
+        };
         match root.pointer(target) {
             Some(n) => node = n,
             None => break,

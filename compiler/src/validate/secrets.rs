@@ -10,18 +10,37 @@ use serde_json::Value;
 
 /// Prefixes that real provider keys start with.
 const KEY_PREFIXES: &[&str] = &[
-    "sk-", "sk_", "gsk_", "xai-", "AIza", "hf_", "r8_", "pplx-", "csk-", "nvapi-", "ghp_",
-    "github_pat_", "sess-", "Bearer ", "bearer ", "Basic ",
+    "sk-",
+    "sk_",
+    "gsk_",
+    "xai-",
+    "AIza",
+    "hf_",
+    "r8_",
+    "pplx-",
+    "csk-",
+    "nvapi-",
+    "ghp_",
+    "github_pat_",
+    "sess-",
+    "Bearer ",
+    "bearer ",
+    "Basic ",
 ];
 
 /// Whether `s` looks like an API key (or a whole `Authorization` value) rather than a name,
 /// URL or model id: a known key prefix, or a long run (20+) of letters and digits mixed, which
 /// random keys have and model names (`deepseek-r1-distill-qwen-32b`) do not.
 pub fn looks_like_api_key(s: &str) -> bool {
-    if KEY_PREFIXES.iter().any(|p| s.starts_with(p)) && s.len() >= 12 && !s.contains(char::is_whitespace) {
+    if KEY_PREFIXES.iter().any(|p| s.starts_with(p))
+        && s.len() >= 12
+        && !s.contains(char::is_whitespace)
+    {
         return true;
     }
-    if (s.starts_with("Bearer ") || s.starts_with("bearer ") || s.starts_with("Basic ")) && s.len() >= 16 {
+    if (s.starts_with("Bearer ") || s.starts_with("bearer ") || s.starts_with("Basic "))
+        && s.len() >= 16
+    {
         return true;
     }
     s.split(|c: char| !c.is_ascii_alphanumeric()).any(|run| {
@@ -43,7 +62,13 @@ pub fn secret_name_like(s: &str) -> Option<String> {
     let upper: String = s
         .trim()
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
         .collect();
     let trimmed = upper.trim_matches('_');
     is_secret_name(trimmed).then(|| trimmed.to_string())
@@ -106,7 +131,9 @@ mod tests {
         assert!(looks_like_api_key("Bearer sk-live-1234567890"));
         assert!(!looks_like_api_key("DEEPSEEK_KEY_1"));
         assert!(!looks_like_api_key("deepseek-r1-distill-qwen-32b"));
-        assert!(!looks_like_api_key("deepseek-ai/DeepSeek-R1-Distill-Llama-70B"));
+        assert!(!looks_like_api_key(
+            "deepseek-ai/DeepSeek-R1-Distill-Llama-70B"
+        ));
         assert!(!looks_like_api_key("https://api.deepseek.com/v1"));
         assert!(!looks_like_api_key("skeleton"));
     }
@@ -117,7 +144,10 @@ mod tests {
         assert!(!is_secret_name("deepseek-key"));
         assert!(!is_secret_name("1KEY"));
         assert_eq!(secret_name_like("2ND_KEY"), None);
-        assert_eq!(secret_name_like("deepseek-key").as_deref(), Some("DEEPSEEK_KEY"));
+        assert_eq!(
+            secret_name_like("deepseek-key").as_deref(),
+            Some("DEEPSEEK_KEY")
+        );
         assert_eq!(suggested_name("aliyuncs", 1, 2), "ALIYUNCS_KEY_2");
         assert_eq!(suggested_name("deep-seek", 0, 1), "DEEP_SEEK_KEY");
     }

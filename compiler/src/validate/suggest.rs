@@ -2,7 +2,10 @@
 
 /// The candidate closest to `word`, if it is close enough to be a plausible typo: same letters
 /// ignoring case and `-`/`_`, or within a small edit distance (about one edit per three letters).
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let norm = |s: &str| s.to_lowercase().replace(['-', '_', ' '], "");
     let w = norm(word);
     let limit = (word.chars().count() / 3).max(1);
@@ -37,12 +40,28 @@ mod tests {
 
     #[test]
     fn finds_near_misses_only() {
-        let keys = ["kind", "base_url", "api_keys", "api_version", "headers", "timeout_ms"];
+        let keys = [
+            "kind",
+            "base_url",
+            "api_keys",
+            "api_version",
+            "headers",
+            "timeout_ms",
+        ];
         assert_eq!(did_you_mean("bse_url", keys), Some("base_url"));
         assert_eq!(did_you_mean("apiKeys", keys), Some("api_keys"));
-        assert_eq!(did_you_mean("opneai", ["openai", "azure-openai", "mock"]), Some("openai"));
-        assert_eq!(did_you_mean("round_robin", ["random", "round-robin"]), Some("round-robin"));
-        assert_eq!(did_you_mean("azure", ["openai", "azure-openai", "mock"]), Some("azure-openai"));
+        assert_eq!(
+            did_you_mean("opneai", ["openai", "azure-openai", "mock"]),
+            Some("openai")
+        );
+        assert_eq!(
+            did_you_mean("round_robin", ["random", "round-robin"]),
+            Some("round-robin")
+        );
+        assert_eq!(
+            did_you_mean("azure", ["openai", "azure-openai", "mock"]),
+            Some("azure-openai")
+        );
         assert_eq!(did_you_mean("colour", keys), None);
     }
 }

@@ -70,9 +70,7 @@ fn block(b: &Block) -> f64 {
         Block::Thinking { text: t, .. } => text(t),
         Block::RedactedThinking(d) => d.len() as f64 / 4.0,
         Block::ToolUse { name, input, .. } => PER_MESSAGE + text(name) + text(input),
-        Block::ToolResult { content, .. } => {
-            PER_MESSAGE + content.iter().map(block).sum::<f64>()
-        }
+        Block::ToolResult { content, .. } => PER_MESSAGE + content.iter().map(block).sum::<f64>(),
         Block::Image(source) => image(source) as f64,
         Block::Document { source, title } => {
             title.as_deref().map_or(0.0, text)
@@ -172,12 +170,10 @@ fn image(source: &Source) -> u64 {
 
 /// Width and height from an image header.
 fn dimensions(b: &[u8]) -> Option<(u32, u32)> {
-    let be16 = |i: usize| -> Option<u32> {
-        Some(u32::from(*b.get(i)?) << 8 | u32::from(*b.get(i + 1)?))
-    };
-    let le16 = |i: usize| -> Option<u32> {
-        Some(u32::from(*b.get(i)?) | u32::from(*b.get(i + 1)?) << 8)
-    };
+    let be16 =
+        |i: usize| -> Option<u32> { Some(u32::from(*b.get(i)?) << 8 | u32::from(*b.get(i + 1)?)) };
+    let le16 =
+        |i: usize| -> Option<u32> { Some(u32::from(*b.get(i)?) | u32::from(*b.get(i + 1)?) << 8) };
     let be32 = |i: usize| -> Option<u32> { Some(be16(i)? << 16 | be16(i + 2)?) };
     if b.starts_with(b"\x89PNG") {
         return Some((be32(16)?, be32(20)?));

@@ -87,8 +87,7 @@ impl<'de> Members<'de> for ToolIn {
 
 /// Decodes a Messages request body.
 pub fn request(body: &[u8]) -> Result<Request, ApiError> {
-    let Some(mut obj) =
-        raw::body::<Body>(body).map_err(|e| ApiError::bad_json(&e.to_string()))?
+    let Some(mut obj) = raw::body::<Body>(body).map_err(|e| ApiError::bad_json(&e.to_string()))?
     else {
         return Err(ApiError::bad_json("the body is not a JSON object"));
     };
@@ -159,7 +158,11 @@ pub fn request(body: &[u8]) -> Result<Request, ApiError> {
     req.temperature = obj.temperature.as_ref().and_then(Value::as_f64);
     req.top_p = obj.top_p.as_ref().and_then(Value::as_f64);
     req.top_k = uint(obj.top_k.as_ref(), "top_k")?;
-    req.stream = obj.stream.as_ref().and_then(Value::as_bool).unwrap_or(false);
+    req.stream = obj
+        .stream
+        .as_ref()
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     if let Some(Value::Array(stops)) = obj.stop_sequences.take() {
         req.stop = stops
             .into_iter()
@@ -318,7 +321,10 @@ fn block(b: Value) -> Result<Block, ApiError> {
 
 fn source(b: &mut Map<String, Value>) -> Result<Source, ApiError> {
     let Some(Value::Object(mut s)) = b.remove("source") else {
-        return Err(bad("messages", "image and document blocks need a `source` object."));
+        return Err(bad(
+            "messages",
+            "image and document blocks need a `source` object.",
+        ));
     };
     match s.get("type").and_then(Value::as_str) {
         Some("base64") => Ok(Source::Base64 {

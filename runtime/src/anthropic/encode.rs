@@ -11,10 +11,10 @@
 //!
 //! [`canonical`]: crate::canonical
 
+use crate::canonical::stream::Encode;
 use crate::canonical::{
     Block, BlockStart, Delta, Event, Response, Stop, Usage, PLACEHOLDER_SIGNATURE,
 };
-use crate::canonical::stream::Encode;
 use crate::sse;
 use bytes::Bytes;
 use serde_json::{json, Value};
@@ -144,7 +144,8 @@ impl StreamEncoder {
                         false,
                     ),
                 };
-                let data = json!({"type": "content_block_start", "index": index, "content_block": cb});
+                let data =
+                    json!({"type": "content_block_start", "index": index, "content_block": cb});
                 sse::write(out, "content_block_start", data.to_string().as_bytes());
                 self.open = Some((*index, thinking, false));
             }
@@ -183,7 +184,8 @@ impl StreamEncoder {
                 self.done = true;
             }
             Event::Error { message } => {
-                let data = json!({"type": "error", "error": {"type": "api_error", "message": message}});
+                let data =
+                    json!({"type": "error", "error": {"type": "api_error", "message": message}});
                 sse::write(out, "error", data.to_string().as_bytes());
                 self.done = true;
             }

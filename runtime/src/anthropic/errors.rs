@@ -49,18 +49,15 @@ pub fn reshape(mut resp: HttpResponse) -> HttpResponse {
     {
         return resp;
     }
-    let message = parsed
-        .as_ref()
-        .and_then(message_of)
-        .unwrap_or_else(|| {
-            let text = String::from_utf8_lossy(&raw);
-            let text = text.trim();
-            if text.is_empty() {
-                format!("upstream answered HTTP {}", resp.status)
-            } else {
-                text.chars().take(2000).collect()
-            }
-        });
+    let message = parsed.as_ref().and_then(message_of).unwrap_or_else(|| {
+        let text = String::from_utf8_lossy(&raw);
+        let text = text.trim();
+        if text.is_empty() {
+            format!("upstream answered HTTP {}", resp.status)
+        } else {
+            text.chars().take(2000).collect()
+        }
+    });
     resp.body = Body::Bytes(body(resp.status, &message));
     resp.headers
         .retain(|(k, _)| k != "content-type" && k != "content-encoding");

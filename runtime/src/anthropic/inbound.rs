@@ -102,7 +102,10 @@ impl<'a> MessagesExchange<'a> {
         let Some(cap) = target_cap(target) else {
             return body;
         };
-        if self.asked_max_tokens().is_none_or(|asked| asked <= u64::from(cap)) {
+        if self
+            .asked_max_tokens()
+            .is_none_or(|asked| asked <= u64::from(cap))
+        {
             return body;
         }
         let Ok(Value::Object(mut o)) = serde_json::from_slice::<Value>(&body) else {
@@ -131,7 +134,11 @@ impl Exchange for MessagesExchange<'_> {
         self.endpoint
     }
 
-    fn encode(&self, provider: &'static Provider, target: &Target<'_>) -> Result<Outbound, ApiError> {
+    fn encode(
+        &self,
+        provider: &'static Provider,
+        target: &Target<'_>,
+    ) -> Result<Outbound, ApiError> {
         if provider.kind == Kind::Anthropic {
             return Ok(Outbound {
                 endpoint: self.endpoint,
@@ -147,10 +154,7 @@ impl Exchange for MessagesExchange<'_> {
         if self.endpoint == Endpoint::CountTokens {
             return Err(ApiError::bad_request(
                 None,
-                format!(
-                    "provider `{}` has no token counting endpoint.",
-                    provider.id
-                ),
+                format!("provider `{}` has no token counting endpoint.", provider.id),
             ));
         }
         let Some(req) = &self.canonical else {

@@ -175,7 +175,12 @@ pub fn response(v: &Value) -> Result<Response, String> {
         .into_iter()
         .flatten()
     {
-        let s = |k: &str| b.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+        let s = |k: &str| {
+            b.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
         match b.get("type").and_then(Value::as_str) {
             Some("text") => content.push(Block::Text(s("text"))),
             Some("thinking") => content.push(Block::Thinking {
@@ -186,14 +191,24 @@ pub fn response(v: &Value) -> Result<Response, String> {
             Some("tool_use") => content.push(Block::ToolUse {
                 id: s("id"),
                 name: s("name"),
-                input: b.get("input").map_or_else(|| "{}".to_owned(), Value::to_string),
+                input: b
+                    .get("input")
+                    .map_or_else(|| "{}".to_owned(), Value::to_string),
             }),
             _ => {}
         }
     }
     Ok(Response {
-        id: v.get("id").and_then(Value::as_str).unwrap_or_default().to_owned(),
-        model: v.get("model").and_then(Value::as_str).unwrap_or_default().to_owned(),
+        id: v
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+        model: v
+            .get("model")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
         content,
         stop: stop_of(
             v.get("stop_reason").and_then(Value::as_str),

@@ -108,7 +108,10 @@ pub enum Block {
 /// Where image or document bytes are.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
-    Base64 { media_type: String, data: String },
+    Base64 {
+        media_type: String,
+        data: String,
+    },
     Url(String),
     /// Plain text (Anthropic text documents).
     Text(String),
@@ -137,7 +140,9 @@ pub enum ToolChoice {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Thinking {
     /// Reason, within this many tokens when given.
-    Enabled { budget_tokens: Option<u32> },
+    Enabled {
+        budget_tokens: Option<u32>,
+    },
     /// Reason as much as the model decides.
     Adaptive,
     Disabled,
@@ -196,14 +201,30 @@ pub struct Usage {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     /// The turn begins (before any block).
-    Start { id: String, model: String },
-    BlockStart { index: u32, block: BlockStart },
-    Delta { index: u32, delta: Delta },
-    BlockStop { index: u32 },
+    Start {
+        id: String,
+        model: String,
+    },
+    BlockStart {
+        index: u32,
+        block: BlockStart,
+    },
+    Delta {
+        index: u32,
+        delta: Delta,
+    },
+    BlockStop {
+        index: u32,
+    },
     /// The turn is over: every block has been stopped.
-    Finish { stop: Stop, usage: Usage },
+    Finish {
+        stop: Stop,
+        usage: Usage,
+    },
     /// The upstream failed after the stream started; nothing follows.
-    Error { message: String },
+    Error {
+        message: String,
+    },
     /// Nothing to say yet; keeps idle connections open.
     Ping,
 }

@@ -325,7 +325,10 @@ impl Writer {
         let mut start = 0;
         let mut i = 0;
         loop {
-            while let Some(word) = bytes.get(i..i + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
+            while let Some(word) = bytes
+                .get(i..i + 8)
+                .and_then(|w| <[u8; 8]>::try_from(w).ok())
+            {
                 if needs_escape(u64::from_le_bytes(word)) {
                     break;
                 }
@@ -340,13 +343,15 @@ impl Writer {
                 if b >= 0x20 && b != b'"' && b != b'\\' {
                     continue;
                 }
-                self.buf.extend_from_slice(bytes.get(start..i + j).unwrap_or_default());
+                self.buf
+                    .extend_from_slice(bytes.get(start..i + j).unwrap_or_default());
                 start = i + j + 1;
                 self.escape(b);
             }
             i = end;
         }
-        self.buf.extend_from_slice(bytes.get(start..).unwrap_or_default());
+        self.buf
+            .extend_from_slice(bytes.get(start..).unwrap_or_default());
     }
 
     /// The escape sequence of a byte that needs one (as serde_json writes it).
@@ -362,8 +367,10 @@ impl Writer {
             _ => {
                 const HEX: &[u8; 16] = b"0123456789abcdef";
                 self.buf.extend_from_slice(b"\\u00");
-                self.buf.push(HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0'));
-                self.buf.push(HEX.get(usize::from(b & 0xf)).copied().unwrap_or(b'0'));
+                self.buf
+                    .push(HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0'));
+                self.buf
+                    .push(HEX.get(usize::from(b & 0xf)).copied().unwrap_or(b'0'));
             }
         }
     }
@@ -427,11 +434,17 @@ mod tests {
 
     #[test]
     fn strings_escape_like_serde_json() {
-        let all: String = (0u8..0x80).map(char::from).chain("é😀\u{2028}".chars()).collect();
+        let all: String = (0u8..0x80)
+            .map(char::from)
+            .chain("é😀\u{2028}".chars())
+            .collect();
         for s in ["", "plain", "a\"b\\c\n", all.as_str()] {
             let mut w = Writer::default();
             w.string(s);
-            assert_eq!(String::from_utf8(w.buf).unwrap(), serde_json::to_string(s).unwrap());
+            assert_eq!(
+                String::from_utf8(w.buf).unwrap(),
+                serde_json::to_string(s).unwrap()
+            );
         }
         let mut w = Writer::default();
         w.open();
@@ -445,12 +458,18 @@ mod tests {
         w.key("b");
         w.uint(3);
         w.close();
-        assert_eq!(String::from_utf8(w.buf).unwrap(), r#"{"a":["x\n\ny\n",0.5],"b":3}"#);
+        assert_eq!(
+            String::from_utf8(w.buf).unwrap(),
+            r#"{"a":["x\n\ny\n",0.5],"b":3}"#
+        );
     }
 
     #[test]
     fn literals_are_valid() {
-        assert_eq!(RawJson::literal(r#"{"type":"object"}"#).get(), r#"{"type":"object"}"#);
+        assert_eq!(
+            RawJson::literal(r#"{"type":"object"}"#).get(),
+            r#"{"type":"object"}"#
+        );
         assert_eq!(RawJson::literal("{").get(), "null");
     }
 }

@@ -49,7 +49,11 @@ impl Exchange for OpenAiExchange<'_> {
         self.endpoint
     }
 
-    fn encode(&self, provider: &'static Provider, target: &Target<'_>) -> Result<Outbound, ApiError> {
+    fn encode(
+        &self,
+        provider: &'static Provider,
+        target: &Target<'_>,
+    ) -> Result<Outbound, ApiError> {
         #[cfg(feature = "kind-anthropic")]
         if provider.kind == crate::table::Kind::Anthropic {
             return self.translated.encode(self.endpoint, self.body, target);
@@ -175,7 +179,12 @@ mod translate {
             )
         }
 
-        pub async fn respond(&self, model: &str, stream: bool, mut resp: HttpResponse) -> HttpResponse {
+        pub async fn respond(
+            &self,
+            model: &str,
+            stream: bool,
+            mut resp: HttpResponse,
+        ) -> HttpResponse {
             let answer = match decode_whole(&mut resp, upstream::response).await {
                 Ok(a) => a,
                 Err(why) => return untranslatable(resp, ErrorShape::OpenAi, &why),

@@ -53,8 +53,14 @@ pub type Slot = Rc<RefCell<Option<Finished>>>;
 
 #[derive(Debug)]
 enum Open {
-    Message { id: String, text: String },
-    Reasoning { id: String, text: String },
+    Message {
+        id: String,
+        text: String,
+    },
+    Reasoning {
+        id: String,
+        text: String,
+    },
     Function {
         id: String,
         call_id: String,
@@ -223,12 +229,24 @@ impl Encoder {
                 let id = self.item_id("msg");
                 let item = json!({"id": id, "type": "message", "status": "in_progress",
                     "role": "assistant", "content": []});
-                (Open::Message { id, text: String::new() }, item)
+                (
+                    Open::Message {
+                        id,
+                        text: String::new(),
+                    },
+                    item,
+                )
             }
             BlockStart::Thinking => {
                 let id = self.item_id("rs");
                 let item = json!({"id": id, "type": "reasoning", "summary": []});
-                (Open::Reasoning { id, text: String::new() }, item)
+                (
+                    Open::Reasoning {
+                        id,
+                        text: String::new(),
+                    },
+                    item,
+                )
             }
             BlockStart::RedactedThinking(_) => {
                 self.open = Some(Open::Skipped);
@@ -283,14 +301,27 @@ impl Encoder {
         self.emit_value("response.output_item.added", "item", &item, &at, out);
         match &open {
             Open::Message { id, .. } => {
-                let at = format!("\"item_id\":{},\"output_index\":{index},\"content_index\":0", crate::openai::quote(id));
-                let part = json!({"type": "output_text", "text": "", "annotations": [], "logprobs": []});
+                let at = format!(
+                    "\"item_id\":{},\"output_index\":{index},\"content_index\":0",
+                    crate::openai::quote(id)
+                );
+                let part =
+                    json!({"type": "output_text", "text": "", "annotations": [], "logprobs": []});
                 self.emit_value("response.content_part.added", "part", &part, &at, out);
             }
             Open::Reasoning { id, .. } => {
-                let at = format!("\"item_id\":{},\"output_index\":{index},\"summary_index\":0", crate::openai::quote(id));
+                let at = format!(
+                    "\"item_id\":{},\"output_index\":{index},\"summary_index\":0",
+                    crate::openai::quote(id)
+                );
                 let part = json!({"type": "summary_text", "text": ""});
-                self.emit_value("response.reasoning_summary_part.added", "part", &part, &at, out);
+                self.emit_value(
+                    "response.reasoning_summary_part.added",
+                    "part",
+                    &part,
+                    &at,
+                    out,
+                );
             }
             _ => {}
         }
@@ -302,17 +333,30 @@ impl Encoder {
         let (ty, extra, decoded) = match (self.open.as_mut(), delta) {
             (Some(Open::Message { text, .. }), Delta::Text(t)) => {
                 text.push_str(t);
-                ("response.output_text.delta", ",\"content_index\":0,\"logprobs\":[]", None)
+                (
+                    "response.output_text.delta",
+                    ",\"content_index\":0,\"logprobs\":[]",
+                    None,
+                )
             }
             (Some(Open::Reasoning { text, .. }), Delta::Thinking(t)) => {
                 text.push_str(t);
-                ("response.reasoning_summary_text.delta", ",\"summary_index\":0", None)
+                (
+                    "response.reasoning_summary_text.delta",
+                    ",\"summary_index\":0",
+                    None,
+                )
             }
             (Some(Open::Function { arguments, .. }), Delta::ToolInput(t)) => {
                 arguments.push_str(t);
                 ("response.function_call_arguments.delta", "", None)
             }
-            (Some(Open::Custom { arguments, input, .. }), Delta::ToolInput(t)) => {
+            (
+                Some(Open::Custom {
+                    arguments, input, ..
+                }),
+                Delta::ToolInput(t),
+            ) => {
                 arguments.push_str(t);
                 let decoded = input.feed(arguments);
                 ("response.custom_tool_call_input.delta", "", Some(decoded))
@@ -321,7 +365,10 @@ impl Encoder {
         };
         let piece = match (&decoded, delta) {
             (Some(d), _) => d.as_str(),
-            (None, Delta::Text(t) | Delta::Thinking(t) | Delta::ToolInput(t) | Delta::Signature(t)) => t,
+            (
+                None,
+                Delta::Text(t) | Delta::Thinking(t) | Delta::ToolInput(t) | Delta::Signature(t),
+            ) => t,
         };
         if piece.is_empty() {
             return;
@@ -354,40 +401,99 @@ impl Encoder {
         let item = match open {
             Open::Skipped => return,
             Open::Message { id, text } => {
-                let at = format!("\"item_id\":{},\"output_index\":{index},\"content_index\":0", crate::openai::quote(&id));
-                let part = json!({"type": "output_text", "text": text, "annotations": [], "logprobs": []});
-                self.emit_value("response.output_text.done", "text", &Value::String(text.clone()), &format!("{at},\"logprobs\":[]"), out);
+                let at = format!(
+                    "\"item_id\":{},\"output_index\":{index},\"content_index\":0",
+                    crate::openai::quote(&id)
+                );
+                let part =
+                    json!({"type": "output_text", "text": text, "annotations": [], "logprobs": []});
+                self.emit_value(
+                    "response.output_text.done",
+                    "text",
+                    &Value::String(text.clone()),
+                    &format!("{at},\"logprobs\":[]"),
+                    out,
+                );
                 self.emit_value("response.content_part.done", "part", &part, &at, out);
                 json!({"id": id, "type": "message", "status": "completed", "role": "assistant",
                     "content": [part]})
             }
             Open::Reasoning { id, text } => {
-                let at = format!("\"item_id\":{},\"output_index\":{index},\"summary_index\":0", crate::openai::quote(&id));
+                let at = format!(
+                    "\"item_id\":{},\"output_index\":{index},\"summary_index\":0",
+                    crate::openai::quote(&id)
+                );
                 let part = json!({"type": "summary_text", "text": text});
-                self.emit_value("response.reasoning_summary_text.done", "text", &Value::String(text.clone()), &at, out);
-                self.emit_value("response.reasoning_summary_part.done", "part", &part, &at, out);
+                self.emit_value(
+                    "response.reasoning_summary_text.done",
+                    "text",
+                    &Value::String(text.clone()),
+                    &at,
+                    out,
+                );
+                self.emit_value(
+                    "response.reasoning_summary_part.done",
+                    "part",
+                    &part,
+                    &at,
+                    out,
+                );
                 json!({"id": id, "type": "reasoning", "summary": [part]})
             }
-            Open::Function { id, call_id, name, namespace, arguments } => {
+            Open::Function {
+                id,
+                call_id,
+                name,
+                namespace,
+                arguments,
+            } => {
                 let at = format!(
                     "\"item_id\":{},\"output_index\":{index},\"name\":{}",
                     crate::openai::quote(&id),
                     crate::openai::quote(&name)
                 );
-                self.emit_value("response.function_call_arguments.done", "arguments", &Value::String(arguments.clone()), &at, out);
+                self.emit_value(
+                    "response.function_call_arguments.done",
+                    "arguments",
+                    &Value::String(arguments.clone()),
+                    &at,
+                    out,
+                );
                 let mut item = json!({"id": id, "type": "function_call", "status": "completed",
                     "call_id": call_id, "name": name, "arguments": arguments});
                 add_namespace(&mut item, namespace.as_deref());
                 item
             }
-            Open::Custom { id, call_id, name, namespace, arguments, input: streamed } => {
+            Open::Custom {
+                id,
+                call_id,
+                name,
+                namespace,
+                arguments,
+                input: streamed,
+            } => {
                 let input = tools::custom_input(&arguments);
-                let at = format!("\"item_id\":{},\"output_index\":{index}", crate::openai::quote(&id));
+                let at = format!(
+                    "\"item_id\":{},\"output_index\":{index}",
+                    crate::openai::quote(&id)
+                );
                 // Arguments that were not `{"input": "..."}` streamed nothing: all at once.
                 if streamed.sent.is_empty() && !input.is_empty() {
-                    self.emit_value("response.custom_tool_call_input.delta", "delta", &Value::String(input.clone()), &at, out);
+                    self.emit_value(
+                        "response.custom_tool_call_input.delta",
+                        "delta",
+                        &Value::String(input.clone()),
+                        &at,
+                        out,
+                    );
                 }
-                self.emit_value("response.custom_tool_call_input.done", "input", &Value::String(input.clone()), &at, out);
+                self.emit_value(
+                    "response.custom_tool_call_input.done",
+                    "input",
+                    &Value::String(input.clone()),
+                    &at,
+                    out,
+                );
                 let mut item = json!({"id": id, "type": "custom_tool_call", "status": "completed",
                     "call_id": call_id, "name": name, "input": input});
                 add_namespace(&mut item, namespace.as_deref());

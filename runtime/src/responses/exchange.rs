@@ -58,7 +58,9 @@ impl Saving {
         s.push_str(&serde_json::to_string(&*self.context).unwrap_or_else(|_| "[]".into()));
         if let Some(n) = native {
             s.push_str(",\"native\":");
-            s.push_str(&serde_json::json!({"provider": n.provider, "key": n.key_index}).to_string());
+            s.push_str(
+                &serde_json::json!({"provider": n.provider, "key": n.key_index}).to_string(),
+            );
         }
         s.push('}');
         s
@@ -101,7 +103,11 @@ impl Exchange for ResponsesExchange<'_> {
         Endpoint::Responses
     }
 
-    fn encode(&self, provider: &'static Provider, target: &Target<'_>) -> Result<Outbound, ApiError> {
+    fn encode(
+        &self,
+        provider: &'static Provider,
+        target: &Target<'_>,
+    ) -> Result<Outbound, ApiError> {
         if (self.native)(provider) {
             return Ok(Outbound {
                 endpoint: Endpoint::Responses,
@@ -128,7 +134,11 @@ impl Exchange for ResponsesExchange<'_> {
         }
         Ok(Outbound {
             endpoint: Endpoint::ChatCompletions,
-            body: Bytes::from(chat_request::encode(&self.req, target.model, target.max_tokens)?),
+            body: Bytes::from(chat_request::encode(
+                &self.req,
+                target.model,
+                target.max_tokens,
+            )?),
             stream: self.req.stream,
             headers: Headers::new(),
         })
@@ -143,7 +153,11 @@ impl Exchange for ResponsesExchange<'_> {
         let encoder = SharedEncoder(Rc::clone(&shared));
         let translated = match provider.kind {
             #[cfg(feature = "kind-anthropic")]
-            crate::table::Kind::Anthropic => translate(upstream, crate::anthropic::upstream::StreamDecoder::new(), encoder),
+            crate::table::Kind::Anthropic => translate(
+                upstream,
+                crate::anthropic::upstream::StreamDecoder::new(),
+                encoder,
+            ),
             _ => translate(
                 upstream,
                 chat_response::StreamDecoder::new(self.head.id.clone(), self.req.model.clone()),
@@ -171,7 +185,10 @@ impl Exchange for ResponsesExchange<'_> {
                     .ok()
                     .and_then(|v| v.get("id").and_then(Value::as_str).map(str::to_owned));
                 if let Some(id) = id {
-                    let home = NativeHome { provider: provider.id.to_owned(), key_index: 0 };
+                    let home = NativeHome {
+                        provider: provider.id.to_owned(),
+                        key_index: 0,
+                    };
                     let _ = saving.put(&id, saving.record_json(b"", Some(&home))).await;
                 }
             }
@@ -193,7 +210,11 @@ impl Exchange for ResponsesExchange<'_> {
         let events = replay(&answer, &mut enc);
         let finished = slot.borrow_mut().take();
         let Some(finished) = finished else {
-            return untranslatable(resp, ErrorShape::OpenAi, "the upstream answer did not complete");
+            return untranslatable(
+                resp,
+                ErrorShape::OpenAi,
+                "the upstream answer did not complete",
+            );
         };
         if let Some(saving) = &self.saving {
             let _ = saving
@@ -272,7 +293,11 @@ impl Stream for SaveOnFinish {
         match polled {
             Poll::Ready(Some(Ok(chunk))) => {
                 let finished: Option<Finished> = this.slot.borrow_mut().take();
-                let saving = if finished.is_some() { this.saving.take() } else { None };
+                let saving = if finished.is_some() {
+                    this.saving.take()
+                } else {
+                    None
+                };
                 match (finished, saving) {
                     (Some(f), Some(saving)) => {
                         let write = saving.put(&this.id, saving.record_json(&f.response, None));
@@ -326,11 +351,16 @@ impl Stream for NativeTap {
                     }
                     let id = events.iter().find_map(|e| {
                         serde_json::from_str::<Value>(&e.data).ok().and_then(|v| {
-                            v.pointer("/response/id").and_then(Value::as_str).map(str::to_owned)
+                            v.pointer("/response/id")
+                                .and_then(Value::as_str)
+                                .map(str::to_owned)
                         })
                     });
                     if let Some((id, saving)) = id.and_then(|id| Some((id, this.saving.take()?))) {
-                        let home = NativeHome { provider: this.provider.to_owned(), key_index: 0 };
+                        let home = NativeHome {
+                            provider: this.provider.to_owned(),
+                            key_index: 0,
+                        };
                         let write = saving.put(&id, saving.record_json(b"", Some(&home)));
                         this.pending = Some((write, chunk));
                         return Pin::new(this).poll_next(cx);

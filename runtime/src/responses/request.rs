@@ -67,9 +67,22 @@ struct Known<'de> {
 impl<'de> Members<'de> for Known<'de> {
     fn member<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
         const READ: &[&str] = &[
-            "model", "input", "previous_response_id", "tool_choice",
-            "parallel_tool_calls", "max_output_tokens", "temperature", "top_p", "stream",
-            "reasoning", "text", "store", "instructions", "truncation", "user", "metadata",
+            "model",
+            "input",
+            "previous_response_id",
+            "tool_choice",
+            "parallel_tool_calls",
+            "max_output_tokens",
+            "temperature",
+            "top_p",
+            "stream",
+            "reasoning",
+            "text",
+            "store",
+            "instructions",
+            "truncation",
+            "user",
+            "metadata",
         ];
         if key == "tools" {
             self.tools = Some(map.next_value()?);
@@ -152,9 +165,14 @@ pub fn parse(body: &[u8]) -> Result<Parsed, ApiError> {
         .map(|n| u32::try_from(n).unwrap_or(u32::MAX));
     req.temperature = field(&obj, "temperature").and_then(Value::as_f64);
     req.top_p = field(&obj, "top_p").and_then(Value::as_f64);
-    req.stream = field(&obj, "stream").and_then(Value::as_bool).unwrap_or(false);
+    req.stream = field(&obj, "stream")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     let reasoning = field(&obj, "reasoning");
-    req.thinking = match reasoning.and_then(|r| r.get("effort")).and_then(Value::as_str) {
+    req.thinking = match reasoning
+        .and_then(|r| r.get("effort"))
+        .and_then(Value::as_str)
+    {
         Some("none") => Some(Thinking::Disabled),
         Some("minimal" | "low") => Some(Thinking::Enabled {
             budget_tokens: Some(2048),
@@ -168,7 +186,9 @@ pub fn parse(body: &[u8]) -> Result<Parsed, ApiError> {
         _ => None,
     };
     req.format = format_of(field(&obj, "text").and_then(|t| t.get("format")))?;
-    let store = field(&obj, "store").and_then(Value::as_bool).unwrap_or(true);
+    let store = field(&obj, "store")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
 
     let reasoning_echo = json!({
         "effort": reasoning.and_then(|r| r.get("effort")).cloned().unwrap_or(Value::Null),
@@ -188,11 +208,26 @@ pub fn parse(body: &[u8]) -> Result<Parsed, ApiError> {
     }
     w.open();
     put(&mut w, "instructions", instructions.as_ref(), "null");
-    put(&mut w, "max_output_tokens", take(&mut obj, "max_output_tokens").as_ref(), "null");
-    put(&mut w, "metadata", take(&mut obj, "metadata").as_ref(), "{}");
+    put(
+        &mut w,
+        "max_output_tokens",
+        take(&mut obj, "max_output_tokens").as_ref(),
+        "null",
+    );
+    put(
+        &mut w,
+        "metadata",
+        take(&mut obj, "metadata").as_ref(),
+        "{}",
+    );
     w.key("model");
     w.string(&model);
-    put(&mut w, "parallel_tool_calls", take(&mut obj, "parallel_tool_calls").as_ref(), "true");
+    put(
+        &mut w,
+        "parallel_tool_calls",
+        take(&mut obj, "parallel_tool_calls").as_ref(),
+        "true",
+    );
     w.key("previous_response_id");
     match &previous_response_id {
         Some(id) => w.string(id),
@@ -201,9 +236,24 @@ pub fn parse(body: &[u8]) -> Result<Parsed, ApiError> {
     put(&mut w, "reasoning", Some(&reasoning_echo), "null");
     w.key("store");
     w.bool(store);
-    put(&mut w, "temperature", take(&mut obj, "temperature").as_ref(), "1.0");
-    put(&mut w, "text", take(&mut obj, "text").as_ref(), r#"{"format":{"type":"text"}}"#);
-    put(&mut w, "tool_choice", take(&mut obj, "tool_choice").as_ref(), r#""auto""#);
+    put(
+        &mut w,
+        "temperature",
+        take(&mut obj, "temperature").as_ref(),
+        "1.0",
+    );
+    put(
+        &mut w,
+        "text",
+        take(&mut obj, "text").as_ref(),
+        r#"{"format":{"type":"text"}}"#,
+    );
+    put(
+        &mut w,
+        "tool_choice",
+        take(&mut obj, "tool_choice").as_ref(),
+        r#""auto""#,
+    );
     w.key("tools");
     match (raw_tools, &tools_in) {
         (Some(raw), Some(t)) if !t.echo_incomplete() => w.raw(raw.get()),
@@ -215,7 +265,12 @@ pub fn parse(body: &[u8]) -> Result<Parsed, ApiError> {
         (None, _) => w.raw("[]"),
     }
     put(&mut w, "top_p", take(&mut obj, "top_p").as_ref(), "1.0");
-    put(&mut w, "truncation", take(&mut obj, "truncation").as_ref(), r#""disabled""#);
+    put(
+        &mut w,
+        "truncation",
+        take(&mut obj, "truncation").as_ref(),
+        r#""disabled""#,
+    );
     if let Some(user) = take(&mut obj, "user") {
         put(&mut w, "user", Some(&user), "null");
     }
@@ -335,7 +390,10 @@ pub fn item_type(item: &Value) -> &str {
 }
 
 fn s(v: &Value, k: &str) -> String {
-    v.get(k).and_then(Value::as_str).unwrap_or_default().to_owned()
+    v.get(k)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// Adds a block to the assistant turn in progress (or starts one).
@@ -477,7 +535,11 @@ fn parts(content: Option<&Value>) -> Result<Vec<Block>, ApiError> {
     };
     let mut out = Vec::with_capacity(list.len());
     for p in list {
-        match p.get("type").and_then(Value::as_str).unwrap_or("input_text") {
+        match p
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("input_text")
+        {
             "input_text" | "output_text" | "text" | "refusal" => {
                 let t = p
                     .get("text")
@@ -558,7 +620,11 @@ pub fn normalize(item: Value, id: impl FnOnce(&str) -> String) -> Value {
         other => return other,
     };
     obj.insert("type".into(), Value::String(ty.clone()));
-    if obj.get("id").and_then(Value::as_str).is_none_or(str::is_empty) {
+    if obj
+        .get("id")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+    {
         let prefix = match ty.as_str() {
             "message" => "msg",
             "function_call" => "fc",

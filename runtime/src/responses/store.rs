@@ -127,7 +127,11 @@ impl Page {
                 "limit" => {
                     page.limit = match v.parse::<usize>() {
                         Ok(n) if (1..=100).contains(&n) => n,
-                        _ => return Err(format!("`limit` must be an integer from 1 to 100, got `{v}`.")),
+                        _ => {
+                            return Err(format!(
+                                "`limit` must be an integer from 1 to 100, got `{v}`."
+                            ))
+                        }
                     }
                 }
                 "order" => {
@@ -194,7 +198,11 @@ mod tests {
         };
         let back = Record::from_json(&r.to_json()).unwrap();
         assert_eq!(back.native, r.native);
-        let ids: Vec<_> = back.conversation().iter().map(|v| v["id"].clone()).collect();
+        let ids: Vec<_> = back
+            .conversation()
+            .iter()
+            .map(|v| v["id"].clone())
+            .collect();
         assert_eq!(ids, [json!("c1"), json!("i1"), json!("o1")]);
     }
 

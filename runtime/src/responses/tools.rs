@@ -343,11 +343,15 @@ impl InputStream {
         let pos = match self.pos {
             Some(p) => p,
             None => {
-                let Some(key) = arguments.find("\"input\"") else { return String::new() };
+                let Some(key) = arguments.find("\"input\"") else {
+                    return String::new();
+                };
                 let after = key + "\"input\"".len();
                 let rest = arguments.get(after..).unwrap_or_default();
                 let trimmed = rest.trim_start();
-                let Some(colon) = trimmed.strip_prefix(':') else { return String::new() };
+                let Some(colon) = trimmed.strip_prefix(':') else {
+                    return String::new();
+                };
                 let value = colon.trim_start();
                 let Some(_) = value.strip_prefix('"') else {
                     if !value.is_empty() {
@@ -373,7 +377,9 @@ impl InputStream {
                 }
                 '\\' => {
                     let esc = tail.get(i + 1..).unwrap_or_default();
-                    let Some(kind) = esc.chars().next() else { break };
+                    let Some(kind) = esc.chars().next() else {
+                        break;
+                    };
                     let (text, len) = match kind {
                         'n' => ("\n".to_owned(), 2),
                         't' => ("\t".to_owned(), 2),
@@ -471,7 +477,10 @@ mod tests {
         assert!(out[1].description.as_deref().unwrap().contains("start: x"));
         assert_eq!(map.lookup("apply_patch").unwrap().kind, ToolKind::Custom);
         let spawn = map.lookup("agents__spawn").unwrap();
-        assert_eq!((spawn.namespace.as_deref(), spawn.name.as_str()), (Some("agents"), "spawn"));
+        assert_eq!(
+            (spawn.namespace.as_deref(), spawn.name.as_str()),
+            (Some("agents"), "spawn")
+        );
         assert_eq!(map.dropped, ["web_search"]);
     }
 

@@ -52,7 +52,11 @@ pub trait Exchange {
     fn endpoint(&self) -> Endpoint;
     /// The upstream request for `target` on `provider`. An error skips this route (and is
     /// the answer when no other route can be tried).
-    fn encode(&self, provider: &'static Provider, target: &Target<'_>) -> Result<Outbound, ApiError>;
+    fn encode(
+        &self,
+        provider: &'static Provider,
+        target: &Target<'_>,
+    ) -> Result<Outbound, ApiError>;
     /// A successful upstream stream (already checked for a proper end) → the client's stream.
     /// Errors from `upstream` must come out as errors (the loop turns them into the client
     /// protocol's final error event).

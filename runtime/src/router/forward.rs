@@ -139,12 +139,9 @@ pub async fn forward<H: Host, X: Exchange>(
         cooldowns.route_resting(t.provider, n_keys, now).is_none()
     });
 
-    let order = plan::order(
-        resolved.strategy,
-        &targets,
-        resolved.tick,
-        &mut || host.random_u32(),
-    );
+    let order = plan::order(resolved.strategy, &targets, resolved.tick, &mut || {
+        host.random_u32()
+    });
     let max_attempts = gateway.max_attempts.max(1);
     let mut attempts: u32 = 0;
     let mut notes: Vec<String> = Vec::new();
@@ -323,8 +320,9 @@ pub async fn forward<H: Host, X: Exchange>(
                     continue 'routes;
                 }
                 Err(FetchError::Connect(why)) => {
-                    let why = String::from_utf8_lossy(&scrub(why.as_bytes(), &known_secrets(rt, host)))
-                        .into_owned();
+                    let why =
+                        String::from_utf8_lossy(&scrub(why.as_bytes(), &known_secrets(rt, host)))
+                            .into_owned();
                     notes.push(format!("{}: connection failed ({why})", provider.id));
                     cooldowns.failed(target.provider, answered, None);
                     last = Some(Failure::Connect);
@@ -394,7 +392,8 @@ fn resting_answer(model: &str, rest: Resting, now: u64) -> HttpResponse {
         ),
     };
     e.headers.push(("retry-after".to_owned(), secs.to_string()));
-    e.headers.push(("x-apex-attempts".to_owned(), "0".to_owned()));
+    e.headers
+        .push(("x-apex-attempts".to_owned(), "0".to_owned()));
     e.into_response()
 }
 

@@ -85,7 +85,10 @@ impl Runtime {
         // Everything on the Anthropic paths answers in Anthropic's error shape.
         let anthropic = matches!(
             route_of(path_of(&req.url)),
-            Some((Route::Upstream(Endpoint::Messages | Endpoint::CountTokens), _))
+            Some((
+                Route::Upstream(Endpoint::Messages | Endpoint::CountTokens),
+                _
+            ))
         );
         let mut resp = if req.method == "OPTIONS" {
             cors::preflight(&req)
@@ -182,8 +185,8 @@ impl Runtime {
         };
         if endpoint == Endpoint::CountTokens {
             // Anthropic upstreams count for real; otherwise the local estimate.
-            let native = providers()
-                .any(|p| p.kind == Kind::Anthropic && crate::kinds::compiled(p.kind));
+            let native =
+                providers().any(|p| p.kind == Kind::Anthropic && crate::kinds::compiled(p.kind));
             if !native {
                 return count_locally(&x);
             }

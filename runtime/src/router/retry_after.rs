@@ -171,7 +171,10 @@ mod tests {
         let now = 784_111_770_000;
         assert_eq!(delay_ms(&h(&[("retry-after", "3")]), now), Some(3000));
         assert_eq!(
-            delay_ms(&h(&[("retry-after", "3"), ("retry-after-ms", "250.5")]), now),
+            delay_ms(
+                &h(&[("retry-after", "3"), ("retry-after-ms", "250.5")]),
+                now
+            ),
             Some(250)
         );
         assert_eq!(
@@ -180,7 +183,10 @@ mod tests {
         );
         // A date in the past: come back now.
         assert_eq!(
-            delay_ms(&h(&[("retry-after", "Sun, 06 Nov 1994 08:49:37 GMT")]), now + 60_000),
+            delay_ms(
+                &h(&[("retry-after", "Sun, 06 Nov 1994 08:49:37 GMT")]),
+                now + 60_000
+            ),
             Some(0)
         );
         assert_eq!(

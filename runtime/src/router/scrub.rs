@@ -142,7 +142,11 @@ fn json_string_value(s: &[u8]) -> Option<(usize, usize)> {
         return None;
     }
     i += 1;
-    i += s.get(i..)?.iter().take_while(|b| b.is_ascii_whitespace()).count();
+    i += s
+        .get(i..)?
+        .iter()
+        .take_while(|b| b.is_ascii_whitespace())
+        .count();
     if s.get(i) != Some(&b'"') {
         return None;
     }
@@ -235,7 +239,10 @@ mod tests {
     #[test]
     fn redacts_masked_keys_header_echoes_and_json_fields() {
         assert_eq!(
-            s("Incorrect API key provided: sk-proj-ab12****************wxyz.", &[]),
+            s(
+                "Incorrect API key provided: sk-proj-ab12****************wxyz.",
+                &[]
+            ),
             "Incorrect API key provided: [redacted]"
         );
         assert_eq!(s("got x-api-key: abc123", &[]), "got x-api-key: [redacted]");

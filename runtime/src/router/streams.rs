@@ -268,7 +268,10 @@ mod tests {
             "beta",
             openai_error_event,
         );
-        let out: Vec<_> = collect(s).into_iter().map(|r| r.unwrap_or_default()).collect();
+        let out: Vec<_> = collect(s)
+            .into_iter()
+            .map(|r| r.unwrap_or_default())
+            .collect();
         assert_eq!(out.len(), 2);
         let last = String::from_utf8_lossy(out.get(1).map_or(&[][..], |b| &b[..])).into_owned();
         assert!(last.starts_with("data: {\"error\":{"), "{last}");

@@ -38,7 +38,12 @@ pub static PROVIDERS: [Provider; 3] = [
         &["BETA_KEY"],
     ),
     provider("mock", Kind::Mock, "", &[]),
-    provider("up", Kind::OpenAi, "https://up.example/v1", &["ALPHA_KEY_1"]),
+    provider(
+        "up",
+        Kind::OpenAi,
+        "https://up.example/v1",
+        &["ALPHA_KEY_1"],
+    ),
 ];
 
 /// Sorted by name.
@@ -160,7 +165,9 @@ pub fn sse_answer(text: &str, sizes: &[usize]) -> HttpResponse {
     while at < bytes.len() {
         let n = sizes[i % sizes.len()].max(1);
         let end = (at + n).min(bytes.len());
-        chunks.push(Ok::<Bytes, StreamError>(Bytes::copy_from_slice(&bytes[at..end])));
+        chunks.push(Ok::<Bytes, StreamError>(Bytes::copy_from_slice(
+            &bytes[at..end],
+        )));
         at = end;
         i += 1;
     }
@@ -238,9 +245,8 @@ pub fn upstream_body(host: &FakeHost) -> Value {
 
 /// A request body captured from a real client (`../shared/samples/NAME`).
 pub fn sample(name: &str) -> Value {
-    let dir = std::env::var("APEX_SAMPLES_DIR").unwrap_or_else(|_| {
-        format!("{}/../../shared/samples", env!("CARGO_MANIFEST_DIR"))
-    });
+    let dir = std::env::var("APEX_SAMPLES_DIR")
+        .unwrap_or_else(|_| format!("{}/../../shared/samples", env!("CARGO_MANIFEST_DIR")));
     let path = format!("{dir}/{name}");
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("sample {path}: {e} (set APEX_SAMPLES_DIR)"));

@@ -14,7 +14,11 @@ use serde_json::{json, Value};
 /// One block of the answer.
 pub enum Block {
     Text(String),
-    ToolUse { id: String, name: String, args: String },
+    ToolUse {
+        id: String,
+        name: String,
+        args: String,
+    },
 }
 
 /// What the fake model says in this turn.
@@ -29,7 +33,11 @@ fn content_text(content: &Value) -> String {
         Value::String(s) => s.clone(),
         Value::Array(blocks) => blocks
             .iter()
-            .filter(|b| b.get("type").and_then(Value::as_str).is_none_or(|t| t == "text"))
+            .filter(|b| {
+                b.get("type")
+                    .and_then(Value::as_str)
+                    .is_none_or(|t| t == "text")
+            })
             .filter_map(|b| b.get("text").and_then(Value::as_str))
             .collect::<Vec<_>>()
             .join(""),
@@ -38,7 +46,10 @@ fn content_text(content: &Value) -> String {
 }
 
 fn messages(req: &Value) -> &[Value] {
-    req.get("messages").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default()
+    req.get("messages")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
 }
 
 /// The last user message's text ("" when there is none).
@@ -59,7 +70,10 @@ pub fn last_tool_result(req: &Value) -> Option<String> {
         return None;
     }
     let blocks = last.get("content")?.as_array()?;
-    let result = blocks.iter().rev().find(|b| b.get("type").and_then(Value::as_str) == Some("tool_result"))?;
+    let result = blocks
+        .iter()
+        .rev()
+        .find(|b| b.get("type").and_then(Value::as_str) == Some("tool_result"))?;
     Some(result.get("content").map(content_text).unwrap_or_default())
 }
 
@@ -67,7 +81,11 @@ pub fn last_tool_result(req: &Value) -> Option<String> {
 pub fn offers_tool(req: &Value, name: &str) -> bool {
     req.get("tools")
         .and_then(Value::as_array)
-        .is_some_and(|tools| tools.iter().any(|t| t.get("name").and_then(Value::as_str) == Some(name)))
+        .is_some_and(|tools| {
+            tools
+                .iter()
+                .any(|t| t.get("name").and_then(Value::as_str) == Some(name))
+        })
 }
 
 /// Rough input size: words of the system prompt, every message and every tool.
@@ -80,7 +98,10 @@ pub fn count_tokens(req: &Value) -> u64 {
         });
     }
     for m in messages(req) {
-        words += m.get("content").map(|c| openai::tokens(&c.to_string())).unwrap_or(0);
+        words += m
+            .get("content")
+            .map(|c| openai::tokens(&c.to_string()))
+            .unwrap_or(0);
     }
     if let Some(tools) = req.get("tools") {
         words += openai::tokens(&tools.to_string());
@@ -145,7 +166,13 @@ pub const ARG_FRAGMENTS: usize = 4;
 
 /// The streamed answer, one SSE event per string. `chunks` sets the number of text pieces
 /// (`chunks=N`; default: one per word).
-pub fn events(req: &Value, id: &str, model: &str, turn: &Turn, chunks: Option<usize>) -> Vec<String> {
+pub fn events(
+    req: &Value,
+    id: &str,
+    model: &str,
+    turn: &Turn,
+    chunks: Option<usize>,
+) -> Vec<String> {
     let (input, output) = usage(req, turn);
     let mut out = vec![event(
         "message_start",
@@ -158,27 +185,45 @@ pub fn events(req: &Value, id: &str, model: &str, turn: &Turn, chunks: Option<us
     for (index, block) in turn.blocks.iter().enumerate() {
         match block {
             Block::Text(text) => {
-                out.push(event("content_block_start", json!({"type": "content_block_start", "index": index,
-                    "content_block": {"type": "text", "text": ""}})));
+                out.push(event(
+                    "content_block_start",
+                    json!({"type": "content_block_start", "index": index,
+                    "content_block": {"type": "text", "text": ""}}),
+                ));
                 for piece in openai::pieces(text, chunks) {
-                    out.push(event("content_block_delta", json!({"type": "content_block_delta", "index": index,
-                        "delta": {"type": "text_delta", "text": piece}})));
+                    out.push(event(
+                        "content_block_delta",
+                        json!({"type": "content_block_delta", "index": index,
+                        "delta": {"type": "text_delta", "text": piece}}),
+                    ));
                 }
             }
             Block::ToolUse { id, name, args } => {
-                out.push(event("content_block_start", json!({"type": "content_block_start", "index": index,
-                    "content_block": {"type": "tool_use", "id": id, "name": name, "input": {}}})));
+                out.push(event(
+                    "content_block_start",
+                    json!({"type": "content_block_start", "index": index,
+                    "content_block": {"type": "tool_use", "id": id, "name": name, "input": {}}}),
+                ));
                 for piece in fragments(args, ARG_FRAGMENTS) {
-                    out.push(event("content_block_delta", json!({"type": "content_block_delta", "index": index,
-                        "delta": {"type": "input_json_delta", "partial_json": piece}})));
+                    out.push(event(
+                        "content_block_delta",
+                        json!({"type": "content_block_delta", "index": index,
+                        "delta": {"type": "input_json_delta", "partial_json": piece}}),
+                    ));
                 }
             }
         }
-        out.push(event("content_block_stop", json!({"type": "content_block_stop", "index": index})));
+        out.push(event(
+            "content_block_stop",
+            json!({"type": "content_block_stop", "index": index}),
+        ));
     }
-    out.push(event("message_delta", json!({"type": "message_delta",
+    out.push(event(
+        "message_delta",
+        json!({"type": "message_delta",
         "delta": {"stop_reason": turn.stop_reason, "stop_sequence": null},
-        "usage": {"output_tokens": output}})));
+        "usage": {"output_tokens": output}}),
+    ));
     out.push(event("message_stop", json!({"type": "message_stop"})));
     out
 }
@@ -199,13 +244,13 @@ mod tests {
     #[test]
     fn reads_the_conversation() {
         let req = json!({
-            "tools": [{"name": "Bash", "input_schema": {}}],
-            "messages": [
-                {"role": "user", "content": [{"type": "text", "text": "run it"}]},
-                {"role": "assistant", "content": [{"type": "tool_use", "id": "t", "name": "Bash", "input": {}}]},
-                {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t",
-                    "content": [{"type": "text", "text": "out"}]}]},
-            ]});
+        "tools": [{"name": "Bash", "input_schema": {}}],
+        "messages": [
+            {"role": "user", "content": [{"type": "text", "text": "run it"}]},
+            {"role": "assistant", "content": [{"type": "tool_use", "id": "t", "name": "Bash", "input": {}}]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t",
+                "content": [{"type": "text", "text": "out"}]}]},
+        ]});
         assert!(offers_tool(&req, "Bash") && !offers_tool(&req, "Edit"));
         assert_eq!(last_tool_result(&req).as_deref(), Some("out"));
         assert_eq!(last_user_text(&req), "");
@@ -215,16 +260,35 @@ mod tests {
     #[test]
     fn a_stream_has_every_event_in_order() {
         let turn = Turn {
-            blocks: vec![Block::Text("a b".into()), Block::ToolUse { id: "t".into(), name: "n".into(), args: "{\"x\":1}".into() }],
+            blocks: vec![
+                Block::Text("a b".into()),
+                Block::ToolUse {
+                    id: "t".into(),
+                    name: "n".into(),
+                    args: "{\"x\":1}".into(),
+                },
+            ],
             stop_reason: "tool_use",
         };
         let names: Vec<String> = events(&json!({}), "msg_1", "m", &turn, None)
             .iter()
-            .map(|e| e.lines().next().unwrap_or_default().trim_start_matches("event: ").to_string())
+            .map(|e| {
+                e.lines()
+                    .next()
+                    .unwrap_or_default()
+                    .trim_start_matches("event: ")
+                    .to_string()
+            })
             .collect();
         assert_eq!(names.first().map(String::as_str), Some("message_start"));
-        assert_eq!(names.iter().filter(|n| *n == "content_block_start").count(), 2);
-        assert_eq!(names.iter().filter(|n| *n == "content_block_delta").count(), 2 + 4);
+        assert_eq!(
+            names.iter().filter(|n| *n == "content_block_start").count(),
+            2
+        );
+        assert_eq!(
+            names.iter().filter(|n| *n == "content_block_delta").count(),
+            2 + 4
+        );
         assert_eq!(&names[names.len() - 2..], ["message_delta", "message_stop"]);
     }
 }

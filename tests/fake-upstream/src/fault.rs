@@ -79,7 +79,10 @@ impl Fault {
                 Some((k, v)) => (k.trim(), v.trim()),
                 None => (part, ""),
             };
-            let num = |v: &str| v.parse::<u64>().map_err(|_| format!("fault `{key}`: `{v}` is not a number"));
+            let num = |v: &str| {
+                v.parse::<u64>()
+                    .map_err(|_| format!("fault `{key}`: `{v}` is not a number"))
+            };
             match key {
                 "status" => f.status = Some(num(value)? as u16),
                 "body" => f.body = Some(value.to_string()),
@@ -102,9 +105,9 @@ impl Fault {
                 "args" => f.args = Some(value.to_string()),
                 "first_delay_ms" => f.first_delay = Some(Duration::from_millis(num(value)?)),
                 "header" => match value.split_once(':') {
-                    Some((name, v)) if !name.trim().is_empty() => {
-                        f.headers.push((name.trim().to_ascii_lowercase(), v.trim().to_string()))
-                    }
+                    Some((name, v)) if !name.trim().is_empty() => f
+                        .headers
+                        .push((name.trim().to_ascii_lowercase(), v.trim().to_string())),
                     _ => return Err(format!("fault `header`: `{value}` (want NAME:VALUE)")),
                 },
                 "leak" => f.leak = true,
@@ -144,9 +147,16 @@ mod tests {
 
     #[test]
     fn parses_stall_headers_and_leak() {
-        let f = Fault::parse("first_delay_ms=700;header=Retry-After-Ms: 1500;header=x-a:b:c;leak").unwrap();
+        let f = Fault::parse("first_delay_ms=700;header=Retry-After-Ms: 1500;header=x-a:b:c;leak")
+            .unwrap();
         assert_eq!(f.first_delay, Some(Duration::from_millis(700)));
-        assert_eq!(f.headers, vec![("retry-after-ms".to_string(), "1500".to_string()), ("x-a".to_string(), "b:c".to_string())]);
+        assert_eq!(
+            f.headers,
+            vec![
+                ("retry-after-ms".to_string(), "1500".to_string()),
+                ("x-a".to_string(), "b:c".to_string())
+            ]
+        );
         assert!(f.leak);
         assert!(Fault::parse("header=novalue").is_err());
     }
@@ -160,7 +170,10 @@ mod tests {
 
     #[test]
     fn finds_directive_in_text() {
-        assert_eq!(directive_in("hello [[fake:status=500]] there"), Some("status=500"));
+        assert_eq!(
+            directive_in("hello [[fake:status=500]] there"),
+            Some("status=500")
+        );
         assert_eq!(directive_in("hello [[fake:status=500"), None);
         assert_eq!(directive_in("plain"), None);
     }

@@ -26,7 +26,10 @@ impl hyper::body::Body for Out {
     type Data = Bytes;
     type Error = io::Error;
 
-    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
         match self.get_mut() {
             Out::Full(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
             Out::Chan(rx) => rx.poll_recv(cx).map(|o| o.map(|r| r.map(Frame::data))),
@@ -56,7 +59,9 @@ impl std::error::Error for DropConnection {}
 type Resp = Response<Out>;
 
 fn json_resp(status: u16, v: &Value, extra: &[(&str, String)]) -> Resp {
-    let mut b = Response::builder().status(status).header("content-type", "application/json");
+    let mut b = Response::builder()
+        .status(status)
+        .header("content-type", "application/json");
     for (k, val) in extra {
         b = b.header(*k, val.as_str());
     }
@@ -99,11 +104,23 @@ fn classify(method: &str, path: &str) -> Call {
 
 /// The API key a request carried: `Authorization: Bearer`, Azure's `api-key`, or `x-api-key`.
 fn key_of(headers: &[(String, String)]) -> String {
-    let get = |name: &str| headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let get = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
     if let Some(auth) = get("authorization") {
-        return auth.strip_prefix("Bearer ").unwrap_or(auth).trim().to_string();
+        return auth
+            .strip_prefix("Bearer ")
+            .unwrap_or(auth)
+            .trim()
+            .to_string();
     }
-    get("api-key").or(get("x-api-key")).unwrap_or("").to_string()
+    get("api-key")
+        .or(get("x-api-key"))
+        .unwrap_or("")
+        .to_string()
 }
 
 /// The model: the body's `model`, else the Azure deployment in the path.
@@ -119,11 +136,20 @@ fn model_of(path: &str, body: &Value) -> String {
 
 pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Resp, DropConnection> {
     let method = req.method().as_str().to_string();
-    let path = req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
+    let path = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_default();
     let headers: Vec<(String, String)> = req
         .headers()
         .iter()
-        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect();
     let raw = match req.into_body().collect().await {
         Ok(c) => c.to_bytes(),
@@ -132,7 +158,8 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Resp, D
     let body: Value = if raw.is_empty() {
         Value::Null
     } else {
-        serde_json::from_slice(&raw).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&raw).into_owned()))
+        serde_json::from_slice(&raw)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&raw).into_owned()))
     };
 
     // Control endpoints: not recorded.
@@ -144,15 +171,25 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Resp, D
             return Ok(json_resp(200, &json!({"ok": true}), &[]));
         }
         ("POST", "/_control") => {
-            let list = body.get("rules").and_then(Value::as_array).cloned().unwrap_or_else(|| vec![body.clone()]);
-            return Ok(match list.iter().map(Rule::from_json).collect::<Result<Vec<_>, _>>() {
-                Ok(rules) => {
-                    let n = rules.len();
-                    state.add_rules(rules);
-                    json_resp(200, &json!({"ok": true, "added": n}), &[])
-                }
-                Err(e) => json_resp(400, &openai::error(400, &e, "invalid_request_error"), &[]),
-            });
+            let list = body
+                .get("rules")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_else(|| vec![body.clone()]);
+            return Ok(
+                match list
+                    .iter()
+                    .map(Rule::from_json)
+                    .collect::<Result<Vec<_>, _>>()
+                {
+                    Ok(rules) => {
+                        let n = rules.len();
+                        state.add_rules(rules);
+                        json_resp(200, &json!({"ok": true, "added": n}), &[])
+                    }
+                    Err(e) => json_resp(400, &openai::error(400, &e, "invalid_request_error"), &[]),
+                },
+            );
         }
         ("DELETE", "/_control") => {
             state.clear_rules();
@@ -167,7 +204,10 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Resp, D
         Some((m, spec)) => (m.to_string(), Some(spec.to_string())),
         None => (model_full.clone(), None),
     };
-    let header_spec = headers.iter().find(|(k, _)| k == "x-fake-fault").map(|(_, v)| v.clone());
+    let header_spec = headers
+        .iter()
+        .find(|(k, _)| k == "x-fake-fault")
+        .map(|(_, v)| v.clone());
     let text = openai::all_text(&body);
     let directive = fault::directive_in(&text).map(str::to_string);
 
@@ -189,12 +229,33 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Resp, D
     };
     let fault = match fault {
         Ok(f) => f,
-        Err(e) => return Ok(json_resp(400, &openai::error(400, &format!("fake upstream: {e}"), "invalid_request_error"), &[])),
+        Err(e) => {
+            return Ok(json_resp(
+                400,
+                &openai::error(400, &format!("fake upstream: {e}"), "invalid_request_error"),
+                &[],
+            ))
+        }
     };
     let added = fault.headers.clone();
-    let mut resp = answer(Ask { method, path, key, model, model_full, body, seq }, fault).await?;
+    let mut resp = answer(
+        Ask {
+            method,
+            path,
+            key,
+            model,
+            model_full,
+            body,
+            seq,
+        },
+        fault,
+    )
+    .await?;
     for (name, value) in added {
-        if let (Ok(n), Ok(v)) = (hyper::header::HeaderName::from_bytes(name.as_bytes()), hyper::header::HeaderValue::from_str(&value)) {
+        if let (Ok(n), Ok(v)) = (
+            hyper::header::HeaderName::from_bytes(name.as_bytes()),
+            hyper::header::HeaderValue::from_str(&value),
+        ) {
             resp.headers_mut().append(n, v);
         }
     }
@@ -216,7 +277,10 @@ struct Ask {
 /// An error body that quotes the caller's credentials back (`leak`): the key whole, masked
 /// (first 8 and last 4 characters), inside the request URL as `?key=`, and as a JSON field.
 fn leaky_error(status: u16, key: &str, url: &str) -> Value {
-    let masked = match (key.get(..8), key.len().checked_sub(4).and_then(|i| key.get(i..))) {
+    let masked = match (
+        key.get(..8),
+        key.len().checked_sub(4).and_then(|i| key.get(i..)),
+    ) {
         (Some(a), Some(b)) if key.len() > 12 => format!("{a}...{b}"),
         _ => key.to_string(),
     };
@@ -234,14 +298,26 @@ fn leaky_error(status: u16, key: &str, url: &str) -> Value {
 }
 
 async fn answer(ask: Ask, fault: Fault) -> Result<Resp, DropConnection> {
-    let Ask { method, path, key, model, model_full, body, seq } = ask;
+    let Ask {
+        method,
+        path,
+        key,
+        model,
+        model_full,
+        body,
+        seq,
+    } = ask;
     if let Some(d) = fault.delay {
         tokio::time::sleep(d).await;
     }
     if fault.drop == Some(Drop::Before) {
         return Err(DropConnection);
     }
-    let mut extra = vec![("x-fake-key", key.clone()), ("x-fake-model", model_full.clone()), ("x-fake-seq", seq.to_string())];
+    let mut extra = vec![
+        ("x-fake-key", key.clone()),
+        ("x-fake-model", model_full.clone()),
+        ("x-fake-seq", seq.to_string()),
+    ];
     if let Some(s) = fault.status {
         if let Some(ra) = &fault.retry_after {
             extra.push(("retry-after", ra.clone()));
@@ -252,9 +328,15 @@ async fn answer(ask: Ask, fault: Fault) -> Result<Resp, DropConnection> {
             return Ok(r);
         }
         if fault.leak {
-            let url = format!("http://fake-upstream.invalid{}?key={key}", path.split('?').next().unwrap_or(""));
+            let url = format!(
+                "http://fake-upstream.invalid{}?key={key}",
+                path.split('?').next().unwrap_or("")
+            );
             extra.push(("x-fake-request-url", url.clone()));
-            extra.push(("www-authenticate", format!("Bearer realm=\"fake\", error=\"invalid_token\", token=\"{key}\"")));
+            extra.push((
+                "www-authenticate",
+                format!("Bearer realm=\"fake\", error=\"invalid_token\", token=\"{key}\""),
+            ));
             return Ok(json_resp(s, &leaky_error(s, &key, &url), &extra));
         }
         let kind = match s {
@@ -270,28 +352,60 @@ async fn answer(ask: Ask, fault: Fault) -> Result<Resp, DropConnection> {
                 500..=599 => "api_error",
                 _ => kind,
             };
-            return Ok(json_resp(s, &anthropic::error(kind, &format!("fake upstream: injected status {s}")), &extra));
+            return Ok(json_resp(
+                s,
+                &anthropic::error(kind, &format!("fake upstream: injected status {s}")),
+                &extra,
+            ));
         }
-        return Ok(json_resp(s, &openai::error(s, &format!("fake upstream: injected status {s}"), kind), &extra));
+        return Ok(json_resp(
+            s,
+            &openai::error(s, &format!("fake upstream: injected status {s}"), kind),
+            &extra,
+        ));
     }
     if fault.garbage {
         let mut r = json_resp(200, &Value::Null, &extra);
-        *r.body_mut() = Out::Full(Some(Bytes::from_static(b"<html>502 Bad Gateway (not JSON)</html>")));
+        *r.body_mut() = Out::Full(Some(Bytes::from_static(
+            b"<html>502 Bad Gateway (not JSON)</html>",
+        )));
         return Ok(r);
     }
 
     let id = format!("chatcmpl-fake-{seq}");
     let resp = match classify(&method, &path) {
-        Call::Chat if fault.call.as_deref().is_some_and(|name| openai::offers_tool(&body, name)) => {
+        Call::Chat
+            if fault
+                .call
+                .as_deref()
+                .is_some_and(|name| openai::offers_tool(&body, name)) =>
+        {
             let stream = body.get("stream").and_then(Value::as_bool) == Some(true);
             return Ok(tool_turn(&body, &id, &model, &key, &fault, stream, extra));
         }
         Call::Chat => {
             let prompt = openai::last_user_text(&body);
-            let reply = fault.reply.clone().unwrap_or_else(|| format!("echo: {prompt}"));
+            let reply = fault
+                .reply
+                .clone()
+                .unwrap_or_else(|| format!("echo: {prompt}"));
             if body.get("stream").and_then(Value::as_bool) == Some(true) {
-                let usage = body.pointer("/stream_options/include_usage").and_then(Value::as_bool) == Some(true);
-                return Ok(stream_chat(StreamPlan { id, model, key, prompt, reply, usage, fault }, extra));
+                let usage = body
+                    .pointer("/stream_options/include_usage")
+                    .and_then(Value::as_bool)
+                    == Some(true);
+                return Ok(stream_chat(
+                    StreamPlan {
+                        id,
+                        model,
+                        key,
+                        prompt,
+                        reply,
+                        usage,
+                        fault,
+                    },
+                    extra,
+                ));
             }
             let v = openai::chat_completion(&id, &model, &key, &prompt, &reply);
             if fault.drop == Some(Drop::Mid) {
@@ -300,7 +414,11 @@ async fn answer(ask: Ask, fault: Fault) -> Result<Resp, DropConnection> {
             json_resp(200, &v, &extra)
         }
         Call::Messages => return Ok(messages_turn(&body, seq, &model, &fault, extra)),
-        Call::CountTokens => json_resp(200, &json!({"input_tokens": anthropic::count_tokens(&body)}), &extra),
+        Call::CountTokens => json_resp(
+            200,
+            &json!({"input_tokens": anthropic::count_tokens(&body)}),
+            &extra,
+        ),
         Call::Embeddings => json_resp(200, &openai::embeddings(&model, &key, &body), &extra),
         Call::Models => json_resp(200, &openai::models(), &extra),
         Call::Model(id) => json_resp(
@@ -308,7 +426,15 @@ async fn answer(ask: Ask, fault: Fault) -> Result<Resp, DropConnection> {
             &json!({"id": id, "object": "model", "created": openai::CREATED, "owned_by": "fake-upstream"}),
             &extra,
         ),
-        Call::Unknown => json_resp(404, &openai::error(404, &format!("fake upstream: no route for {method} {path}"), "invalid_request_error"), &extra),
+        Call::Unknown => json_resp(
+            404,
+            &openai::error(
+                404,
+                &format!("fake upstream: no route for {method} {path}"),
+                "invalid_request_error",
+            ),
+            &extra,
+        ),
     };
     Ok(resp)
 }
@@ -325,9 +451,15 @@ fn cut_body(bytes: Vec<u8>, extra: Vec<(&str, String)>) -> Resp {
     let (tx, rx) = mpsc::channel(4);
     let half = bytes.len() / 2;
     tokio::spawn(async move {
-        let _ = tx.send(Ok(Bytes::copy_from_slice(bytes.get(..half).unwrap_or_default()))).await;
+        let _ = tx
+            .send(Ok(Bytes::copy_from_slice(
+                bytes.get(..half).unwrap_or_default(),
+            )))
+            .await;
         flush_pause().await;
-        let _ = tx.send(Err(io::Error::other("fault injected: dropped mid body"))).await;
+        let _ = tx
+            .send(Err(io::Error::other("fault injected: dropped mid body")))
+            .await;
     });
     let mut r = json_resp(200, &Value::Null, &extra);
     *r.body_mut() = Out::Chan(rx);
@@ -359,14 +491,23 @@ fn stream_chat(p: StreamPlan, extra: Vec<(&str, String)>) -> Resp {
         if let Some(d) = p.fault.first_delay {
             tokio::time::sleep(d).await;
         }
-        let first = openai::chunk(&p.id, &p.model, &p.key, json!({"role": "assistant", "content": ""}), None, None);
+        let first = openai::chunk(
+            &p.id,
+            &p.model,
+            &p.key,
+            json!({"role": "assistant", "content": ""}),
+            None,
+            None,
+        );
         if !send(openai::sse(&first)).await {
             return;
         }
         for (k, piece) in pieces.iter().enumerate() {
             if drop_after == Some(k) {
                 flush_pause().await;
-                let _ = tx.send(Err(io::Error::other("fault injected: dropped mid stream"))).await;
+                let _ = tx
+                    .send(Err(io::Error::other("fault injected: dropped mid stream")))
+                    .await;
                 return;
             }
             if k > 0 {
@@ -374,14 +515,23 @@ fn stream_chat(p: StreamPlan, extra: Vec<(&str, String)>) -> Resp {
                     tokio::time::sleep(d).await;
                 }
             }
-            let c = openai::chunk(&p.id, &p.model, &p.key, json!({"content": piece}), None, None);
+            let c = openai::chunk(
+                &p.id,
+                &p.model,
+                &p.key,
+                json!({"content": piece}),
+                None,
+                None,
+            );
             if !send(openai::sse(&c)).await {
                 return;
             }
         }
         if drop_after.is_some() {
             flush_pause().await;
-            let _ = tx.send(Err(io::Error::other("fault injected: dropped mid stream"))).await;
+            let _ = tx
+                .send(Err(io::Error::other("fault injected: dropped mid stream")))
+                .await;
             return;
         }
         if p.fault.truncate {
@@ -394,7 +544,16 @@ fn stream_chat(p: StreamPlan, extra: Vec<(&str, String)>) -> Resp {
         if p.usage {
             let (pt, ct) = (openai::tokens(&p.prompt), openai::tokens(&p.reply));
             let u = json!({"prompt_tokens": pt, "completion_tokens": ct, "total_tokens": pt + ct});
-            if !send(openai::sse(&openai::chunk(&p.id, &p.model, &p.key, json!({}), None, Some(u)))).await {
+            if !send(openai::sse(&openai::chunk(
+                &p.id,
+                &p.model,
+                &p.key,
+                json!({}),
+                None,
+                Some(u),
+            )))
+            .await
+            {
                 return;
             }
         }
@@ -407,12 +566,21 @@ fn stream_chat(p: StreamPlan, extra: Vec<(&str, String)>) -> Resp {
     for (k, v) in &extra {
         b = b.header(*k, v.as_str());
     }
-    b.body(Out::Chan(rx)).unwrap_or_else(|_| Response::new(Out::Full(None)))
+    b.body(Out::Chan(rx))
+        .unwrap_or_else(|_| Response::new(Out::Full(None)))
 }
 
 /// A tool-calling turn (`call=NAME;args=JSON`): a call of NAME while the conversation's last
 /// message is not a tool result; once it is, a text reply quoting that result.
-fn tool_turn(body: &Value, id: &str, model: &str, key: &str, fault: &Fault, stream: bool, extra: Vec<(&str, String)>) -> Resp {
+fn tool_turn(
+    body: &Value,
+    id: &str,
+    model: &str,
+    key: &str,
+    fault: &Fault,
+    stream: bool,
+    extra: Vec<(&str, String)>,
+) -> Resp {
     let last = body
         .get("messages")
         .and_then(Value::as_array)
@@ -424,8 +592,16 @@ fn tool_turn(body: &Value, id: &str, model: &str, key: &str, fault: &Fault, stre
     let args = fault.args.clone().unwrap_or_else(|| "{}".to_string());
     let call_id = format!("call_{id}");
     let reply = if after_tool {
-        let out = last.get("content").map(openai::content_text).unwrap_or_default();
-        Some(fault.reply.clone().unwrap_or_else(|| format!("The tool said: {}", out.trim())))
+        let out = last
+            .get("content")
+            .map(openai::content_text)
+            .unwrap_or_default();
+        Some(
+            fault
+                .reply
+                .clone()
+                .unwrap_or_else(|| format!("The tool said: {}", out.trim())),
+        )
     } else {
         None
     };
@@ -435,7 +611,11 @@ fn tool_turn(body: &Value, id: &str, model: &str, key: &str, fault: &Fault, stre
             None => json!({"role": "assistant", "content": null, "tool_calls": [
                 {"id": call_id, "type": "function", "function": {"name": name, "arguments": args}}]}),
         };
-        let finish = if reply.is_some() { "stop" } else { "tool_calls" };
+        let finish = if reply.is_some() {
+            "stop"
+        } else {
+            "tool_calls"
+        };
         let v = json!({
             "id": id, "object": "chat.completion", "created": openai::CREATED, "model": model,
             "system_fingerprint": openai::fingerprint(key),
@@ -444,35 +624,73 @@ fn tool_turn(body: &Value, id: &str, model: &str, key: &str, fault: &Fault, stre
         });
         return json_resp(200, &v, &extra);
     }
-    let mut events = vec![openai::chunk(id, model, key, json!({"role": "assistant", "content": null}), None, None)];
+    let mut events = vec![openai::chunk(
+        id,
+        model,
+        key,
+        json!({"role": "assistant", "content": null}),
+        None,
+        None,
+    )];
     let finish = match &reply {
         Some(text) => {
             for piece in openai::pieces(text, None) {
-                events.push(openai::chunk(id, model, key, json!({"content": piece}), None, None));
+                events.push(openai::chunk(
+                    id,
+                    model,
+                    key,
+                    json!({"content": piece}),
+                    None,
+                    None,
+                ));
             }
             "stop"
         }
         None => {
             // As real providers do: the call's id and name first, then its arguments in
             // several fragments (none of them valid JSON on its own).
-            events.push(openai::chunk(id, model, key, json!({"tool_calls": [{"index": 0, "id": call_id, "type": "function",
-                "function": {"name": name, "arguments": ""}}]}), None, None));
+            events.push(openai::chunk(
+                id,
+                model,
+                key,
+                json!({"tool_calls": [{"index": 0, "id": call_id, "type": "function",
+                "function": {"name": name, "arguments": ""}}]}),
+                None,
+                None,
+            ));
             for piece in anthropic::fragments(&args, anthropic::ARG_FRAGMENTS) {
-                events.push(openai::chunk(id, model, key, json!({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}), None, None));
+                events.push(openai::chunk(
+                    id,
+                    model,
+                    key,
+                    json!({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}),
+                    None,
+                    None,
+                ));
             }
             "tool_calls"
         }
     };
     events.push(openai::chunk(id, model, key, json!({}), Some(finish), None));
-    events.push(openai::chunk(id, model, key, json!({}), None,
-        Some(json!({"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}))));
+    events.push(openai::chunk(
+        id,
+        model,
+        key,
+        json!({}),
+        None,
+        Some(json!({"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15})),
+    ));
     let mut sse: Vec<String> = events.iter().map(openai::sse).collect();
     sse.push("data: [DONE]\n\n".to_string());
     paced(sse, fault.chunk_delay, extra)
 }
 
 /// An SSE response whose events are written one by one (each its own write), `delay` apart.
-fn paced(events: Vec<String>, delay: Option<std::time::Duration>, extra: Vec<(&str, String)>) -> Resp {
+fn paced(
+    events: Vec<String>,
+    delay: Option<std::time::Duration>,
+    extra: Vec<(&str, String)>,
+) -> Resp {
     let (tx, rx) = mpsc::channel(16);
     tokio::spawn(async move {
         for (k, e) in events.into_iter().enumerate() {
@@ -493,18 +711,33 @@ fn paced(events: Vec<String>, delay: Option<std::time::Duration>, extra: Vec<(&s
     for (k, v) in &extra {
         b = b.header(*k, v.as_str());
     }
-    b.body(Out::Chan(rx)).unwrap_or_else(|_| Response::new(Out::Full(None)))
+    b.body(Out::Chan(rx))
+        .unwrap_or_else(|_| Response::new(Out::Full(None)))
 }
 
 /// An Anthropic Messages turn: `call=NAME` (when the request offers that tool) answers with
 /// a `tool_use` until the conversation ends with a tool result, then with text quoting it;
 /// otherwise the echo (or `reply=`). Streams follow `chunks=`, `chunk_delay_ms=`, `truncate`.
-fn messages_turn(body: &Value, seq: u64, model: &str, fault: &Fault, extra: Vec<(&str, String)>) -> Resp {
+fn messages_turn(
+    body: &Value,
+    seq: u64,
+    model: &str,
+    fault: &Fault,
+    extra: Vec<(&str, String)>,
+) -> Resp {
     let id = format!("msg_fake_{seq}");
-    let tool = fault.call.as_deref().filter(|name| anthropic::offers_tool(body, name));
+    let tool = fault
+        .call
+        .as_deref()
+        .filter(|name| anthropic::offers_tool(body, name));
     let turn = match (tool, anthropic::last_tool_result(body)) {
         (Some(_), Some(out)) => anthropic::Turn {
-            blocks: vec![anthropic::Block::Text(fault.reply.clone().unwrap_or_else(|| format!("The tool said: {}", out.trim())))],
+            blocks: vec![anthropic::Block::Text(
+                fault
+                    .reply
+                    .clone()
+                    .unwrap_or_else(|| format!("The tool said: {}", out.trim())),
+            )],
             stop_reason: "end_turn",
         },
         (Some(name), None) => anthropic::Turn {
@@ -516,9 +749,9 @@ fn messages_turn(body: &Value, seq: u64, model: &str, fault: &Fault, extra: Vec<
             stop_reason: "tool_use",
         },
         (None, _) => anthropic::Turn {
-            blocks: vec![anthropic::Block::Text(
-                fault.reply.clone().unwrap_or_else(|| format!("echo: {}", anthropic::last_user_text(body))),
-            )],
+            blocks: vec![anthropic::Block::Text(fault.reply.clone().unwrap_or_else(
+                || format!("echo: {}", anthropic::last_user_text(body)),
+            ))],
             stop_reason: "end_turn",
         },
     };

@@ -34,13 +34,20 @@ struct Opts {
 }
 
 fn parse_args() -> Result<Opts, String> {
-    let mut o = Opts { listen: "127.0.0.1:0".into(), threads: 2, record: true };
+    let mut o = Opts {
+        listen: "127.0.0.1:0".into(),
+        threads: 2,
+        record: true,
+    };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--listen" => o.listen = args.next().ok_or("--listen needs ADDR")?,
             "--threads" => {
-                o.threads = args.next().and_then(|t| t.parse().ok()).ok_or("--threads needs a number")?
+                o.threads = args
+                    .next()
+                    .and_then(|t| t.parse().ok())
+                    .ok_or("--threads needs a number")?
             }
             "--no-record" => o.record = false,
             "-h" | "--help" => {
@@ -61,7 +68,11 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(opts.threads.max(1)).enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(opts.threads.max(1))
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("fake-upstream: cannot start runtime: {e}");
@@ -90,7 +101,10 @@ async fn serve(opts: Opts) -> std::io::Result<()> {
         tokio::spawn(async move {
             let svc = service_fn(move |req| handler::handle(state.clone(), req));
             // Errors here are injected drops or clients going away: nothing to report.
-            let _ = http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(stream), svc).await;
+            let _ = http1::Builder::new()
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(stream), svc)
+                .await;
         });
     }
 }

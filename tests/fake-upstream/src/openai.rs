@@ -59,7 +59,11 @@ pub fn all_text(req: &Value) -> String {
 pub fn offers_tool(req: &Value, name: &str) -> bool {
     req.get("tools")
         .and_then(Value::as_array)
-        .is_some_and(|tools| tools.iter().any(|t| t.pointer("/function/name").and_then(Value::as_str) == Some(name)))
+        .is_some_and(|tools| {
+            tools
+                .iter()
+                .any(|t| t.pointer("/function/name").and_then(Value::as_str) == Some(name))
+        })
 }
 
 /// Rough token count: words, at least 1.
@@ -100,7 +104,14 @@ pub fn chat_completion(id: &str, model: &str, key: &str, prompt: &str, reply: &s
 /// One `chat.completion.chunk`. `delta` None with `finish` Some is the finish event;
 /// `usage` Some is the usage event (empty choices). `x_sent_ms` is when the fake upstream
 /// wrote it, so a test can measure how late the client saw it.
-pub fn chunk(id: &str, model: &str, key: &str, delta: Value, finish: Option<&str>, usage: Option<Value>) -> Value {
+pub fn chunk(
+    id: &str,
+    model: &str,
+    key: &str,
+    delta: Value,
+    finish: Option<&str>,
+    usage: Option<Value>,
+) -> Value {
     let choices = if usage.is_some() {
         json!([])
     } else {
@@ -196,17 +207,27 @@ pub fn base64(bytes: &[u8]) -> String {
 pub fn embedding_inputs(req: &Value) -> Vec<String> {
     match req.get("input") {
         Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(items)) if items.iter().all(Value::is_number) => vec![Value::Array(items.clone()).to_string()],
+        Some(Value::Array(items)) if items.iter().all(Value::is_number) => {
+            vec![Value::Array(items.clone()).to_string()]
+        }
         Some(Value::Array(items)) => items
             .iter()
-            .map(|i| i.as_str().map(str::to_string).unwrap_or_else(|| i.to_string()))
+            .map(|i| {
+                i.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| i.to_string())
+            })
             .collect(),
         _ => Vec::new(),
     }
 }
 
 pub fn embeddings(model: &str, key: &str, req: &Value) -> Value {
-    let dims = req.get("dimensions").and_then(Value::as_u64).unwrap_or(8).clamp(1, 4096) as usize;
+    let dims = req
+        .get("dimensions")
+        .and_then(Value::as_u64)
+        .unwrap_or(8)
+        .clamp(1, 4096) as usize;
     let b64 = req.get("encoding_format").and_then(Value::as_str) == Some("base64");
     let inputs = embedding_inputs(req);
     let mut total = 0;

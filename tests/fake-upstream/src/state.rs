@@ -78,7 +78,10 @@ struct Inner {
 
 impl State {
     pub fn new(record: bool) -> State {
-        State { record, inner: Mutex::new(Inner::default()) }
+        State {
+            record,
+            inner: Mutex::new(Inner::default()),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -121,7 +124,8 @@ impl State {
     pub fn take_rule(&self, model: &str, key: &str) -> Option<Fault> {
         let mut inner = self.lock();
         let idx = inner.rules.iter().position(|r| {
-            r.model.as_deref().is_none_or(|m| m == model) && r.key.as_deref().is_none_or(|k| k == key)
+            r.model.as_deref().is_none_or(|m| m == model)
+                && r.key.as_deref().is_none_or(|k| k == key)
         })?;
         let rule = inner.rules.get_mut(idx)?;
         let fault = rule.fault.clone();
@@ -142,7 +146,10 @@ mod tests {
     #[test]
     fn rules_match_and_expire() {
         let st = State::new(true);
-        st.add_rules(vec![Rule::from_json(&json!({"model": "m", "fault": "status=500", "times": 2})).unwrap()]);
+        st.add_rules(vec![Rule::from_json(
+            &json!({"model": "m", "fault": "status=500", "times": 2}),
+        )
+        .unwrap()]);
         assert_eq!(st.take_rule("other", "k"), None);
         assert_eq!(st.take_rule("m", "k").unwrap().status, Some(500));
         assert_eq!(st.take_rule("m", "k").unwrap().status, Some(500));

@@ -94,13 +94,31 @@ mod tests {
     #[test]
     fn put_get_delete_and_expiry() {
         let kv = open("t-native-kv");
-        futures_util::FutureExt::now_or_never(kv.put("a", "1".into(), 60)).unwrap().unwrap();
-        assert_eq!(futures_util::FutureExt::now_or_never(kv.get("a")).unwrap(), Some("1".into()));
+        futures_util::FutureExt::now_or_never(kv.put("a", "1".into(), 60))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            futures_util::FutureExt::now_or_never(kv.get("a")).unwrap(),
+            Some("1".into())
+        );
         // Another binding does not see it.
-        assert_eq!(futures_util::FutureExt::now_or_never(open("other").get("a")).unwrap(), None);
-        futures_util::FutureExt::now_or_never(kv.put("b", "2".into(), 0)).unwrap().unwrap();
-        assert_eq!(futures_util::FutureExt::now_or_never(kv.get("b")).unwrap(), None);
-        futures_util::FutureExt::now_or_never(kv.delete("a")).unwrap().unwrap();
-        assert_eq!(futures_util::FutureExt::now_or_never(kv.get("a")).unwrap(), None);
+        assert_eq!(
+            futures_util::FutureExt::now_or_never(open("other").get("a")).unwrap(),
+            None
+        );
+        futures_util::FutureExt::now_or_never(kv.put("b", "2".into(), 0))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            futures_util::FutureExt::now_or_never(kv.get("b")).unwrap(),
+            None
+        );
+        futures_util::FutureExt::now_or_never(kv.delete("a"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            futures_util::FutureExt::now_or_never(kv.get("a")).unwrap(),
+            None
+        );
     }
 }

@@ -15,11 +15,11 @@
 //!   entering wasm.
 //! - **The client's body** is read with one `arrayBuffer()` when its length is declared.
 
+use super::stream::{self, byte_stream};
 use crate::host::{
     read_stream, Body, ByteStream, FetchError, Headers, HttpRequest, HttpResponse, LocalFuture,
     PlatformBody,
 };
-use super::stream::{self, byte_stream};
 use crate::hosts::{is_hop_by_hop, too_large, unreadable_body, MAX_REQUEST_BODY};
 use bytes::{Bytes, BytesMut};
 use futures_util::future::{select, Either};
@@ -94,8 +94,8 @@ pub(super) async fn inbound(req: web_sys::Request) -> Result<HttpRequest, HttpRe
     })
 }
 
-/// The path and query of a serialized WHATWG URL (`https://host/p?q#f` → `/p?q`). The runtime
-/// gives absolute URLs of special schemes, whose serialization always has a path.
+/// The path and query of a serialized WHATWG URL (`https://host/p?q#f` → `/p?q`). The platform
+/// gives the request's absolute URL, of a special scheme, whose serialization always has a path.
 fn path_and_query(url: &str) -> String {
     let after_scheme = url.find("://").map_or(0, |i| i + 3);
     let rest = url.get(after_scheme..).unwrap_or_default();
@@ -120,8 +120,8 @@ pub(super) async fn upstream_fetch(
     if !req.body.is_empty() {
         init.set_body(&js_sys::Uint8Array::from(req.body.as_ref()));
     }
-    let controller = web_sys::AbortController::new()
-        .map_err(|e| FetchError::Connect(js_error_text(&e)))?;
+    let controller =
+        web_sys::AbortController::new().map_err(|e| FetchError::Connect(js_error_text(&e)))?;
     init.set_signal(Some(&controller.signal()));
 
     let promise =
@@ -242,9 +242,22 @@ fn read_headers(headers: &web_sys::Headers) -> Headers {
         .map(String::from);
     match text.as_deref().map(serde_json::from_str::<HeaderList>) {
         Ok(Ok(list)) => list.0,
-        // Not expected; the slow way still gets every header.
-        _ => worker::Headers(headers.clone()).entries().collect(),
+        // Not expected; the slow way (two calls per header) still gets every header.
+        _ => header_pairs(headers),
     }
+}
+
+/// Every header of a JS `Headers`, one entry at a time.
+fn header_pairs(headers: &web_sys::Headers) -> Headers {
+    let Ok(Some(entries)) = js_sys::try_iter(headers.as_ref()) else {
+        return Headers::new();
+    };
+    entries
+        .filter_map(|entry| {
+            let pair: js_sys::Array = entry.ok()?.dyn_into().ok()?;
+            Some((pair.get(0).as_string()?, pair.get(1).as_string()?))
+        })
+        .collect()
 }
 
 /// Headers as a JS header record (`{"name": "value"}`) made by one `JSON.parse`, leaving out
@@ -259,7 +272,10 @@ fn header_record(headers: &Headers, skip: impl Fn(&str) -> bool) -> Result<JsVal
         if !valid_header(name, value) {
             return Err(name.clone());
         }
-        match merged.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+        match merged
+            .iter_mut()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        {
             Some((_, v)) => {
                 v.push_str(", ");
                 v.push_str(value);
@@ -296,9 +312,9 @@ fn valid_only(headers: &Headers) -> Headers {
 /// holds (≤ U+00FF).
 fn valid_header(name: &str, value: &str) -> bool {
     !name.is_empty()
-        && name.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-        })
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
         && value
             .chars()
             .all(|c| c != '\r' && c != '\n' && c != '\0' && u32::from(c) <= 0xFF)

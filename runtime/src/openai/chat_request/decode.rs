@@ -57,7 +57,9 @@ pub fn decode(body: &[u8]) -> Result<Request, ApiError> {
                     .flatten()
                 {
                     let f = c.get("function");
-                    let s = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_owned();
+                    let s = |v: Option<&Value>| {
+                        v.and_then(Value::as_str).unwrap_or_default().to_owned()
+                    };
                     blocks.push(Block::ToolUse {
                         id: s(c.get("id")),
                         name: s(f.and_then(|f| f.get("name"))),
@@ -112,8 +114,15 @@ pub fn decode(body: &[u8]) -> Result<Request, ApiError> {
             ));
         };
         req.tools.push(Tool {
-            name: f.get("name").and_then(Value::as_str).unwrap_or_default().to_owned(),
-            description: f.get("description").and_then(Value::as_str).map(str::to_owned),
+            name: f
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            description: f
+                .get("description")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
             schema: match f.get("parameters") {
                 Some(p) => RawJson::from_value(p),
                 None => RawJson::literal(r#"{"type":"object","properties":{}}"#),
@@ -143,7 +152,11 @@ pub fn decode(body: &[u8]) -> Result<Request, ApiError> {
     req.top_p = obj.get("top_p").and_then(Value::as_f64);
     req.stop = match obj.get("stop") {
         Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
         _ => Vec::new(),
     };
     req.stream = obj.get("stream").and_then(Value::as_bool).unwrap_or(false);
@@ -172,14 +185,19 @@ fn user_blocks(content: Option<&Value>) -> Result<Vec<Block>, ApiError> {
     for p in parts {
         match p.get("type").and_then(Value::as_str) {
             Some("text") => out.push(Block::Text(
-                p.get("text").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                p.get("text")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
             )),
             Some("image_url") => {
                 let url = p
                     .pointer("/image_url/url")
                     .and_then(Value::as_str)
                     .unwrap_or_default();
-                out.push(Block::Image(data_url(url).unwrap_or_else(|| Source::Url(url.to_owned()))));
+                out.push(Block::Image(
+                    data_url(url).unwrap_or_else(|| Source::Url(url.to_owned())),
+                ));
             }
             Some("file") => {
                 let data = p

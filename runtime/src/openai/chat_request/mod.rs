@@ -147,9 +147,10 @@ fn size_hint(req: &Request) -> usize {
             Block::ToolUse { input, .. } => input.len() + 128,
             Block::ToolResult { content, .. } => 64 + content.iter().map(block).sum::<usize>(),
             Block::Image(Source::Base64 { data, .. }) => data.len() + 64,
-            Block::Document { source: Source::Base64 { data: t, .. } | Source::Text(t), .. } => {
-                t.len() + 64
-            }
+            Block::Document {
+                source: Source::Base64 { data: t, .. } | Source::Text(t),
+                ..
+            } => t.len() + 64,
             _ => 64,
         }
     }
@@ -162,7 +163,9 @@ fn size_hint(req: &Request) -> usize {
     let tools: usize = req
         .tools
         .iter()
-        .map(|t| 64 + t.name.len() + t.description.as_ref().map_or(0, String::len) + t.schema.get().len())
+        .map(|t| {
+            64 + t.name.len() + t.description.as_ref().map_or(0, String::len) + t.schema.get().len()
+        })
         .sum();
     // Escapes make text longer; an eighth more covers typical prompts and code.
     let text = system + messages + tools;
@@ -208,7 +211,10 @@ pub fn clamp(requested: Option<u32>, cap: Option<u32>) -> Option<u32> {
 enum Part<'a> {
     Text(&'a str),
     /// A text document: `{title}\n\n{text}`.
-    Titled { title: &'a str, text: &'a str },
+    Titled {
+        title: &'a str,
+        text: &'a str,
+    },
     /// `(attachments returned by tool call {id})`.
     Attachments(&'a str),
     /// A data URL (`data:{media_type};base64,{data}`) or a plain URL.
@@ -227,7 +233,10 @@ enum Url<'a> {
 
 impl Part<'_> {
     fn is_text(&self) -> bool {
-        matches!(self, Part::Text(_) | Part::Titled { .. } | Part::Attachments(_))
+        matches!(
+            self,
+            Part::Text(_) | Part::Titled { .. } | Part::Attachments(_)
+        )
     }
 
     /// The part's text inside a string value (text parts only).
@@ -379,7 +388,9 @@ fn write_result_text(texts: &[&str], is_error: bool, w: &mut Writer) {
 fn part(b: &Block) -> Result<Part<'_>, ApiError> {
     Ok(match b {
         Block::Text(t) => Part::Text(t),
-        Block::Image(Source::Base64 { media_type, data }) => Part::Image(Url::Data { media_type, data }),
+        Block::Image(Source::Base64 { media_type, data }) => {
+            Part::Image(Url::Data { media_type, data })
+        }
         Block::Image(Source::Url(url)) => Part::Image(Url::Plain(url)),
         Block::Document {
             source: Source::Text(t),
@@ -515,7 +526,9 @@ pub fn clean_schema(schema: &Value) -> Value {
                     // Maps from names to schemas.
                     "properties" | "$defs" | "definitions" | "patternProperties" => match v {
                         Value::Object(m) => Value::Object(
-                            m.iter().map(|(n, s)| (n.clone(), clean_schema(s))).collect(),
+                            m.iter()
+                                .map(|(n, s)| (n.clone(), clean_schema(s)))
+                                .collect(),
                         ),
                         other => other.clone(),
                     },
@@ -750,7 +763,8 @@ mod tests {
     use super::*;
 
     fn via_writer(schema: &str) -> Value {
-        let raw = RawJson::from(serde_json::value::RawValue::from_string(schema.to_owned()).unwrap());
+        let raw =
+            RawJson::from(serde_json::value::RawValue::from_string(schema.to_owned()).unwrap());
         let mut w = Writer::default();
         write_schema(&raw, &mut w);
         serde_json::from_slice(&w.buf).unwrap()

@@ -135,7 +135,11 @@ impl crate::canonical::stream::Encode for StreamEncoder {
         match ev {
             Event::Start { id, .. } => {
                 self.set_id(chat_id(id));
-                self.chunk(|d| d.extend_from_slice(br#"{"content":"","role":"assistant"}"#), None, out);
+                self.chunk(
+                    |d| d.extend_from_slice(br#"{"content":"","role":"assistant"}"#),
+                    None,
+                    out,
+                );
             }
             Event::BlockStart {
                 index,
@@ -146,7 +150,9 @@ impl crate::canonical::stream::Encode for StreamEncoder {
                 self.open_tool = Some((*index, n));
                 self.chunk(
                     |d| {
-                        d.extend_from_slice(br#"{"tool_calls":[{"function":{"arguments":"","name":"#);
+                        d.extend_from_slice(
+                            br#"{"tool_calls":[{"function":{"arguments":"","name":"#,
+                        );
                         push_json(d, name);
                         d.extend_from_slice(br#"},"id":"#);
                         push_json(d, id);
@@ -180,7 +186,9 @@ impl crate::canonical::stream::Encode for StreamEncoder {
                         if i == *index {
                             self.chunk(
                                 |d| {
-                                    d.extend_from_slice(br#"{"tool_calls":[{"function":{"arguments":"#);
+                                    d.extend_from_slice(
+                                        br#"{"tool_calls":[{"function":{"arguments":"#,
+                                    );
                                     push_json(d, j);
                                     let _ = write!(d, "}},\"index\":{n}}}]}}");
                                 },
@@ -192,7 +200,11 @@ impl crate::canonical::stream::Encode for StreamEncoder {
                 }
             },
             Event::Finish { stop, usage } => {
-                self.chunk(|d| d.extend_from_slice(b"{}"), Some(finish_reason(stop)), out);
+                self.chunk(
+                    |d| d.extend_from_slice(b"{}"),
+                    Some(finish_reason(stop)),
+                    out,
+                );
                 if self.include_usage {
                     let c = json!({
                         "id": self.id, "object": "chat.completion.chunk", "created": self.created,

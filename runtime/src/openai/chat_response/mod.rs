@@ -74,8 +74,16 @@ pub fn response(v: &Value) -> Result<Response, String> {
         calls += 1;
     }
     Ok(Response {
-        id: v.get("id").and_then(Value::as_str).unwrap_or_default().to_owned(),
-        model: v.get("model").and_then(Value::as_str).unwrap_or_default().to_owned(),
+        id: v
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+        model: v
+            .get("model")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
         content,
         stop: stop_of(
             choice.get("finish_reason").and_then(Value::as_str),
@@ -407,11 +415,7 @@ impl StreamDecoder {
     /// Closes the open block, then gives every held call its block, in upstream order.
     fn close_all(&mut self, out: &mut Vec<Event>) {
         self.close(out);
-        while let Some(slot) = self
-            .tools
-            .iter()
-            .position(|s| s.state == SlotState::Held)
-        {
+        while let Some(slot) = self.tools.iter().position(|s| s.state == SlotState::Held) {
             self.open_tool(slot, out);
             self.close(out);
         }
@@ -494,18 +498,51 @@ mod tests {
     /// Odd but valid chunks: every member read leniently, as a `Value` tree read them.
     const CASES: &[&[&str]] = &[
         &[r#"{"choices":[{"delta":{"reasoning_content":null,"reasoning":"x","content":"hi"}}]}"#],
-        &[r#"{"choices":[{"delta":{"reasoning":"r","content":""}}]}"#, r#"{"choices":[{"delta":{"reasoning_content":"s"},"finish_reason":"length"}]}"#],
-        &[r#"{"choices":[{"delta":{"content":"a","content":"b"}}],"choices":[{"delta":{"content":"c"}}]}"#],
-        &[r#"{"choices":["x"]}"#, r#"{"choices":{}}"#, "[1,2]", r#""str""#, "nul", r#"{"choices":[{"delta":[1]}]}"#, r#"{"choices":[{"delta":{"content":7}}, {"delta":{"content":"second"}}]}"#],
-        &[r#"{"choices":[{"delta":{"tool_calls":[5, {"index":-1,"id":"c","function":{"name":"f","arguments":"{}"}}]}}]}"#],
-        &[r#"{"choices":[{"delta":{"tool_calls":[{"index":1.0,"function":{"name":"g","arguments":"{\"a\":"}},{"index":2,"id":"k","function":{"name":"h","arguments":"{}"}}]}}]}"#, r#"{"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"arguments":"[1]}"}}]},"finish_reason":"stop"}]}"#],
-        &[r#"{"choices":[],"usage":{"prompt_tokens":10,"prompt_cache_hit_tokens":4,"completion_tokens":3,"completion_tokens_details":{"reasoning_tokens":2}}}"#, r#"{"usage":"x","choices":[{"delta":{},"finish_reason":"stop","stop_reason":"END"}]}"#],
-        &[r#"{"choices":[{"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":10,"prompt_tokens_details":[],"prompt_cache_hit_tokens":4,"completion_tokens":-3}}"#],
-        &[r#"{"usage":{"prompt_tokens":10,"prompt_tokens_details":{"cached_tokens":6},"prompt_cache_hit_tokens":4}}"#, r#"{"choices":[{"finish_reason":"stop","stop_reason":7}]}"#],
-        &[r#"{"error":null,"choices":[{"delta":{"content":"ok \"q\" \u00e9\n"}}]}"#, r#"{"error":{"message":"boom"}}"#, r#"{"choices":[{"delta":{"content":"after"}}]}"#],
+        &[
+            r#"{"choices":[{"delta":{"reasoning":"r","content":""}}]}"#,
+            r#"{"choices":[{"delta":{"reasoning_content":"s"},"finish_reason":"length"}]}"#,
+        ],
+        &[
+            r#"{"choices":[{"delta":{"content":"a","content":"b"}}],"choices":[{"delta":{"content":"c"}}]}"#,
+        ],
+        &[
+            r#"{"choices":["x"]}"#,
+            r#"{"choices":{}}"#,
+            "[1,2]",
+            r#""str""#,
+            "nul",
+            r#"{"choices":[{"delta":[1]}]}"#,
+            r#"{"choices":[{"delta":{"content":7}}, {"delta":{"content":"second"}}]}"#,
+        ],
+        &[
+            r#"{"choices":[{"delta":{"tool_calls":[5, {"index":-1,"id":"c","function":{"name":"f","arguments":"{}"}}]}}]}"#,
+        ],
+        &[
+            r#"{"choices":[{"delta":{"tool_calls":[{"index":1.0,"function":{"name":"g","arguments":"{\"a\":"}},{"index":2,"id":"k","function":{"name":"h","arguments":"{}"}}]}}]}"#,
+            r#"{"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"arguments":"[1]}"}}]},"finish_reason":"stop"}]}"#,
+        ],
+        &[
+            r#"{"choices":[],"usage":{"prompt_tokens":10,"prompt_cache_hit_tokens":4,"completion_tokens":3,"completion_tokens_details":{"reasoning_tokens":2}}}"#,
+            r#"{"usage":"x","choices":[{"delta":{},"finish_reason":"stop","stop_reason":"END"}]}"#,
+        ],
+        &[
+            r#"{"choices":[{"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":10,"prompt_tokens_details":[],"prompt_cache_hit_tokens":4,"completion_tokens":-3}}"#,
+        ],
+        &[
+            r#"{"usage":{"prompt_tokens":10,"prompt_tokens_details":{"cached_tokens":6},"prompt_cache_hit_tokens":4}}"#,
+            r#"{"choices":[{"finish_reason":"stop","stop_reason":7}]}"#,
+        ],
+        &[
+            r#"{"error":null,"choices":[{"delta":{"content":"ok \"q\" \u00e9\n"}}]}"#,
+            r#"{"error":{"message":"boom"}}"#,
+            r#"{"choices":[{"delta":{"content":"after"}}]}"#,
+        ],
         &[r#"{"error":false}"#],
         &[r#"{"error":"plain"}"#],
-        &[r#"{"choices":[{"delta":{"content":"x"},"finish_reason":null,"stop_reason":null}]}"#, r#"{"choices":[{"finish_reason":"content_filter"}]}"#],
+        &[
+            r#"{"choices":[{"delta":{"content":"x"},"finish_reason":null,"stop_reason":null}]}"#,
+            r#"{"choices":[{"finish_reason":"content_filter"}]}"#,
+        ],
     ];
 
     /// What the decoder gave for [`CASES`] when it read every chunk into a `Value` tree.
@@ -533,7 +570,13 @@ mod tests {
             let mut out = Vec::new();
             d.begin(&mut out);
             for c in *chunks {
-                d.event(sse::Event { event: String::new(), data: (*c).to_owned() }, &mut out);
+                d.event(
+                    sse::Event {
+                        event: String::new(),
+                        data: (*c).to_owned(),
+                    },
+                    &mut out,
+                );
             }
             d.end(&mut out);
             all.push_str(&format!("{out:?}\n"));
