@@ -106,7 +106,10 @@ impl Stream for JsBytes {
                 Ok(chunk) if chunk.length() == 0 => continue,
                 Ok(chunk) => return Poll::Ready(Some(Ok(Bytes::from(chunk.to_vec())))),
                 Err(_) => {
-                    this.reader = None;
+                    // Still open: stop the upstream, as a drop would.
+                    if let Some(reader) = this.reader.take() {
+                        ignore(&reader.cancel());
+                    }
                     return Poll::Ready(Some(Err(StreamError(
                         "the upstream body gave a chunk that is not bytes".to_owned(),
                     ))));
