@@ -11,7 +11,7 @@ fuzz_target!(|data: &[u8]| {
                 serde_json::from_slice::<serde_json::Value>(&body).expect("chat body is JSON");
             }
         }
-        for item in &p.input {
+        for item in p.input {
             let _ = request::normalize(item, |prefix| format!("{prefix}_1"));
         }
     }
