@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The one command that runs every test: installs what is missing (scripts/setup.sh), runs the
-# Rust tests of the whole workspace, then the end-to-end suite (tests/e2e: the official
+# Rust tests of the whole workspace, a `cargo check` of the fuzz targets, then the end-to-end
+# suite (tests/e2e: the official
 # OpenAI Python SDK against `apexc serve` and against the generated worker under wrangler dev,
 # both in front of tests/fake-upstream).
 #
@@ -31,6 +32,16 @@ set -e
 CARGO_TIME=$((SECONDS - T0))
 CARGO_SUMMARY="$(awk '/^test result:/ { p += $4; f += $6; i += $8 } END { printf "%d passed, %d failed, %d ignored", p, f, i }' "$LOGDIR/cargo-test.log")"
 
+# The fuzz targets are their own workspace (fuzzing needs nightly); checking that they still
+# build against the runtime's API on this toolchain keeps `fuzz/run-all.sh` runnable.
+printf '\n==> [test] cargo check of the fuzz targets\n'
+T0=$SECONDS
+set +e
+(cd fuzz && CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}/fuzz-check" cargo check --bins 2>&1 | tail -n 3; exit "${PIPESTATUS[0]}")
+FUZZ_RC=$?
+set -e
+printf '    done in %ds\n' "$((SECONDS - T0))"
+
 printf '\n==> [test] building apexc and fake-upstream for the end-to-end suite\n'
 T0=$SECONDS
 set +e
@@ -57,8 +68,9 @@ PYTEST_TIME=$((SECONDS - T0))
 
 printf '\n==> [test] summary (%ds in all)\n' "$((SECONDS - START))"
 printf '    cargo test: %s (exit %d, %ds)\n' "$CARGO_SUMMARY" "$CARGO_RC" "$CARGO_TIME"
+printf '    fuzz targets: %s\n' "$([ "$FUZZ_RC" -eq 0 ] && echo "build" || echo "DO NOT BUILD (exit $FUZZ_RC)")"
 printf '    pytest e2e: %s (exit %d, %ds)\n' "${PYTEST_SUMMARY:-no summary}" "$PYTEST_RC" "$PYTEST_TIME"
-if [ "$CARGO_RC" -ne 0 ] || [ "$PYTEST_RC" -ne 0 ]; then
+if [ "$CARGO_RC" -ne 0 ] || [ "$FUZZ_RC" -ne 0 ] || [ "$PYTEST_RC" -ne 0 ]; then
   echo "    FAILED (logs: $LOGDIR)"
   exit 1
 fi
