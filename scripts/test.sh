@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # The one command that runs every test: installs what is missing (scripts/setup.sh), runs the
 # Rust tests of the whole workspace, a `cargo check` of the fuzz targets, then the end-to-end
-# suite (tests/e2e: the official
-# OpenAI Python SDK against `apexc serve` and against the generated worker under wrangler dev,
-# both in front of tests/fake-upstream).
+# suite (tests/e2e: the official OpenAI Python SDK against `apexc serve` and against the
+# generated worker under wrangler dev, both in front of tests/fake-upstream).
 #
 #   bash scripts/test.sh                 # everything
 #   bash scripts/test.sh -k streamed     # extra arguments go to pytest
