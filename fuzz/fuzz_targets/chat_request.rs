@@ -5,7 +5,11 @@ use apex_runtime::openai::{chat_request, Endpoint, Routing};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    for ep in [Endpoint::ChatCompletions, Endpoint::Embeddings, Endpoint::Responses] {
+    for ep in [
+        Endpoint::ChatCompletions,
+        Endpoint::Embeddings,
+        Endpoint::Responses,
+    ] {
         if let Ok(r) = Routing::parse(ep, data) {
             let body = bytes::Bytes::copy_from_slice(data);
             let out = r.with_model(&body, "upstream-model");

@@ -26,7 +26,8 @@ pub fn chunks(data: &[u8]) -> Vec<&[u8]> {
 pub fn assert_sse_json(bytes: &[u8], who: &str) {
     let mut p = sse::Parser::default();
     let mut events = Vec::new();
-    p.feed(bytes, &mut events).expect("encoder output within limits");
+    p.feed(bytes, &mut events)
+        .expect("encoder output within limits");
     p.finish(&mut events).expect("encoder output within limits");
     for ev in events {
         if ev.data == "[DONE]" {

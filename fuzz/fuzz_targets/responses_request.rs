@@ -8,7 +8,11 @@ fuzz_target!(|data: &[u8]| {
         let items: Vec<&serde_json::Value> = p.input.iter().collect();
         if request::to_messages(&mut p.req, p.instructions.as_ref(), &items).is_ok() {
             if let Ok(body) = chat_request::encode(&p.req, "m", None) {
-                serde_json::from_slice::<serde_json::Value>(&body).expect("chat body is JSON");
+                // As in messages_request: JSON by the grammar, and a `Value` when the input was.
+                serde_json::from_slice::<serde::de::IgnoredAny>(&body).expect("chat body is JSON");
+                if serde_json::from_slice::<serde_json::Value>(data).is_ok() {
+                    serde_json::from_slice::<serde_json::Value>(&body).expect("chat body parses");
+                }
             }
         }
         for item in p.input {
