@@ -5,6 +5,7 @@
 #   BENCH_DURATION=10 bash bench/run.sh      # longer runs per cell (default 5 s + 1 s warm-up)
 #   BENCH_TARGETS="direct apexc workerd" bash bench/run.sh    # a subset (also: litellm portkey)
 #   BENCH_SKIP="cpu bundles" bash bench/run.sh                # skip sections (latency cpu bundles)
+#   BENCH_PATHS="chat" bash bench/run.sh                       # latency of some paths only
 #
 # Upstream: nginx (Debian package) serving fixed OpenAI chat JSON, an SSE stream (text/event-
 # stream, sent at once), embeddings and models from bench/upstream/ — no code of ours on the
@@ -127,7 +128,7 @@ declare -A PATH_URL=([chat]=/v1/chat/completions [chat-stream]=/v1/chat/completi
   [messages]=/v1/messages [messages-stream]=/v1/messages [responses]=/v1/responses [responses-stream]=/v1/responses)
 declare -A EXPECT=([chat]='chat.completion' [chat-stream]='[DONE]' [embeddings]='"embedding"'
   [messages]='end_turn' [messages-stream]='message_stop' [responses]='"completed"' [responses-stream]='response.completed')
-PATHS="chat chat-stream embeddings messages messages-stream responses responses-stream"
+PATHS="${BENCH_PATHS:-chat chat-stream embeddings messages messages-stream responses responses-stream}"
 supports() { # target path
   case "$1" in
     direct | portkey) case "$2" in chat | chat-stream | embeddings) return 0 ;; *) return 1 ;; esac ;;
