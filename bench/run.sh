@@ -13,6 +13,8 @@
 #   direct   the upstream itself (the floor)
 #   apexc    `apexc serve bench/gateway.yaml` (release build)
 #   workerd  the generated worker (`apexc dev --build-only`) under bare workerd (bench/workerd.sh)
+#   jsfloor  a 10-line JS worker that forwards the chat body and returns the upstream's answer
+#            (bench/js-proxy-worker.js) in the same workerd: what workerd itself costs (chat paths)
 #   litellm  LiteLLM proxy (PyPI `litellm[proxy]`, venv in target/bench-venv), one worker per core
 #   portkey  Portkey gateway (npm `@portkey-ai/gateway`, in target/bench-node), under Node
 # Paths: OpenAI chat (plain, stream), embeddings, Anthropic /v1/messages → chat upstream with
@@ -32,10 +34,10 @@ OUT="$ROOT/target/bench-run"
 mkdir -p "$OUT"
 DURATION="${BENCH_DURATION:-5}"
 WARMUP="${BENCH_WARMUP:-1}"
-TARGETS="${BENCH_TARGETS:-direct apexc workerd litellm portkey}"
+TARGETS="${BENCH_TARGETS:-direct apexc workerd jsfloor litellm portkey}"
 SKIP=" ${BENCH_SKIP:-} "
 P_NGINX="${BENCH_PORT_BASE:-18990}"
-P_APEXC=$((P_NGINX + 1)); P_WORKERD=$((P_NGINX + 2)); P_LITELLM=$((P_NGINX + 3)); P_PORTKEY=$((P_NGINX + 4))
+P_APEXC=$((P_NGINX + 1)); P_WORKERD=$((P_NGINX + 2)); P_LITELLM=$((P_NGINX + 3)); P_PORTKEY=$((P_NGINX + 4)); P_JSFLOOR=$((P_NGINX + 6))
 UPSTREAM="http://127.0.0.1:$P_NGINX"
 has() { case " $TARGETS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 skip() { case "$SKIP" in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
@@ -107,6 +109,24 @@ if has workerd; then
   bash bench/workerd.sh "$OUT/worker" "$P_WORKERD" "$OUT/.dev.vars" > "$OUT/workerd.log" 2>&1 &
   PIDS+=($!)
 fi
+if has jsfloor; then
+  mkdir -p "$OUT/jsfloor"
+  cp bench/js-proxy-worker.js "$OUT/jsfloor/worker.js"
+  cat > "$OUT/jsfloor/config.capnp" <<CAPNP
+using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [
+    (name = "main", worker = (modules = [(name = "worker.js", esModule = embed "worker.js")],
+      compatibilityDate = "2025-10-01", globalOutbound = "net",
+      bindings = [(name = "UPSTREAM", text = "$UPSTREAM")])),
+    (name = "net", network = (allow = ["public", "private", "local"])),
+  ],
+  sockets = [ (name = "http", address = "127.0.0.1:$P_JSFLOOR", http = (), service = "main") ],
+);
+CAPNP
+  target/tools/node_modules/.bin/workerd serve "$OUT/jsfloor/config.capnp" > "$OUT/jsfloor/workerd.log" 2>&1 &
+  PIDS+=($!)
+fi
 if has litellm; then
   sed "s#@UPSTREAM@#$UPSTREAM#g" bench/litellm.yaml.in > "$OUT/litellm.yaml"
   (cd "$OUT" && LITELLM_USE_CHAT_COMPLETIONS_URL_FOR_ANTHROPIC_MESSAGES=true LITELLM_LOG=ERROR LITELLM_TELEMETRY=False \
@@ -119,6 +139,7 @@ if has portkey; then
 fi
 has apexc && wait_http "apexc serve" "http://127.0.0.1:$P_APEXC/"
 has workerd && wait_http workerd "http://127.0.0.1:$P_WORKERD/"
+has jsfloor && wait_http jsfloor "http://127.0.0.1:$P_JSFLOOR/"
 has litellm && wait_http litellm "http://127.0.0.1:$P_LITELLM/health/liveliness"
 has portkey && wait_http portkey "http://127.0.0.1:$P_PORTKEY/"
 
@@ -132,6 +153,7 @@ PATHS="${BENCH_PATHS:-chat chat-stream embeddings messages messages-stream respo
 supports() { # target path
   case "$1" in
     direct | portkey) case "$2" in chat | chat-stream | embeddings) return 0 ;; *) return 1 ;; esac ;;
+    jsfloor) case "$2" in chat | chat-stream) return 0 ;; *) return 1 ;; esac ;;
     *) return 0 ;;
   esac
 }
@@ -144,6 +166,7 @@ run_cell() { # target path concurrency
             hdr=(--header "authorization: Bearer bench-upstream-key") ;;
     apexc) url="http://127.0.0.1:$P_APEXC${PATH_URL[$p]}"; hdr=(--header "authorization: Bearer bench-gateway-key") ;;
     workerd) url="http://127.0.0.1:$P_WORKERD${PATH_URL[$p]}"; hdr=(--header "authorization: Bearer bench-gateway-key") ;;
+    jsfloor) url="http://127.0.0.1:$P_JSFLOOR/?shape=$shape" ;;
     litellm) url="http://127.0.0.1:$P_LITELLM${PATH_URL[$p]}"; hdr=(--header "authorization: Bearer sk-bench-gateway-key") ;;
     portkey) url="http://127.0.0.1:$P_PORTKEY${PATH_URL[$p]}"; body="$OUT/bodies/direct-$p.json"
              hdr=(--header "x-portkey-provider: openai" --header "authorization: Bearer bench-upstream-key"
