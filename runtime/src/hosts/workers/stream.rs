@@ -152,7 +152,8 @@ const PIPE_CHUNKS: u32 = 16;
 /// `worker` crate's `Response::from_stream` (`wasm-streams`) answers every read with a promise
 /// made in Rust; side by side (bench/cpu_ab.py) the push pipe saved ~0.1 ms of CPU per
 /// streamed response, and a standard `TransformStream` saved nothing. When the client goes
-/// away the pipe errors, the task stops, and dropping `stream` cancels the upstream.
+/// away the pipe errors; the task sees it at its next write (the next chunk, or a keepalive at
+/// most 15 s later), stops, and dropping `stream` cancels the upstream.
 pub(super) fn readable_from(stream: ByteStream) -> Result<web_sys::ReadableStream, JsValue> {
     let pipe = match Pipe::new_identity() {
         Ok(pipe) => pipe,
