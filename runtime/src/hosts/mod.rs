@@ -5,7 +5,8 @@
 //!
 //! - `native` (feature `host-native`): hyper server + pooled rustls client on tokio; used by
 //!   `apexc serve` and the runtime's own integration tests.
-//! - `workers` (feature `host-workers`, wasm32 only): the `worker` crate's fetch event.
+//! - `workers` (feature `host-workers`, wasm32 only): the fetch event of a Worker, on the raw
+//!   `web_sys` request and response (the `worker` crate for the event, env, timers and KV).
 
 use crate::host::{Body, HttpResponse};
 use bytes::Bytes;
