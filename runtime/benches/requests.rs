@@ -5,9 +5,11 @@
 //!
 //! `cargo bench -p apex-runtime --bench requests`
 
+mod common;
 use apex_runtime::anthropic::{count, decode};
 use apex_runtime::openai::chat_request;
 use apex_runtime::responses::request;
+use common::time;
 use serde_json::value::RawValue;
 use serde_json::Value;
 use std::hint::black_box;
@@ -47,23 +49,6 @@ fn compact(json: &str) -> Vec<u8> {
         }
     }
     out
-}
-
-/// Best-of-rounds µs per call of `f`.
-fn time<T>(mut f: impl FnMut() -> T) -> f64 {
-    for _ in 0..50 {
-        black_box(f());
-    }
-    let mut best = f64::MAX;
-    for _ in 0..7 {
-        let n = 200;
-        let start = Instant::now();
-        for _ in 0..n {
-            black_box(f());
-        }
-        best = best.min(start.elapsed().as_secs_f64() * 1e6 / f64::from(n));
-    }
-    best
 }
 
 /// With `APEX_DUMP=dir`, writes each translated body there (to compare two builds' output).

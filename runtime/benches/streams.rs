@@ -10,6 +10,7 @@
 //!
 //! `cargo bench -p apex-runtime --bench streams`
 
+mod common;
 use apex_runtime::anthropic::encode as messages;
 use apex_runtime::canonical::stream::{replay, translate, Decode, Encode};
 use apex_runtime::canonical::Event;
@@ -19,30 +20,12 @@ use apex_runtime::responses::events::{Encoder, Head, Slot};
 use apex_runtime::responses::{request, tools::ToolMap};
 use apex_runtime::sse;
 use bytes::Bytes;
+use common::time;
 use futures::StreamExt;
 use serde_json::value::RawValue;
 use serde_json::Value;
 use std::cell::RefCell;
-use std::hint::black_box;
 use std::rc::Rc;
-use std::time::Instant;
-
-/// Best-of-rounds µs per call of `f`.
-fn time<T>(mut f: impl FnMut() -> T) -> f64 {
-    for _ in 0..50 {
-        black_box(f());
-    }
-    let mut best = f64::MAX;
-    for _ in 0..9 {
-        let n = 200;
-        let start = Instant::now();
-        for _ in 0..n {
-            black_box(f());
-        }
-        best = best.min(start.elapsed().as_secs_f64() * 1e6 / f64::from(n));
-    }
-    best
-}
 
 /// FNV-1a: enough to tell whether two builds wrote the same bytes.
 fn fnv(bytes: &[u8]) -> u64 {
