@@ -74,20 +74,7 @@ WPID=""
 # --- the floor: a JS worker that forwards the body and returns the upstream's response
 JS="$DIR/js-proxy"
 mkdir -p "$JS"
-cp "$ROOT/bench/js-proxy-worker.js" "$JS/worker.js"
-cat > "$JS/config.capnp" <<CAPNP
-using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [
-    (name = "main", worker = (modules = [(name = "worker.js", esModule = embed "worker.js")],
-      compatibilityDate = "2025-10-01", globalOutbound = "net",
-      bindings = [(name = "UPSTREAM", text = "http://127.0.0.1:$P_NGINX")])),
-    (name = "net", network = (allow = ["public", "private", "local"])),
-  ],
-  sockets = [ (name = "http", address = "127.0.0.1:$PORT", http = (), service = "main") ],
-);
-CAPNP
-taskset -c 1 "$ROOT/target/tools/node_modules/.bin/workerd" serve "$JS/config.capnp" > "$JS/workerd.log" 2>&1 &
+taskset -c 1 bash "$ROOT/bench/jsfloor.sh" "$JS" "$PORT" "http://127.0.0.1:$P_NGINX" > "$JS/workerd.log" 2>&1 &
 WPID=$!
 up
 for p in chat messages; do

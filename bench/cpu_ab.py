@@ -67,25 +67,9 @@ def url_of(name, port, path):
 
 def start_floor(port, upstream, out_dir):
     os.makedirs(out_dir, exist_ok=True)
-    with open(os.path.join(ROOT, "bench/js-proxy-worker.js")) as f:
-        js = f.read()
-    with open(os.path.join(out_dir, "worker.js"), "w") as f:
-        f.write(js)
-    with open(os.path.join(out_dir, "config.capnp"), "w") as f:
-        f.write(f"""using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [
-    (name = "main", worker = (modules = [(name = "worker.js", esModule = embed "worker.js")],
-      compatibilityDate = "2025-10-01", globalOutbound = "net",
-      bindings = [(name = "UPSTREAM", text = "{upstream}")])),
-    (name = "net", network = (allow = ["public", "private", "local"])),
-  ],
-  sockets = [ (name = "http", address = "127.0.0.1:{port}", http = (), service = "main") ],
-);
-""")
     log = open(os.path.join(out_dir, "workerd.log"), "w")
-    return subprocess.Popen(["taskset", "-c", "1", os.path.join(ROOT, "target/tools/node_modules/.bin/workerd"),
-                             "serve", os.path.join(out_dir, "config.capnp")], stdout=log, stderr=subprocess.STDOUT)
+    return subprocess.Popen(["taskset", "-c", "1", "bash", os.path.join(ROOT, "bench/jsfloor.sh"),
+                             out_dir, str(port), upstream], stdout=log, stderr=subprocess.STDOUT)
 
 
 def load(loadgen, url, body, rate, seconds, concurrency=4):

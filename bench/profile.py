@@ -18,7 +18,10 @@ import subprocess
 import sys
 import urllib.request
 
-import websocket
+try:
+    import websocket
+except ImportError:
+    sys.exit("bench/profile.py needs websocket-client: pip install websocket-client")
 
 
 def main() -> int:

@@ -111,20 +111,7 @@ if has workerd; then
 fi
 if has jsfloor; then
   mkdir -p "$OUT/jsfloor"
-  cp bench/js-proxy-worker.js "$OUT/jsfloor/worker.js"
-  cat > "$OUT/jsfloor/config.capnp" <<CAPNP
-using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [
-    (name = "main", worker = (modules = [(name = "worker.js", esModule = embed "worker.js")],
-      compatibilityDate = "2025-10-01", globalOutbound = "net",
-      bindings = [(name = "UPSTREAM", text = "$UPSTREAM")])),
-    (name = "net", network = (allow = ["public", "private", "local"])),
-  ],
-  sockets = [ (name = "http", address = "127.0.0.1:$P_JSFLOOR", http = (), service = "main") ],
-);
-CAPNP
-  target/tools/node_modules/.bin/workerd serve "$OUT/jsfloor/config.capnp" > "$OUT/jsfloor/workerd.log" 2>&1 &
+  bash bench/jsfloor.sh "$OUT/jsfloor" "$P_JSFLOOR" "$UPSTREAM" > "$OUT/jsfloor/workerd.log" 2>&1 &
   PIDS+=($!)
 fi
 if has litellm; then
