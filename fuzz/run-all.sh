@@ -16,7 +16,7 @@ cd "$ROOT"
 SECS="${FUZZ_SECONDS:-600}"
 TC="+${FUZZ_TOOLCHAIN:-nightly}"
 TARGETS=("$@")
-[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(sse_parser chat_stream messages_stream chat_request messages_request responses_request config_load)
+[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(sse_parser chat_stream messages_stream chat_request messages_request responses_request config_load yaml_aliases)
 mkdir -p fuzz/runs
 [ -d fuzz/corpus ] || bash fuzz/seed.sh
 nice -n 10 cargo "$TC" fuzz build -O --fuzz-dir fuzz >/dev/null

@@ -7,8 +7,15 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 C="$ROOT/fuzz/corpus"
 S=/work/shared/samples
-mkdir -p "$C"/{config_load,sse_parser,chat_request,messages_request,responses_request,chat_stream,messages_stream}
+mkdir -p "$C"/{config_load,sse_parser,chat_request,messages_request,responses_request,chat_stream,messages_stream,yaml_aliases}
 for f in "$ROOT"/examples/*.yaml "$ROOT"/bench/*.yaml; do cp "$f" "$C/config_load/$(basename "$f")"; done
+# yaml_aliases: a leading even byte means "YAML text as is"; odd means "a program" (see the target).
+for f in "$ROOT"/examples/*.yaml "$ROOT"/compiler/tests/bad-configs/yaml-*.yaml; do
+  { printf '\x00'; cat "$f"; } > "$C/yaml_aliases/$(basename "$f")"
+done
+printf '\x00base: &b { kind: openai, api_keys: [{ secret: K }] }\nproviders:\n  x: { <<: *b, base_url: "https://x" }\n  y: *b\nlist: &l [*b, *b]\nmore: [*l, *l, *l]\n' > "$C/yaml_aliases/merge"
+printf '\x01\x01\x09\x01\x0b\x01\x0b\x01\x0b\x01\x0b\x01\x0b\x01\x0b\x01\x0b' > "$C/yaml_aliases/laughs-program"
+printf '\x01\x00\x00\x02\x01\x03\x05\x04\x02\x02\x07\x03\x09' > "$C/yaml_aliases/mixed-program"
 body() { python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["body"]))' "$1"; }
 if [ -d "$S" ]; then
   body "$S/claude-tool-turn1.json" > "$C/messages_request/claude1"

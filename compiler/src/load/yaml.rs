@@ -113,6 +113,20 @@ impl Node {
         }
     }
 
+    /// How many values this node holds, itself included.
+    fn count(&self) -> usize {
+        match self {
+            Node::Scalar { .. } => 1,
+            Node::Seq { items, .. } => 1 + items.iter().map(Node::count).sum::<usize>(),
+            Node::Map { entries, .. } => {
+                1 + entries
+                    .iter()
+                    .map(|(k, v)| k.count() + v.count())
+                    .sum::<usize>()
+            }
+        }
+    }
+
     fn with_span(mut self, new: Span) -> Node {
         match &mut self {
             Node::Scalar { span, .. } | Node::Seq { span, .. } | Node::Map { span, .. } => {
@@ -127,9 +141,25 @@ fn span_of(y: &YSpan) -> Span {
     Span::new(y.start.line(), y.start.col() + 1, y.len())
 }
 
+/// Most values that aliases may add to a document. Each `*alias` copies its anchor's whole
+/// value, so a 1 KB file of nested aliases ("billion laughs") would otherwise expand to
+/// billions of values and take the CI check's memory with it. A real config that shares a few
+/// route lists stays in the hundreds.
+pub const ALIAS_BUDGET: usize = 100_000;
+
+/// How deeply lists and mappings may nest. Building the tree, the JSON value and validating it
+/// all recurse, so a file of 100,000 `[` must stop here rather than overflow the stack; a real
+/// config is about six levels deep.
+pub const MAX_DEPTH: usize = 64;
+
 struct TreeBuilder<'a> {
     parser: Parser<'a, saphyr_parser::StrInput<'a>>,
-    anchors: HashMap<usize, Node>,
+    /// Each anchor's value and how many values it holds (what an alias to it costs).
+    anchors: HashMap<usize, (Node, usize)>,
+    /// Values added by aliases so far, against [`ALIAS_BUDGET`].
+    expanded: usize,
+    /// Lists and mappings open around the current event, against [`MAX_DEPTH`].
+    depth: usize,
     /// The source as characters (saphyr's indexes count characters), to trim scalar spans.
     chars: Vec<char>,
 }
@@ -139,6 +169,8 @@ impl<'a> TreeBuilder<'a> {
         TreeBuilder {
             parser: Parser::new_from_str(src),
             anchors: HashMap::new(),
+            expanded: 0,
+            depth: 0,
             chars: src.chars().collect(),
         }
     }
@@ -204,68 +236,102 @@ impl<'a> TreeBuilder<'a> {
             len: 1,
             ..span_of(&yspan)
         };
-        let (node, anchor) = match ev {
+        match ev {
             Event::Scalar(text, style, anchor, tag) => {
                 let span = self.scalar_span(&yspan);
-                (
-                    Node::Scalar {
-                        text: text.into_owned(),
-                        style,
-                        tag: tag.map(|t| t.into_owned()),
-                        span,
-                    },
-                    anchor,
-                )
-            }
-            Event::SequenceStart(anchor, _) => {
-                let mut items = Vec::new();
-                loop {
-                    let (ev, s) = self.next()?;
-                    if matches!(ev, Event::SequenceEnd) {
-                        break;
-                    }
-                    items.push(self.node(ev, s)?);
-                }
-                (Node::Seq { items, span }, anchor)
-            }
-            Event::MappingStart(anchor, _) => {
-                let mut entries = Vec::new();
-                loop {
-                    let (ev, s) = self.next()?;
-                    if matches!(ev, Event::MappingEnd) {
-                        break;
-                    }
-                    let key = self.node(ev, s)?;
-                    let (ev, s) = self.next()?;
-                    let value = self.node(ev, s)?;
-                    entries.push((key, value));
-                }
-                (Node::Map { entries, span }, anchor)
-            }
-            Event::Alias(id) => {
-                return self
-                    .anchors
-                    .get(&id)
-                    .cloned()
-                    .map(|n| n.with_span(span))
-                    .ok_or_else(|| {
-                        Diagnostic::error(
-                            span,
-                            "YAML alias refers to an anchor that is not defined before it",
-                        )
-                    })
-            }
-            other => {
-                return Err(Diagnostic::error(
+                let node = Node::Scalar {
+                    text: text.into_owned(),
+                    style,
+                    tag: tag.map(|t| t.into_owned()),
                     span,
-                    format!("YAML syntax error: unexpected {other:?}"),
-                ))
+                };
+                Ok(self.remember(anchor, node))
             }
-        };
-        if anchor != 0 {
-            self.anchors.insert(anchor, node.clone());
+            Event::SequenceStart(anchor, _) => self.nested(span, |b| b.seq(anchor, span)),
+            Event::MappingStart(anchor, _) => self.nested(span, |b| b.map(anchor, span)),
+            Event::Alias(id) => self.alias(id, span),
+            other => Err(Diagnostic::error(
+                span,
+                format!("YAML syntax error: unexpected {other:?}"),
+            )),
         }
-        Ok(node)
+    }
+
+    /// Runs `inner` (reading a list or mapping) one level deeper, refusing past [`MAX_DEPTH`].
+    fn nested(
+        &mut self,
+        span: Span,
+        inner: impl FnOnce(&mut Self) -> Result<Node, Diagnostic>,
+    ) -> Result<Node, Diagnostic> {
+        if self.depth >= MAX_DEPTH {
+            return Err(Diagnostic::error(
+                span,
+                format!("lists and mappings are nested more than {MAX_DEPTH} levels deep"),
+            )
+            .with_help(
+                "a proxy.yaml is a few levels deep; look for a run of unclosed `[` or `{`",
+            ));
+        }
+        self.depth += 1;
+        let node = inner(self);
+        self.depth -= 1;
+        node
+    }
+
+    /// A list's items, up to its end event.
+    fn seq(&mut self, anchor: usize, span: Span) -> Result<Node, Diagnostic> {
+        let mut items = Vec::new();
+        loop {
+            let (ev, s) = self.next()?;
+            if matches!(ev, Event::SequenceEnd) {
+                break;
+            }
+            items.push(self.node(ev, s)?);
+        }
+        Ok(self.remember(anchor, Node::Seq { items, span }))
+    }
+
+    /// A mapping's entries, up to its end event.
+    fn map(&mut self, anchor: usize, span: Span) -> Result<Node, Diagnostic> {
+        let mut entries = Vec::new();
+        loop {
+            let (ev, s) = self.next()?;
+            if matches!(ev, Event::MappingEnd) {
+                break;
+            }
+            let key = self.node(ev, s)?;
+            let (ev, s) = self.next()?;
+            let value = self.node(ev, s)?;
+            entries.push((key, value));
+        }
+        Ok(self.remember(anchor, Node::Map { entries, span }))
+    }
+
+    /// Records `node` under `anchor` (0: none) for later aliases, with its size.
+    fn remember(&mut self, anchor: usize, node: Node) -> Node {
+        if anchor != 0 {
+            self.anchors.insert(anchor, (node.clone(), node.count()));
+        }
+        node
+    }
+
+    /// A copy of the anchored value, charged against [`ALIAS_BUDGET`] before it is made.
+    fn alias(&mut self, id: usize, span: Span) -> Result<Node, Diagnostic> {
+        let Some((node, size)) = self.anchors.get(&id) else {
+            return Err(Diagnostic::error(
+                span,
+                "YAML alias refers to an anchor that is not defined before it",
+            ));
+        };
+        self.expanded = self.expanded.saturating_add(*size);
+        if self.expanded > ALIAS_BUDGET {
+            return Err(Diagnostic::error(
+                span,
+                format!("YAML aliases expand to more than {ALIAS_BUDGET} values"),
+            )
+            .with_help("each `*alias` copies its anchor's whole value, and aliases inside anchors multiply; write the repeated parts out, or alias fewer times"));
+        }
+        Ok(node.clone().with_span(span))
     }
 }
 
@@ -478,5 +544,55 @@ mod tests {
     fn resolves_aliases() {
         let (v, _) = parse_ok("a: &x { k: 1 }\nb: *x\n");
         assert_eq!(v["b"], serde_json::json!({"k": 1}));
+    }
+}
+
+#[cfg(test)]
+mod budget_tests {
+    use super::*;
+
+    /// `levels` levels of ten aliases each: six make a 400-byte file of a million values.
+    fn laughs(levels: usize) -> String {
+        let mut src = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..=levels {
+            let p = i - 1;
+            src.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        src
+    }
+
+    #[test]
+    fn alias_expansion_past_the_budget_is_one_error_at_the_alias() {
+        let src = laughs(6);
+        let mut d = Diagnostics::new("t.yaml", src.as_str());
+        assert!(
+            parse(&src, &mut d).is_none(),
+            "a billion laughs must not load"
+        );
+        let out = d.to_string();
+        assert_eq!(d.error_count(), 1, "{out}");
+        assert!(out.contains("aliases expand to more than"), "{out}");
+        // Points at an alias on the line where the budget ran out.
+        assert!(out.starts_with("t.yaml:"), "{out}");
+        assert!(out.contains("*a"), "{out}");
+    }
+
+    #[test]
+    fn aliases_within_the_budget_still_load() {
+        let src = laughs(2); // 1,000 scalars
+        let mut d = Diagnostics::new("t.yaml", src.as_str());
+        let doc = parse(&src, &mut d).expect("parses");
+        assert!(d.is_empty(), "{d}");
+        assert_eq!(doc.value.unwrap()["a2"][9][9][9], "x");
+    }
+
+    #[test]
+    fn nesting_past_the_limit_is_one_clear_error() {
+        let src = format!("a: {}{}\n", "[".repeat(100), "]".repeat(100));
+        let mut d = Diagnostics::new("t.yaml", src.as_str());
+        assert!(parse(&src, &mut d).is_none());
+        assert!(d.to_string().contains("nested"), "{d}");
     }
 }
