@@ -265,14 +265,16 @@ fn a_chat_passthrough_gets_comments_but_never_inside_an_event() {
             (0, text_chunk("whole")),
             // Quiet for 20 s between events: one keepalive at 15 s.
             (20_000, head.to_owned()),
-            // Quiet for 40 s inside an event: nothing may be written into it.
+            // Quiet for 40 s inside an event: nothing may be written into it. The scrub stage
+            // holds the incomplete line until its end arrives, so the client's stream stays
+            // between events and keeps getting keepalives.
             (60_000, rest.to_owned()),
             (60_000, "data: [DONE]\n\n".to_owned()),
         ],
         false,
     );
     let chunks = host.read(host.handle(Policy::DEFAULT, stream_chat()));
-    assert_eq!(keepalives(&chunks, SSE_COMMENT), [15_000]);
+    assert_eq!(keepalives(&chunks, SSE_COMMENT), [15_000, 30_000, 45_000]);
     let body: String = chunks.iter().map(|(_, c)| c.as_str()).collect();
     assert!(
         body.contains(&second),

@@ -100,18 +100,49 @@ fn common_headers(
     protocol: crate::host::Headers,
     auth: (&str, String),
 ) -> crate::host::Headers {
-    let mut headers = Vec::with_capacity(3 + protocol.len() + call.provider.headers.len());
-    headers.push(("content-type".to_owned(), "application/json".to_owned()));
     let accept = if call.stream {
         "text/event-stream"
     } else {
         "application/json"
     };
-    headers.push(("accept".to_owned(), accept.to_owned()));
+    let mut headers = headers_for(call.provider, accept, protocol.len());
+    headers.insert(
+        0,
+        ("content-type".to_owned(), "application/json".to_owned()),
+    );
+    let extra = headers.split_off(3);
     headers.extend(protocol);
-    for (k, v) in call.provider.headers {
-        headers.push(((*k).to_ascii_lowercase(), (*v).to_owned()));
-    }
+    headers.extend(extra);
     headers.push((auth.0.to_owned(), auth.1));
     headers
+}
+
+/// `accept`, `accept-encoding: identity` (an encoded answer could not be checked for
+/// credentials, see `router::scrub`), then the provider's static extra headers.
+fn headers_for(provider: &Provider, accept: &str, room: usize) -> crate::host::Headers {
+    let mut headers = Vec::with_capacity(5 + room + provider.headers.len());
+    headers.push(("accept".to_owned(), accept.to_owned()));
+    headers.push(("accept-encoding".to_owned(), "identity".to_owned()));
+    for (k, v) in provider.headers {
+        headers.push(((*k).to_ascii_lowercase(), (*v).to_owned()));
+    }
+    headers
+}
+
+/// A body-less follow-up request (`GET`/`DELETE` of a natively stored response) to `url` on
+/// `provider`, with the same headers as its attempts: the provider's extra headers, identity
+/// encoding, and the key as the kind sends it.
+pub fn follow_up(provider: &Provider, key: &str, method: &str, url: String) -> HttpRequest {
+    let mut headers = headers_for(provider, "application/json", 0);
+    headers.push(match provider.kind {
+        Kind::AzureOpenAi => ("api-key".to_owned(), key.to_owned()),
+        Kind::Anthropic => ("x-api-key".to_owned(), key.to_owned()),
+        Kind::OpenAi | Kind::Mock => ("authorization".to_owned(), format!("Bearer {key}")),
+    });
+    HttpRequest {
+        method: method.to_owned(),
+        url,
+        headers,
+        body: Bytes::new(),
+    }
 }

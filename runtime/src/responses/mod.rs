@@ -33,10 +33,10 @@ pub mod store;
 pub mod tools;
 
 use crate::errors::ApiError;
-use crate::host::{Body, Headers, Host, HttpRequest, HttpResponse, Kv};
+use crate::host::{Body, Host, HttpRequest, HttpResponse, Kv};
 use crate::openai::{Endpoint, Routing};
 use crate::router::log::RequestLog;
-use crate::router::{forward, Runtime};
+use crate::router::{forward, scrub, Runtime};
 use crate::table::{Kind, Provider};
 use bytes::Bytes;
 use exchange::{ResponsesExchange, Saving};
@@ -328,22 +328,11 @@ async fn native_follow_up<H: Host>(
         url.push('?');
         url.push_str(&q.join("&"));
     }
-    let auth = match provider.kind {
-        Kind::AzureOpenAi => ("api-key".to_owned(), key),
-        _ => ("authorization".to_owned(), format!("Bearer {key}")),
-    };
-    let mut headers: Headers = vec![auth, ("accept".to_owned(), "application/json".to_owned())];
-    for (k, v) in provider.headers {
-        headers.push(((*k).to_ascii_lowercase(), (*v).to_owned()));
-    }
-    let out = HttpRequest {
-        method: method.to_owned(),
-        url,
-        headers,
-        body: Bytes::new(),
-    };
-    let resp = host
-        .fetch(out, provider.timeout_ms)
+    // The same request builder and scrub stage as every attempt: the answer is cleaned of
+    // credentials before it is read.
+    let out = crate::kinds::follow_up(provider, &key, method, url);
+    let secrets = forward::secrets_of(rt, host);
+    let resp = forward::call(host, out, provider.timeout_ms, &secrets)
         .await
         .map_err(|e| match e {
             crate::host::FetchError::Timeout => ApiError::gateway_timeout(format!(
@@ -356,7 +345,7 @@ async fn native_follow_up<H: Host>(
         })?;
     let body = crate::router::exchange::read_all(resp.body)
         .await
-        .map_err(ApiError::bad_gateway)?;
+        .map_err(|why| ApiError::bad_gateway(scrub::clean_text(&why, &secrets)))?;
     let ctype = resp
         .headers
         .iter()

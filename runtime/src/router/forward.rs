@@ -11,16 +11,17 @@
 //!    [`streams`](super::streams)). A 429 rests the key and tries the provider's next key; a
 //!    5xx, 408, timeout or connect error counts against the route and moves to the next
 //!    route; any other 4xx goes back at once. At most `gateway.max_attempts` attempts.
-//! 4. Error bodies and headers from upstreams are scrubbed of every credential the gateway
-//!    knows ([`scrub`]) before they are forwarded. Every answer carries `x-apex-attempts`,
-//!    and `x-apex-provider` once a provider answered.
+//! 4. Every upstream answer, success or error, passes the scrub stage ([`call`], see
+//!    [`scrub`]) before anything here reads it: headers, body and stream events are cleaned of
+//!    every credential the gateway knows. Every answer carries `x-apex-attempts`, and
+//!    `x-apex-provider` once a provider answered.
 
 use super::cooldown::{Rest, Resting};
 use super::exchange::Exchange;
 use super::log::RequestLog;
 use super::plan::{self, Next, Target};
 use super::retry_after;
-use super::scrub::scrub;
+use super::scrub::{self, Secrets};
 use super::streams::{self, Checked, First, Terminated};
 use super::Runtime;
 use crate::errors::ApiError;
@@ -30,6 +31,7 @@ use crate::openai::Endpoint;
 use crate::table::{Kind, Provider, Strategy};
 use bytes::Bytes;
 use futures_util::StreamExt;
+use std::rc::Rc;
 
 /// Most bytes of an upstream error body read for scrubbing and forwarding.
 const MAX_ERROR_BODY: usize = 1024 * 1024;
@@ -147,6 +149,8 @@ pub async fn forward<H: Host, X: Exchange>(
     let mut notes: Vec<String> = Vec::new();
     let mut last: Option<Failure> = None;
     let mut not_compiled: Option<ApiError> = None;
+    // Read from the host on the first upstream call, then shared by every scrub of this request.
+    let mut secrets: Option<Rc<Secrets>> = None;
 
     'routes: for target in order.iter().filter_map(|i| targets.get(*i)) {
         let Some(provider) = gateway.providers.get(usize::from(target.provider)) else {
@@ -218,7 +222,10 @@ pub async fn forward<H: Host, X: Exchange>(
             log.key = needs_key.then_some(k);
             let result = match prepared {
                 Prepared::Local(resp) => Ok(resp),
-                Prepared::Fetch(req) => host.fetch(req, provider.timeout_ms).await,
+                Prepared::Fetch(req) => {
+                    let secrets = secrets.get_or_insert_with(|| secrets_of(rt, host));
+                    self::call(host, req, provider.timeout_ms, secrets).await
+                }
             };
             let answered = host.now_ms();
             now = answered;
@@ -292,7 +299,7 @@ pub async fn forward<H: Host, X: Exchange>(
                 Ok(resp) if !plan::retryable_status(resp.status) => {
                     // The upstream is up and judged the request: its verdict goes back as is.
                     cooldowns.succeeded(target.provider);
-                    return upstream_error(rt, host, resp, provider, attempts).await;
+                    return upstream_error(host, resp, provider, attempts).await;
                 }
                 Ok(resp) => {
                     notes.push(format!("{}: HTTP {}", provider.id, resp.status));
@@ -320,9 +327,8 @@ pub async fn forward<H: Host, X: Exchange>(
                     continue 'routes;
                 }
                 Err(FetchError::Connect(why)) => {
-                    let why =
-                        String::from_utf8_lossy(&scrub(why.as_bytes(), &known_secrets(rt, host)))
-                            .into_owned();
+                    let secrets = secrets.get_or_insert_with(|| secrets_of(rt, host));
+                    let why = scrub::clean_text(&why, secrets);
                     notes.push(format!("{}: connection failed ({why})", provider.id));
                     cooldowns.failed(target.provider, answered, None);
                     last = Some(Failure::Connect);
@@ -342,7 +348,7 @@ pub async fn forward<H: Host, X: Exchange>(
     };
     let mut resp = match last {
         Some(Failure::Status(resp, provider)) => {
-            return upstream_error(rt, host, resp, provider, attempts).await;
+            return upstream_error(host, resp, provider, attempts).await;
         }
         Some(Failure::Timeout) => ApiError::gateway_timeout(summary()).into_response(),
         Some(Failure::Connect) => ApiError::bad_gateway(summary()).into_response(),
@@ -409,28 +415,31 @@ fn pass_through(resp: HttpResponse, provider: &Provider, attempts: u32) -> HttpR
 }
 
 /// Every key value the gateway can send anywhere: all providers' keys and the gateway's own.
-/// Only built on error paths.
-fn known_secrets<H: Host>(rt: &Runtime, host: &H) -> Vec<String> {
-    rt.gateway
-        .providers
-        .iter()
-        .flat_map(|p| p.api_keys.iter())
-        .chain(rt.gateway.auth_keys.iter())
-        .filter_map(|n| host.secret(n))
-        .collect()
+pub(crate) fn secrets_of<H: Host>(rt: &Runtime, host: &H) -> Rc<Secrets> {
+    Rc::new(Secrets::new(
+        rt.gateway
+            .providers
+            .iter()
+            .flat_map(|p| p.api_keys.iter())
+            .chain(rt.gateway.auth_keys.iter())
+            .filter_map(|n| host.secret(n)),
+    ))
 }
 
-/// Headers an upstream should never have sent back, and the gateway never forwards.
-fn credential_header(name: &str) -> bool {
-    matches!(
-        name,
-        "authorization" | "api-key" | "x-api-key" | "x-goog-api-key" | "proxy-authorization"
-    )
+/// One upstream call, for every path that makes one (attempts, native follow-ups): the
+/// request as [`kinds`] built it, the answer through the scrub stage before anyone reads it.
+pub(crate) async fn call<H: Host>(
+    host: &H,
+    req: crate::host::HttpRequest,
+    timeout_ms: u32,
+    secrets: &Rc<Secrets>,
+) -> Result<HttpResponse, FetchError> {
+    let resp = host.fetch(req, timeout_ms).await?;
+    Ok(scrub::stage(resp, secrets))
 }
 
-/// An upstream error answer: same status, body and header values scrubbed of credentials.
+/// An upstream error answer: same status, headers and body (already scrubbed, see [`call`]).
 async fn upstream_error<H: Host>(
-    rt: &Runtime,
     host: &H,
     resp: HttpResponse,
     provider: &Provider,
@@ -445,21 +454,12 @@ async fn upstream_error<H: Host>(
             futures_util::future::Either::Right(((), _)) => Vec::new(),
         }
     };
-    let secrets = known_secrets(rt, host);
-    let body = scrub(&raw, &secrets);
     let mut headers = forwardable(resp.headers);
-    headers.retain(|(k, _)| k != "content-encoding" && !credential_header(k));
-    for (_, v) in headers.iter_mut() {
-        let clean = scrub(v.as_bytes(), &secrets);
-        if clean != v.as_bytes() {
-            *v = String::from_utf8_lossy(&clean).into_owned();
-        }
-    }
     mark(&mut headers, provider, attempts);
     HttpResponse {
         status: resp.status,
         headers,
-        body: Body::Bytes(Bytes::from(body)),
+        body: Body::Bytes(Bytes::from(raw)),
     }
 }
 

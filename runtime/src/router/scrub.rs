@@ -1,106 +1,261 @@
-//! Removing credentials from upstream error bodies before a client sees them.
+//! The scrub stage: every byte an upstream sends passes here before a client, a log line or
+//! the response store sees it.
 //!
-//! Providers echo things back in errors: a key (or part of it) in "invalid key" messages, a
-//! request URL with `?key=`. An upstream error body (and its header values) is only forwarded
-//! after every occurrence of any key value the gateway knows (every provider's, not only the
-//! one called: a misconfigured route may have sent another provider's key), every `sk-…`
-//! style token (also masked ones, `sk-proj-ab**…**yz`), every `key=`/`token=`/`sig=`/
-//! `secret=`/`password=` query value, every `Bearer …` token, every `…key: value` header echo
-//! and every JSON `"…key": "value"` is replaced by `[redacted]`.
+//! A deployed gateway is a public URL in front of the user's paid keys, and upstreams echo
+//! what they were sent: a key (or part of it) in an "invalid key" message, a request URL with
+//! `?key=`, an `authorization` header, an SSE error event inside a 200 stream, a JSON string
+//! with the key escaped (`\/`, `\u002d`). So the router never looks at an upstream answer
+//! before [`stage`] has cleaned it, on every path (attempts, native follow-ups), whatever the
+//! status:
+//!
+//! - **headers**: credential-named ones dropped ([`credential_header`]), the others' values
+//!   cleaned ([`Scope::All`]);
+//! - **body**: cleaned line by line as it streams ([`Scrubbed`]): memory is bounded by the
+//!   longest line (an SSE event's line, or a one-line JSON body), never the whole stream, and
+//!   a line leaves only once it is complete, so a key split across chunks is still seen;
+//! - **content encodings**: the gateway asks for `identity`; a body still encoded (`gzip`…)
+//!   cannot be read, so it is never forwarded: an error answer keeps its status with a body of
+//!   the gateway's, a success becomes a 502 (and fails over). (The Workers host hands over
+//!   bodies the platform already decoded, and drops the header.)
+//!
+//! What counts as a credential ([`clean`]): every value of a key the gateway knows
+//! ([`Secrets`]: every provider's and the gateway's own, not only the one called), whole or any
+//! 8-byte run of it; on error answers and header values ([`Scope::All`]) also every `sk-…`
+//! style token (masked ones too, `sk-proj-ab**…**yz`), every `key=`/`token=`/`sig=`/`secret=`/
+//! `password=` query value, every `Bearer …` token, every `…key: value` header echo and every
+//! JSON `"…key": "value"`. Success bodies get only the known-key pass: the heuristics would
+//! rewrite ordinary model output ("monkey: …"). JSON escapes of printable ASCII are decoded
+//! before matching, so an escaped key is seen as the key; bytes with nothing to redact leave
+//! exactly as they came.
+
+use crate::host::{Body, ByteStream, Headers, HttpResponse, StreamError};
+use bytes::Bytes;
+use futures_core::Stream;
+use std::borrow::Cow;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
 
 const REDACTED: &[u8] = b"[redacted]";
 
-/// `body` with credentials replaced. `secrets` are the key values the gateway knows.
-pub fn scrub(body: &[u8], secrets: &[String]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(body.len());
-    let mut i = 0;
-    while let Some(rest) = body.get(i..).filter(|r| !r.is_empty()) {
-        // The longest match: keys of one provider family share a prefix (`sk-proj-`), and
-        // stopping at what one key has in common with another would show the rest.
-        if let Some(n) = secrets
-            .iter()
-            .filter_map(|s| known_key_at(rest, s.as_bytes()))
-            .max()
-        {
-            out.extend_from_slice(REDACTED);
-            // A fragment of a key runs on to the end of its token (an echo that differs from
-            // the key after some point still is key material).
-            i += n + key_chars(rest.get(n..).unwrap_or_default());
-            continue;
-        }
-        let at_word_start = i == 0 || body.get(i - 1).is_none_or(|b| !b.is_ascii_alphanumeric());
-        if at_word_start && starts_with_ci(rest, b"sk-") {
-            let n = masked_token_len(rest.get(3..).unwrap_or_default());
-            if n >= 8 {
-                out.extend_from_slice(REDACTED);
-                i += 3 + n;
-                continue;
-            }
-        }
-        if starts_with_ci(rest, b"key\"") {
-            if let Some((prefix, n)) = json_string_value(rest.get(4..).unwrap_or_default()) {
-                out.extend_from_slice(rest.get(..4 + prefix).unwrap_or_default());
-                out.extend_from_slice(REDACTED);
-                i += 4 + prefix + n;
-                continue;
-            }
-        }
-        if let Some(p) = [
-            &b"key="[..],
-            b"token=",
-            b"sig=",
-            b"secret=",
-            b"password=",
-            b"bearer ",
-            b"key: ",
-        ]
-        .into_iter()
-        .find(|p| starts_with_ci(rest, p))
-        {
-            out.extend_from_slice(rest.get(..p.len()).unwrap_or_default());
-            i += p.len();
-            let value = body.get(i..).unwrap_or_default();
-            let n = if p.ends_with(b" ") {
-                token_len(value)
-            } else {
-                value_len(value)
-            };
-            if n > 0 {
-                out.extend_from_slice(REDACTED);
-                i += n;
-            }
-            continue;
-        }
-        if let Some(b) = rest.first() {
-            out.push(*b);
-        }
-        i += 1;
-    }
-    out
+/// Shortest run of a known key that counts as the key: error messages that "mask" a key often
+/// show its first or last characters (`alpha-se…`, `…lue-1111`).
+pub const FRAGMENT: usize = 8;
+
+/// Longest line [`Scrubbed`] holds while waiting for its end (the largest body read whole).
+pub const MAX_LINE: usize = crate::router::exchange::MAX_TRANSLATED_BODY;
+
+/// Which rules apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Known key values only (success bodies).
+    Known,
+    /// Known keys and every credential-looking token (error bodies, header values).
+    All,
 }
 
-/// Shortest piece of a known key that counts as the key: error messages that "mask" a key
-/// often show its first or last characters (`alpha-se…`, `…lue-1111`).
-const FRAGMENT: usize = 8;
+/// The key values the gateway knows, ready for matching.
+#[derive(Debug, Default)]
+pub struct Secrets {
+    /// Whole values (at least 4 bytes).
+    whole: Vec<Vec<u8>>,
+    /// Every [`FRAGMENT`]-byte run of every value, as a little-endian u64, sorted.
+    runs: Vec<u64>,
+    /// Bit per first two bytes of a run: most positions are ruled out with one lookup.
+    pairs: Vec<u64>,
+}
 
-/// Length of the known key `secret` (whole, or a fragment of ≥ [`FRAGMENT`] bytes from its
-/// start or its end) at the start of `rest`.
-fn known_key_at(rest: &[u8], secret: &[u8]) -> Option<usize> {
-    if secret.len() < 4 {
+impl Secrets {
+    pub fn new<I: IntoIterator<Item = String>>(values: I) -> Self {
+        let mut s = Secrets {
+            pairs: vec![0; 1024],
+            ..Secrets::default()
+        };
+        for v in values {
+            let v = v.into_bytes();
+            if v.len() < 4 {
+                continue;
+            }
+            for w in v.windows(FRAGMENT) {
+                if let Some(run) = run_at(w) {
+                    s.runs.push(run);
+                    let p = pair_at(w);
+                    if let Some(slot) = s.pairs.get_mut(p / 64) {
+                        *slot |= 1 << (p % 64);
+                    }
+                }
+            }
+            s.whole.push(v);
+        }
+        s.runs.sort_unstable();
+        s.runs.dedup();
+        s
+    }
+
+    /// Length of a known key (whole, or a run of ≥ [`FRAGMENT`] bytes of one) at the start of
+    /// `rest`; the longest whole match wins (keys of one family share a prefix).
+    fn at(&self, rest: &[u8]) -> Option<usize> {
+        let whole = self
+            .whole
+            .iter()
+            .filter(|w| rest.starts_with(w))
+            .map(Vec::len)
+            .max();
+        if whole.is_some() {
+            return whole;
+        }
+        let head = rest.get(..FRAGMENT)?;
+        let p = pair_at(head);
+        let bit = self
+            .pairs
+            .get(p / 64)
+            .is_some_and(|b| b & (1 << (p % 64)) != 0);
+        if !bit {
+            return None;
+        }
+        let run = run_at(head)?;
+        self.runs.binary_search(&run).ok().map(|_| FRAGMENT)
+    }
+}
+
+fn run_at(w: &[u8]) -> Option<u64> {
+    let a: [u8; 8] = w.get(..FRAGMENT)?.try_into().ok()?;
+    Some(u64::from_le_bytes(a))
+}
+
+fn pair_at(w: &[u8]) -> usize {
+    let a = usize::from(w.first().copied().unwrap_or(0));
+    let b = usize::from(w.get(1).copied().unwrap_or(0));
+    (a << 8 | b) & 0xffff
+}
+
+/// `body` with credentials replaced; borrowed when there was nothing to replace.
+pub fn clean<'a>(body: &'a [u8], secrets: &Secrets, scope: Scope) -> Cow<'a, [u8]> {
+    if let Some(out) = redact(body, secrets, scope) {
+        return Cow::Owned(out);
+    }
+    if !body.contains(&b'\\') {
+        return Cow::Borrowed(body);
+    }
+    // An escaped key is still the key: look again with the escapes decoded, and when that
+    // finds something, what leaves is the decoded (equivalent JSON) text, redacted.
+    match unescape(body).and_then(|plain| redact(&plain, secrets, scope)) {
+        Some(out) => Cow::Owned(out),
+        None => Cow::Borrowed(body),
+    }
+}
+
+/// `body` with every JSON escape of a printable ASCII character but `"` and `\` (`\/`,
+/// `\u002B`, `\u0041`) replaced by the character itself; `None` when there is none.
+fn unescape(body: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(body.len());
+    let mut i = 0;
+    let mut changed = false;
+    while let Some(&b) = body.get(i) {
+        if b == b'\\' {
+            match body.get(i + 1) {
+                Some(b'/') => {
+                    out.push(b'/');
+                    i += 2;
+                    changed = true;
+                    continue;
+                }
+                Some(b'u') => {
+                    let c = body
+                        .get(i + 2..i + 6)
+                        .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
+                        .and_then(|h| std::str::from_utf8(h).ok())
+                        .and_then(|h| u8::from_str_radix(h, 16).ok())
+                        .filter(|c| (0x20..0x7f).contains(c) && *c != b'"' && *c != b'\\');
+                    if let Some(c) = c {
+                        out.push(c);
+                        i += 6;
+                        changed = true;
+                        continue;
+                    }
+                }
+                _ => {}
+            }
+            // Any other escape stays as it is, both bytes (`\\` must not start another).
+            out.extend_from_slice(body.get(i..(i + 2).min(body.len())).unwrap_or_default());
+            i += 2;
+            continue;
+        }
+        out.push(b);
+        i += 1;
+    }
+    changed.then_some(out)
+}
+
+/// The body with credentials replaced, or `None` when it holds none.
+fn redact(body: &[u8], secrets: &Secrets, scope: Scope) -> Option<Vec<u8>> {
+    let mut out: Option<Vec<u8>> = None;
+    // Bytes of `body` before `i` not yet copied to `out` start at `copied`.
+    let mut copied = 0;
+    let mut i = 0;
+    while let Some(rest) = body.get(i..).filter(|r| !r.is_empty()) {
+        let Some((keep, skip)) = match_at(body, i, rest, secrets, scope) else {
+            i += 1;
+            continue;
+        };
+        let o = out.get_or_insert_with(|| Vec::with_capacity(body.len()));
+        o.extend_from_slice(body.get(copied..i + keep).unwrap_or_default());
+        o.extend_from_slice(REDACTED);
+        i += keep + skip;
+        copied = i;
+    }
+    let mut o = out?;
+    o.extend_from_slice(body.get(copied..).unwrap_or_default());
+    Some(o)
+}
+
+/// A credential at `i` (`rest` = `body[i..]`): how many bytes of the match to keep (a
+/// `key=` prefix) and how many after them to replace.
+fn match_at(
+    body: &[u8],
+    i: usize,
+    rest: &[u8],
+    secrets: &Secrets,
+    scope: Scope,
+) -> Option<(usize, usize)> {
+    if let Some(n) = secrets.at(rest) {
+        // A fragment of a key runs on to the end of its token (an echo that differs from the
+        // key after some point still is key material).
+        return Some((0, n + key_chars(rest.get(n..).unwrap_or_default())));
+    }
+    if scope == Scope::Known {
         return None;
     }
-    if rest.starts_with(secret) {
-        return Some(secret.len());
+    let at_word_start = i == 0 || body.get(i - 1).is_none_or(|b| !b.is_ascii_alphanumeric());
+    if at_word_start && starts_with_ci(rest, b"sk-") {
+        let n = masked_token_len(rest.get(3..).unwrap_or_default());
+        if n >= 8 {
+            return Some((0, 3 + n));
+        }
     }
-    if secret.len() < FRAGMENT + 4 {
-        return None;
+    if starts_with_ci(rest, b"key\"") {
+        if let Some((prefix, n)) = json_string_value(rest.get(4..).unwrap_or_default()) {
+            return Some((4 + prefix, n));
+        }
     }
-    let common = rest.iter().zip(secret).take_while(|(a, b)| a == b).count();
-    if common >= FRAGMENT {
-        return Some(common);
-    }
-    let tail = secret.get(secret.len() - FRAGMENT..)?;
-    rest.starts_with(tail).then_some(FRAGMENT)
+    let p = [
+        &b"key="[..],
+        b"token=",
+        b"sig=",
+        b"secret=",
+        b"password=",
+        b"bearer ",
+        b"key: ",
+    ]
+    .into_iter()
+    .find(|p| starts_with_ci(rest, p))?;
+    let value = rest.get(p.len()..).unwrap_or_default();
+    let n = if p.ends_with(b" ") {
+        token_len(value)
+    } else {
+        value_len(value)
+    };
+    (n > 0).then_some((p.len(), n))
 }
 
 /// Length of a run of the characters API keys are made of: letters, digits, `-`, `_`.
@@ -170,6 +325,211 @@ fn value_len(s: &[u8]) -> usize {
                 )
         })
         .count()
+}
+
+/// Headers an upstream should never send back, and the gateway never forwards: anything
+/// named like a credential (`authorization`, `api-key`, `x-api-key`, `x-goog-api-key`,
+/// `x-…-key`, `…-token`, `…-secret`).
+pub fn credential_header(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.ends_with("authorization")
+        || n.ends_with("key")
+        || n.ends_with("-token")
+        || n.ends_with("secret")
+        || n.contains("api-key")
+        || n.contains("apikey")
+}
+
+/// Upstream headers minus credential-named ones, every other value cleaned.
+pub fn clean_headers(mut headers: Headers, secrets: &Secrets) -> Headers {
+    headers.retain(|(k, _)| !credential_header(k));
+    for (_, v) in headers.iter_mut() {
+        if let Cow::Owned(c) = clean(v.as_bytes(), secrets, Scope::All) {
+            *v = String::from_utf8_lossy(&c).into_owned();
+        }
+    }
+    headers
+}
+
+/// The scrub stage for one upstream answer (see the module docs): clean headers, a body
+/// that is cleaned as it is read, and no encoded body the gateway could not read.
+pub fn stage(mut resp: HttpResponse, secrets: &Rc<Secrets>) -> HttpResponse {
+    let scope = if resp.status >= 400 {
+        Scope::All
+    } else {
+        Scope::Known
+    };
+    resp.headers = clean_headers(std::mem::take(&mut resp.headers), secrets);
+    let encoding = resp
+        .header("content-encoding")
+        .map(|e| e.trim().to_ascii_lowercase())
+        .filter(|e| !e.is_empty() && e != "identity");
+    if let Some(encoding) = encoding {
+        return encoded(resp, &encoding);
+    }
+    let sse = resp.header("content-type").is_some_and(|t| {
+        t.trim_start()
+            .to_ascii_lowercase()
+            .starts_with("text/event-stream")
+    });
+    let inner: ByteStream = match std::mem::replace(&mut resp.body, Body::Empty) {
+        Body::Empty => return resp,
+        Body::Bytes(b) => {
+            resp.body = Body::Bytes(match clean(&b, secrets, scope) {
+                Cow::Borrowed(_) => b,
+                Cow::Owned(c) => Bytes::from(c),
+            });
+            return resp;
+        }
+        Body::Stream(s) => s,
+        // A body read whole anyway (not an event stream) in one step where the host can.
+        Body::Platform(p) if !sse => Box::pin(futures_util::stream::once(async move {
+            p.read_all(MAX_LINE).await.map_err(StreamError)
+        })),
+        Body::Platform(p) => p.into_stream(),
+    };
+    resp.body = Body::Stream(Box::pin(Scrubbed {
+        inner,
+        secrets: Rc::clone(secrets),
+        scope,
+        sse,
+        held: Vec::new(),
+        done: false,
+    }));
+    resp
+}
+
+/// An answer whose body is still encoded: never forwarded unread (see the module docs).
+fn encoded(mut resp: HttpResponse, encoding: &str) -> HttpResponse {
+    let message = format!(
+        "the upstream sent a `{encoding}`-encoded body although the gateway asked for \
+         `accept-encoding: identity`; it is not forwarded, since the gateway cannot check it \
+         for credentials."
+    );
+    resp.headers
+        .retain(|(k, _)| !matches!(k.as_str(), "content-encoding" | "content-type"));
+    resp.headers
+        .push(("content-type".to_owned(), "application/json".to_owned()));
+    if resp.status < 400 {
+        resp.status = 502;
+    }
+    resp.body = Body::Bytes(
+        crate::errors::ApiError::new(resp.status, "api_error", Some("upstream_encoding"), message)
+            .body(),
+    );
+    resp
+}
+
+/// A body cleaned line by line (see [`stage`]). A line leaves once its end arrived; the
+/// unterminated rest at the end leaves too, except in an event stream, where an incomplete
+/// last event was cut mid-way and is dropped (SSE clients never dispatch one either) unless
+/// it is a whole line already (`data: [DONE]` without its newline). A failed body drops what
+/// it holds, so what went out always ends on a line boundary.
+pub struct Scrubbed {
+    inner: ByteStream,
+    secrets: Rc<Secrets>,
+    scope: Scope,
+    sse: bool,
+    held: Vec<u8>,
+    done: bool,
+}
+
+impl Scrubbed {
+    fn cleaned(&self, line: Bytes) -> Bytes {
+        match clean(&line, &self.secrets, self.scope) {
+            Cow::Borrowed(_) => line,
+            Cow::Owned(c) => Bytes::from(c),
+        }
+    }
+
+    /// The held bytes plus `chunk` up to its last line end; the rest is held.
+    fn lines(&mut self, chunk: Bytes) -> Result<Bytes, StreamError> {
+        let Some(end) = chunk.iter().rposition(|b| matches!(b, b'\n' | b'\r')) else {
+            self.held.extend_from_slice(&chunk);
+            if self.held.len() > MAX_LINE {
+                return Err(StreamError(format!(
+                    "an upstream line is over {MAX_LINE} bytes"
+                )));
+            }
+            return Ok(Bytes::new());
+        };
+        let line = chunk.slice(..end + 1);
+        let rest = chunk.slice(end + 1..);
+        let line = if self.held.is_empty() {
+            line
+        } else {
+            let mut joined = std::mem::take(&mut self.held);
+            joined.extend_from_slice(&line);
+            Bytes::from(joined)
+        };
+        self.held.extend_from_slice(&rest);
+        Ok(self.cleaned(line))
+    }
+
+    /// What the end of the body leaves of the held bytes.
+    fn last(&mut self) -> Option<Bytes> {
+        let rest = std::mem::take(&mut self.held);
+        if rest.is_empty() || (self.sse && !whole_sse_line(&rest)) {
+            return None;
+        }
+        Some(self.cleaned(Bytes::from(rest)))
+    }
+}
+
+/// An unterminated last SSE line that is complete anyway: `data: [DONE]`, or `data:` with a
+/// whole JSON value.
+fn whole_sse_line(line: &[u8]) -> bool {
+    let Some(data) = line.strip_prefix(b"data:") else {
+        return false;
+    };
+    let data = data.strip_prefix(b" ").unwrap_or(data);
+    data == b"[DONE]" || serde_json::from_slice::<serde::de::IgnoredAny>(data).is_ok()
+}
+
+impl Stream for Scrubbed {
+    type Item = Result<Bytes, StreamError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            if this.done {
+                return Poll::Ready(None);
+            }
+            match this.inner.as_mut().poll_next(cx) {
+                Poll::Ready(Some(Ok(chunk))) => match this.lines(chunk) {
+                    Ok(out) if out.is_empty() => continue,
+                    Ok(out) => return Poll::Ready(Some(Ok(out))),
+                    Err(e) => {
+                        this.done = true;
+                        this.held.clear();
+                        return Poll::Ready(Some(Err(e)));
+                    }
+                },
+                Poll::Ready(Some(Err(e))) => {
+                    this.done = true;
+                    this.held.clear();
+                    let why = clean(e.0.as_bytes(), &this.secrets, Scope::All);
+                    let why = String::from_utf8_lossy(&why).into_owned();
+                    return Poll::Ready(Some(Err(StreamError(why))));
+                }
+                Poll::Ready(None) => {
+                    this.done = true;
+                    return Poll::Ready(this.last().map(Ok));
+                }
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}
+
+/// `text` cleaned with every rule, as text (connect errors and other upstream messages).
+pub fn clean_text(text: &str, secrets: &Secrets) -> String {
+    String::from_utf8_lossy(&clean(text.as_bytes(), secrets, Scope::All)).into_owned()
+}
+
+/// `body` with every rule, for tests and callers with the values at hand.
+pub fn scrub(body: &[u8], secrets: &[String]) -> Vec<u8> {
+    clean(body, &Secrets::new(secrets.iter().cloned()), Scope::All).into_owned()
 }
 
 #[cfg(test)]

@@ -160,6 +160,8 @@ pub struct Terminated<S = ByteStream> {
     provider: &'static str,
     error_event: fn(&str) -> Bytes,
     ended: bool,
+    /// Line ends at the end of what went out so far (2: an event boundary, or nothing sent).
+    trailing_newlines: u8,
 }
 
 impl<S> Terminated<S> {
@@ -169,7 +171,40 @@ impl<S> Terminated<S> {
             provider,
             error_event,
             ended: false,
+            trailing_newlines: 2,
         }
+    }
+
+    fn sent(&mut self, chunk: &[u8]) {
+        let mut n: u8 = 0;
+        for b in chunk.iter().rev() {
+            match b {
+                b'\r' => {}
+                b'\n' if n < 2 => n += 1,
+                b'\n' => break,
+                _ => {
+                    self.trailing_newlines = n;
+                    return;
+                }
+            }
+        }
+        // Only line ends (or nothing): they add to those before.
+        self.trailing_newlines = self.trailing_newlines.saturating_add(n).min(2);
+    }
+
+    /// The final error event, starting on a fresh event boundary: a stream cut after a line
+    /// but before its event's blank line would otherwise glue the two into one event.
+    fn final_event(&self, message: &str) -> Bytes {
+        let event = (self.error_event)(message);
+        let pad: &[u8] = match self.trailing_newlines {
+            0 => b"\n\n",
+            1 => b"\n",
+            _ => return event,
+        };
+        let mut out = Vec::with_capacity(pad.len() + event.len());
+        out.extend_from_slice(pad);
+        out.extend_from_slice(&event);
+        Bytes::from(out)
     }
 }
 
@@ -189,13 +224,17 @@ impl<S: Stream<Item = Result<Bytes, StreamError>> + Unpin> Stream for Terminated
                      response is incomplete. Retry the request.",
                     this.provider
                 );
-                Poll::Ready(Some(Ok((this.error_event)(&message))))
+                Poll::Ready(Some(Ok(this.final_event(&message))))
             }
             Poll::Ready(None) => {
                 this.ended = true;
                 Poll::Ready(None)
             }
-            other => other,
+            Poll::Ready(Some(Ok(chunk))) => {
+                this.sent(&chunk);
+                Poll::Ready(Some(Ok(chunk)))
+            }
+            Poll::Pending => Poll::Pending,
         }
     }
 }

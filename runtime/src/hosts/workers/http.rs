@@ -142,7 +142,9 @@ pub(super) async fn upstream_fetch(
     };
 
     let mut headers = read_headers(&resp.headers());
-    headers.retain(|(name, _)| !is_hop_by_hop(name));
+    // The platform decodes a `gzip`/`br` body as it is read, so what the router gets is never
+    // encoded: the header no longer describes it (the scrub stage refuses encoded bodies).
+    headers.retain(|(name, _)| !is_hop_by_hop(name) && name != "content-encoding");
     let length = headers
         .iter()
         .find(|(k, _)| k == "content-length")
