@@ -244,25 +244,6 @@ impl Drop for Staging {
     }
 }
 
-/// The runtime path to write into the generated Cargo.toml: `--runtime-path`, else
-/// `$APEXC_RUNTIME_PATH`, else the `runtime/` directory of the apexc source tree; made absolute
-/// so the crate builds wherever it is written.
-pub fn resolve_runtime_path(flag: Option<&Path>) -> PathBuf {
-    let chosen = flag
-        .map(Path::to_path_buf)
-        .or_else(|| {
-            std::env::var_os("APEXC_RUNTIME_PATH")
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-        })
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("..")
-                .join("runtime")
-        });
-    absolute(&chosen)
-}
-
 /// `p` made absolute and, when it exists, free of `..` and symlinks.
 pub fn absolute(p: &Path) -> PathBuf {
     if let Ok(canonical) = fs::canonicalize(p) {

@@ -30,6 +30,12 @@ pub struct Config {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub responses_store: Option<ResponsesStore>,
 
+    /// State of your Cloudflare account that a rebuild must keep: the ids of resources the
+    /// worker is bound to. apexc writes them into the generated wrangler.toml, so they survive
+    /// every `apexc build` (wrangler.toml is generated: an id added there by hand would not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deploy: Option<Deploy>,
+
     /// Most upstream attempts (keys and routes tried) for one request. Each attempt is a
     /// Workers subrequest (the free plan allows 50 per request). Default 3.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -108,6 +114,19 @@ pub struct ResponsesStore {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 60))]
     pub ttl_seconds: Option<u64>,
+}
+
+/// Ids of account resources bound to the worker (see `deploy` at the top level).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Deploy {
+    /// KV namespace id (32 hex digits) by binding name, e.g. `RESPONSES_KV:
+    /// 0f2ac74b498b48028cb68387c421e279`. `npx wrangler kv namespace list` shows the ids. A
+    /// binding without an id here gets a new namespace at the first `wrangler deploy`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("propertyNames" = { "pattern": "^[A-Za-z_][A-Za-z0-9_]*$" }))]
+    #[schemars(extend("additionalProperties" = { "type": "string", "pattern": "^[0-9a-f]{32}$" }))]
+    pub kv_namespaces: BTreeMap<String, String>,
 }
 
 /// One upstream provider: where it is, how to authenticate, what protocol it speaks.

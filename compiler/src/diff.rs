@@ -8,7 +8,10 @@
 //!   any).
 
 use crate::codegen::routing::{kind_name, strategy_name, ModelRouting, ProviderRouting, Routing};
-use crate::codegen::{parse_manifest, slash_path, GeneratedCrate, MANIFEST_FILE, ROUTING_FILE};
+use crate::codegen::{
+    is_vendored, parse_manifest, runtime_id, slash_path, GeneratedCrate, RuntimeId, MANIFEST_FILE,
+    ROUTING_FILE,
+};
 use std::fmt::Write as _;
 use std::fs;
 use std::io;
@@ -93,6 +96,45 @@ pub fn previous_routing(dir: &Path) -> Result<Option<Routing>, String> {
         }),
         Err(e) => Err(format!("cannot read {}: {e}", path.display())),
     }
+}
+
+/// The runtime vendored in the crate at `dir`, read from the files its manifest lists under
+/// `vendor/apex-runtime/`; `None` when it has none (e.g. a crate from an apexc before vendoring).
+pub fn runtime_on_disk(dir: &Path) -> Option<RuntimeId> {
+    let manifest = read_text(&dir.join(MANIFEST_FILE)).ok()??;
+    let mut files = Vec::new();
+    for rel in parse_manifest(&manifest) {
+        if is_vendored(&rel) {
+            if let Ok(Some(text)) = read_text(&dir.join(&rel)) {
+                files.push((slash_path(&rel), text));
+            }
+        }
+    }
+    runtime_id(files.iter().map(|(p, c)| (p.as_str(), c.as_str())))
+}
+
+/// The summary line for a change of vendored runtime (an apexc upgrade, or a runtime edited by
+/// hand), `None` when both are the same.
+pub fn runtime_change(old: Option<&RuntimeId>, new: Option<&RuntimeId>) -> Option<RoutingChange> {
+    let (sign, text) = match (old, new) {
+        (Some(a), Some(b)) if a == b => return None,
+        (Some(a), Some(b)) if a.version == b.version => (
+            Sign::Changed,
+            format!(
+                "runtime apex-runtime {}: source {} -> {} (same version, other source: \
+                 another build of apexc, or vendor/ edited by hand)",
+                a.version, a.fingerprint, b.fingerprint
+            ),
+        ),
+        (Some(a), Some(b)) => (
+            Sign::Changed,
+            format!("runtime {a} -> {b}"),
+        ),
+        (None, Some(b)) => (Sign::Added, format!("runtime {b}, vendored")),
+        (Some(a), None) => (Sign::Removed, format!("runtime {a}")),
+        (None, None) => return None,
+    };
+    Some(RoutingChange { sign, text })
 }
 
 /// One line of the routing summary.
@@ -195,6 +237,10 @@ fn gateway_changes(old: &Routing, new: &Routing, out: &mut Vec<RoutingChange>) {
                     "ttl_seconds {} -> {}",
                     a.ttl_seconds, b.ttl_seconds
                 ));
+            }
+            if a.kv_id != b.kv_id {
+                let show = |id: &Option<String>| id.clone().unwrap_or_else(|| "none (wrangler creates one)".into());
+                parts.push(format!("kv namespace id {} -> {}", show(&a.kv_id), show(&b.kv_id)));
             }
             push(
                 out,

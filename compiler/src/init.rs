@@ -7,7 +7,7 @@
 use crate::validate::secrets::secret_name_like;
 use crate::yaml_write::{flow_scalar, key, scalar};
 use std::fmt::Write as _;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 /// A provider `apexc init` knows.
 #[derive(Debug, Clone, Copy)]
@@ -227,81 +227,23 @@ pub fn secrets_for(words: &[String]) -> Vec<String> {
     out
 }
 
-/// The modeline target: the source tree's schema, relative to where the config goes, when it
-/// exists (an installed apexc without its source tree gets `apex.schema.json` and a note).
-pub fn modeline_schema(out: &Path) -> (String, Option<String>) {
-    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas/apex.schema.json");
-    let (Ok(schema), Some(dir)) = (schema.canonicalize(), absolute_dir_of(out)) else {
-        return (
-            "apex.schema.json".into(),
-            Some(
-                "write the schema beside it for editor completion: apexc schema > apex.schema.json"
-                    .into(),
-            ),
-        );
-    };
-    // Relative when the two share more than the root (the repository moves as a whole),
-    // else absolute.
-    let shared = dir
-        .components()
-        .zip(schema.components())
-        .take_while(|(a, b)| a == b)
-        .count();
-    let path = if shared > 1 {
-        relative(&dir, &schema)
-    } else {
-        schema
-    };
-    (path.to_string_lossy().replace('\\', "/"), None)
-}
+/// The schema's file name, beside the config, that a starter's modeline names.
+pub const SCHEMA_FILE: &str = "apex.schema.json";
 
-/// The absolute directory `out` will be in (it may not exist yet).
-fn absolute_dir_of(out: &Path) -> Option<PathBuf> {
-    let abs = crate::build::absolute(out);
-    let mut dir = abs.parent()?.to_path_buf();
-    // Canonicalize the deepest existing ancestor so symlinks match the schema's path.
-    let mut rest = Vec::new();
-    while !dir.exists() {
-        rest.push(dir.file_name()?.to_owned());
-        dir = dir.parent()?.to_path_buf();
-    }
-    let mut dir = dir.canonicalize().ok()?;
-    for part in rest.into_iter().rev() {
-        dir.push(part);
-    }
-    Some(dir)
-}
-
-/// `to` relative to the directory `from` (both absolute).
-fn relative(from: &Path, to: &Path) -> PathBuf {
-    let f: Vec<Component> = from.components().collect();
-    let t: Vec<Component> = to.components().collect();
-    let common = f.iter().zip(&t).take_while(|(a, b)| a == b).count();
-    let mut out = PathBuf::new();
-    for _ in common..f.len() {
-        out.push("..");
-    }
-    for c in &t[common..] {
-        out.push(c.as_os_str());
-    }
-    out
+/// Writes this apexc's JSON Schema as [`SCHEMA_FILE`] in the directory of the config `out`, so
+/// the modeline resolves in the user's own repository (an editor's YAML language server reads
+/// it relative to the config). Returns the path written.
+pub fn write_schema_beside(out: &Path) -> Result<PathBuf, String> {
+    let dir = out.parent().filter(|p| !p.as_os_str().is_empty());
+    let path = dir.map_or_else(|| PathBuf::from(SCHEMA_FILE), |d| d.join(SCHEMA_FILE));
+    std::fs::write(&path, crate::schema::schema_json())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(path)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn relative_paths() {
-        assert_eq!(
-            relative(Path::new("/a/b"), Path::new("/a/schemas/s.json")),
-            Path::new("../schemas/s.json")
-        );
-        assert_eq!(
-            relative(Path::new("/a"), Path::new("/a/s.json")),
-            Path::new("s.json")
-        );
-    }
 
     fn opts() -> Options {
         Options {

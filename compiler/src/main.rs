@@ -1,7 +1,7 @@
 //! `apexc`: the command line. Each subcommand lives in `apexc::cmd::<name>`; this file only
 //! parses arguments and turns results into exit codes.
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -37,8 +37,23 @@ enum Command {
     Import(apexc::cmd::import::Args),
 }
 
+/// `apexc --version`: apexc's version and the runtime it vendors into the crates it writes.
+fn version() -> &'static str {
+    let line = format!(
+        "{} (writes apex-runtime {}, source {})",
+        env!("CARGO_PKG_VERSION"),
+        apex_runtime::source::VERSION,
+        apex_runtime::source::fingerprint(apex_runtime::source::FILES.iter().copied())
+    );
+    Box::leak(line.into_boxed_str())
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().version(version()).get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     let code = match cli.command {
         Command::Check(a) => apexc::cmd::check::run(a),
         Command::Build(a) => apexc::cmd::build::run(a),

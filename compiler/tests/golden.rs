@@ -4,16 +4,14 @@
 //! A change to codegen or templates shows up here as a reviewable diff of real output.
 //! After an intended change: `UPDATE_GOLDEN=1 cargo test -p apexc --test golden`.
 //!
-//! The runtime path is fixed to `../../../../runtime` (from `compiler/tests/golden/<example>/`
-//! to the workspace's `runtime/`), so the files do not depend on the machine and the golden
-//! crates still point at the real runtime.
+//! The vendored runtime (`vendor/apex-runtime/`) is not kept here: it is the runtime crate's own
+//! source, so a golden copy would only repeat `runtime/` and change with every runtime edit.
+//! [`vendored_runtime_is_the_runtime_source`] checks it instead.
 
 use apexc::codegen::{generate, slash_path, GeneratedCrate, Options};
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-
-const RUNTIME_PATH: &str = "../../../../runtime";
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -35,9 +33,14 @@ fn generate_example(path: &Path) -> GeneratedCrate {
         .unwrap_or_else(|d| panic!("{} does not load:\n{d}", path.display()));
     let opts = Options {
         source_name: path.file_name().unwrap().to_string_lossy().into_owned(),
-        runtime_path: RUNTIME_PATH.to_string(),
     };
-    generate(&loaded.config, &opts).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    let mut krate =
+        generate(&loaded.config, &opts).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    // The lock is one file for every config, reviewed as templates/gateway.Cargo.lock.
+    krate
+        .files
+        .retain(|rel, _| !apexc::codegen::is_vendored(rel) && rel != Path::new("Cargo.lock"));
+    krate
 }
 
 /// Every file under `dir`, relative, with its content.
@@ -112,6 +115,38 @@ fn every_example_matches_its_golden_crate() {
         "generated crates differ from compiler/tests/golden (if intended: UPDATE_GOLDEN=1 cargo test -p apexc --test golden):\n{}",
         failures.join("\n")
     );
+}
+
+/// The crate carries the runtime's files, unchanged, under `vendor/apex-runtime/`, and its
+/// Cargo.toml names that copy by a relative path at the runtime's exact version.
+#[test]
+fn vendored_runtime_is_the_runtime_source() {
+    let example = examples().into_iter().next().unwrap();
+    let loaded = apexc::load::load_path(&example).unwrap();
+    let opts = Options {
+        source_name: "proxy.yaml".into(),
+    };
+    let krate = generate(&loaded.config, &opts).unwrap();
+    let runtime = workspace().join("runtime");
+    let mut vendored = 0;
+    for (rel, content) in &krate.files {
+        if let Ok(inner) = rel.strip_prefix("vendor/apex-runtime") {
+            let on_disk = fs::read_to_string(runtime.join(inner)).unwrap();
+            assert_eq!(&on_disk, content, "vendor/apex-runtime/{}", slash_path(inner));
+            vendored += 1;
+        }
+    }
+    assert_eq!(vendored, apex_runtime::source::FILES.len());
+    assert!(runtime.join("src/lib.rs").is_file() && krate.get("vendor/apex-runtime/src/lib.rs").is_some());
+    let cargo = krate.get("Cargo.toml").unwrap();
+    let version = apex_runtime::source::VERSION;
+    assert!(
+        cargo.contains(&format!(
+            "apex-runtime = {{ path = \"vendor/apex-runtime\", version = \"={version}\""
+        )),
+        "{cargo}"
+    );
+    assert_eq!(version, env!("CARGO_PKG_VERSION"), "apexc and the runtime it vendors share a version");
 }
 
 #[test]

@@ -13,7 +13,6 @@ fuzz_target!(|data: &[u8]| {
             let _ = loaded.summary();
             let opts = apexc::codegen::Options {
                 source_name: "proxy.yaml".into(),
-                runtime_path: "/runtime".into(),
             };
             if let Err(e) = apexc::codegen::generate(&loaded.config, &opts) {
                 panic!("a config that passed validation failed to generate: {e}");

@@ -24,5 +24,7 @@ pub mod kinds;
 pub mod openai;
 pub mod responses;
 pub mod router;
+#[cfg(feature = "source")]
+pub mod source;
 pub mod sse;
 pub mod table;

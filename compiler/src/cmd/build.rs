@@ -1,6 +1,6 @@
 //! `apexc build`: compile a config into a workers-rs crate on disk.
 
-use crate::build::{resolve_runtime_path, write_crate, WriteReport};
+use crate::build::{write_crate, WriteReport};
 use crate::codegen::{self, GeneratedCrate, Options};
 use crate::load::{self, Loaded};
 use std::fmt::Write as _;
@@ -11,8 +11,11 @@ use std::path::{Path, PathBuf};
 #[derive(clap::Args, Debug)]
 #[command(
     long_about = "Compile proxy.yaml into a workers-rs crate: static routing tables (src/routes.rs), \
-Cargo.toml with only the runtime features the config uses, wrangler.toml, package.json \
-(wrangler 4.86.0), a README listing every secret to set, and .gitignore.\n\n\
+Cargo.toml with only the runtime features the config uses and its Cargo.lock, wrangler.toml, \
+package.json (wrangler 4.86.0), a README listing every secret to set, .gitignore, and the \
+runtime itself under vendor/apex-runtime/ (this apexc's own, pinned exactly).\n\n\
+The crate stands alone: it names no path outside itself, so it builds and deploys from a clone \
+on any machine with Rust, worker-build and wrangler, without apexc.\n\n\
 The config is validated first. On any error apexc prints every diagnostic, exits 1 and leaves \
 the output directory exactly as it was (a missing one is not created). On success a new \
 directory appears in one rename; an existing one gets only its generated files replaced, each \
@@ -24,9 +27,7 @@ API keys never appear in the generated files: the config names secrets, and the 
 them at run time (`wrangler secret put NAME`).",
     after_long_help = "Examples:\n  \
 apexc build proxy.yaml -o gateway\n  \
-cd gateway && npm install && npx wrangler secret put GATEWAY_KEY && npx wrangler deploy\n\n  \
-# use a runtime checkout elsewhere (written into the generated Cargo.toml)\n  \
-apexc build proxy.yaml -o gateway --runtime-path ~/src/apexc/runtime\n\n  \
+cd gateway && npm install && npx wrangler secret put GATEWAY_KEY && npx wrangler deploy\n\n\n  \
 # review what a rebuild would change before running it\n  \
 apexc diff proxy.yaml gateway"
 )]
@@ -38,11 +39,6 @@ pub struct Args {
     /// Output directory for the generated crate (created if missing)
     #[arg(short = 'o', long = "out", value_name = "DIR")]
     pub out: PathBuf,
-
-    /// Path of the apex-runtime crate written into the generated Cargo.toml [default:
-    /// $APEXC_RUNTIME_PATH, else the runtime/ directory of the apexc source tree]
-    #[arg(long, value_name = "PATH")]
-    pub runtime_path: Option<PathBuf>,
 
     /// Overwrite files in an existing directory that apexc did not create
     #[arg(long)]
@@ -64,15 +60,7 @@ pub fn run(args: Args) -> u8 {
     if !loaded.warnings.is_empty() {
         eprint!("{}", loaded.warnings);
     }
-    let runtime = resolve_runtime_path(args.runtime_path.as_deref());
-    if !runtime.join("Cargo.toml").is_file() {
-        eprintln!(
-            "apexc build: warning: {} does not look like the apex-runtime crate (no Cargo.toml); \
-             the generated crate will not build until --runtime-path points at it",
-            runtime.display()
-        );
-    }
-    let krate = match generate(&loaded, &runtime) {
+    let krate = match generate(&loaded) {
         Ok(k) => k,
         Err(e) => {
             eprintln!("apexc build: {e}");
@@ -92,19 +80,13 @@ pub fn run(args: Args) -> u8 {
 }
 
 /// The crate `apexc build` (and `apexc diff`) generate for a loaded config.
-pub fn generate(
-    loaded: &Loaded,
-    runtime_path: &Path,
-) -> Result<GeneratedCrate, codegen::CodegenError> {
+pub fn generate(loaded: &Loaded) -> Result<GeneratedCrate, codegen::CodegenError> {
     let source_name = loaded
         .path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "proxy.yaml".to_string());
-    let opts = Options {
-        source_name,
-        runtime_path: runtime_path.to_string_lossy().into_owned(),
-    };
+    let opts = Options { source_name };
     codegen::generate(&loaded.config, &opts)
 }
 

@@ -12,7 +12,7 @@
 //! 5. `wrangler dev` (local mode: workerd, local KV under `.wrangler/state`), then
 //!    `apexc dev: ready on http://ADDR` once the worker answers. Ctrl-C stops everything.
 
-use crate::build::{resolve_runtime_path, write_crate};
+use crate::build::write_crate;
 use crate::codegen::files::WRANGLER_VERSION;
 use crate::devvars;
 use crate::load;
@@ -52,10 +52,6 @@ pub struct Args {
     /// Secrets file (NAME=value lines) [default: .dev.vars beside the config]
     #[arg(long, value_name = "FILE")]
     pub dev_vars: Option<PathBuf>,
-
-    /// Path of the apex-runtime crate [default: $APEXC_RUNTIME_PATH, else the source tree's runtime/]
-    #[arg(long, value_name = "PATH")]
-    pub runtime_path: Option<PathBuf>,
 
     /// Do not install missing tools: fail and say what to run
     #[arg(long)]
@@ -131,8 +127,7 @@ fn dev(args: &Args) -> Result<(), String> {
 
     // 3. Crate, secrets, dev wrangler config.
     let step = Step::start(&format!("generating the worker crate in {}", out.display()));
-    let runtime = resolve_runtime_path(args.runtime_path.as_deref());
-    let krate = crate::cmd::build::generate(&loaded, &runtime).map_err(|e| e.to_string())?;
+    let krate = crate::cmd::build::generate(&loaded).map_err(|e| e.to_string())?;
     let report = write_crate(&krate, &out, false).map_err(|e| e.to_string())?;
     let missing = write_dev_vars(
         &loaded.secret_names(),

@@ -1,7 +1,6 @@
 //! `apexc diff`: what `apexc build` would change in an existing generated crate.
 
-use crate::build::resolve_runtime_path;
-use crate::codegen::{slash_path, ROUTING_FILE};
+use crate::codegen::{is_vendored, slash_path, RUNTIME_DIR, ROUTING_FILE};
 use crate::diff::{self, FileChange, Style};
 use crate::load;
 use std::io::IsTerminal;
@@ -26,10 +25,11 @@ comparing the routing recorded by the previous build (DIR/apex-routing.json) wit
 models, routes (provider/model, weight, order, strategy), providers (kind, base_url, API key secret \
 names, timeout...) and gateway settings added (+), removed (-) or changed (~). Secret names are \
 shown; secret values are never in the crate, so never in the diff.\n\n\
+The vendored runtime (DIR/vendor/apex-runtime/) is not diffed file by file: a different runtime \
+(an apexc upgrade) is one line of the routing summary, old -> new version and source \
+fingerprint, and `vendor/apex-runtime/ (N files)` in the list of changed files.\n\n\
 Exit status: 0 nothing would change, 1 something would change, 2 error (the config has errors — \
-diagnostics are printed — or DIR is missing or unreadable).\n\n\
-The runtime path compared in Cargo.toml is --runtime-path, else $APEXC_RUNTIME_PATH, else the one \
-DIR's Cargo.toml already has, so a crate built on another machine does not show a spurious change.",
+diagnostics are printed — or DIR is missing or unreadable).",
     after_long_help = "Examples:\n  \
 apexc diff proxy.yaml gateway              # review before `apexc build proxy.yaml -o gateway`\n  \
 apexc diff proxy.yaml gateway --summary    # routing summary and file list only\n  \
@@ -45,11 +45,6 @@ pub struct Args {
     /// The generated crate to compare with
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
-
-    /// Path of the apex-runtime crate for the generated Cargo.toml [default: $APEXC_RUNTIME_PATH,
-    /// else the path DIR's Cargo.toml already has]
-    #[arg(long, value_name = "PATH")]
-    pub runtime_path: Option<PathBuf>,
 
     /// Print only the routing summary and the list of changed files, no file diffs
     #[arg(long)]
@@ -105,8 +100,7 @@ pub fn run(args: Args) -> u8 {
         }
     }
 
-    let runtime = runtime_path_for_diff(args.runtime_path.as_deref(), &args.dir);
-    let generated = match super::build::generate(&loaded, &runtime) {
+    let generated = match super::build::generate(&loaded) {
         Ok(k) => k,
         Err(e) => return fail(e.to_string()),
     };
@@ -132,10 +126,10 @@ pub fn run(args: Args) -> u8 {
 
     let mut out = String::new();
     if !args.summary {
-        // apex-routing.json is summarised below rather than diffed line by line.
+        // apex-routing.json and the vendored runtime are summarised below, not diffed line by line.
         for change in changes
             .iter()
-            .filter(|c| c.path() != Path::new(ROUTING_FILE))
+            .filter(|c| c.path() != Path::new(ROUTING_FILE) && !is_vendored(c.path()))
         {
             out.push_str(&diff::render_file_change(change, &dir_label, style));
             out.push('\n');
@@ -147,9 +141,9 @@ pub fn run(args: Args) -> u8 {
     ));
     match (diff::previous_routing(&args.dir), generated.routing()) {
         (Ok(Some(old)), Some(new)) => {
-            let routing = diff::routing_changes(&old, &new);
+            let routing = all_routing_changes(&old, &new, &args.dir, &generated);
             if routing.is_empty() {
-                out.push_str("  none (only generated code differs, e.g. a different apexc or runtime path)\n");
+                out.push_str("  none (only generated code differs, e.g. a different apexc)\n");
             } else {
                 out.push_str(&diff::render_routing(&routing, style));
             }
@@ -170,17 +164,7 @@ pub fn run(args: Args) -> u8 {
         (Ok(Some(_)), None) => out.push_str("  unknown: internal error: no routing generated\n"),
     }
 
-    let names: Vec<String> = changes
-        .iter()
-        .map(|c| {
-            let mark = match c {
-                FileChange::Added { .. } => " (new)",
-                FileChange::Removed { .. } => " (removed)",
-                FileChange::Modified { .. } => "",
-            };
-            format!("{}{mark}", slash_path(c.path()))
-        })
-        .collect();
+    let names = changed_file_names(&changes);
     let n = changes.len();
     out.push_str(&format!(
         "\napexc diff: {n} file{} would change: {}\n",
@@ -235,7 +219,7 @@ fn print_json(
         .collect();
     let (routing, new_secrets) = match (diff::previous_routing(&args.dir), generated.routing()) {
         (Ok(Some(old)), Some(new)) => {
-            let list: Vec<Value> = diff::routing_changes(&old, &new)
+            let list: Vec<Value> = all_routing_changes(&old, &new, &args.dir, generated)
                 .iter()
                 .map(|r| {
                     let (change, sign) = match r.sign {
@@ -284,25 +268,40 @@ fn print_json(
     code
 }
 
-/// `--runtime-path`, else `$APEXC_RUNTIME_PATH`, else the path the crate's Cargo.toml already
-/// has, else the build default.
-fn runtime_path_for_diff(flag: Option<&Path>, dir: &Path) -> PathBuf {
-    if flag.is_some() || std::env::var_os("APEXC_RUNTIME_PATH").is_some_and(|v| !v.is_empty()) {
-        return resolve_runtime_path(flag);
-    }
-    // Kept byte for byte: it is what the previous build wrote.
-    match recorded_runtime_path(dir) {
-        Some(p) => PathBuf::from(p),
-        None => resolve_runtime_path(None),
-    }
+/// The routing summary, with a line for a change of vendored runtime first.
+fn all_routing_changes(
+    old: &crate::codegen::routing::Routing,
+    new: &crate::codegen::routing::Routing,
+    dir: &Path,
+    generated: &crate::codegen::GeneratedCrate,
+) -> Vec<diff::RoutingChange> {
+    let mut out: Vec<diff::RoutingChange> =
+        diff::runtime_change(diff::runtime_on_disk(dir).as_ref(), generated.runtime_id().as_ref())
+            .into_iter()
+            .collect();
+    out.extend(diff::routing_changes(old, new));
+    out
 }
 
-/// The `apex-runtime` path in a generated Cargo.toml.
-fn recorded_runtime_path(dir: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(dir.join("Cargo.toml")).ok()?;
-    let line = text
-        .lines()
-        .find(|l| l.trim_start().starts_with("apex-runtime = {"))?;
-    let rest = &line[line.find("path = \"")? + "path = \"".len()..];
-    crate::codegen::files::parse_toml_string(rest)
+/// The changed files for the closing line: each by name, except the vendored runtime's, which
+/// count as one entry.
+fn changed_file_names(changes: &[FileChange]) -> Vec<String> {
+    let vendored = changes.iter().filter(|c| is_vendored(c.path())).count();
+    let mut names: Vec<String> = changes
+        .iter()
+        .filter(|c| !is_vendored(c.path()))
+        .map(|c| {
+            let mark = match c {
+                FileChange::Added { .. } => " (new)",
+                FileChange::Removed { .. } => " (removed)",
+                FileChange::Modified { .. } => "",
+            };
+            format!("{}{mark}", slash_path(c.path()))
+        })
+        .collect();
+    if vendored > 0 {
+        let s = if vendored == 1 { "" } else { "s" };
+        names.push(format!("{RUNTIME_DIR}/ ({vendored} file{s})"));
+    }
+    names
 }

@@ -34,7 +34,7 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub dev_vars: Option<PathBuf>,
 
-    /// Schema path or URL for the modeline [default: the source tree's schemas/apex.schema.json]
+    /// Schema path or URL for the modeline [default: apex.schema.json, written beside the config]
     #[arg(long, value_name = "PATH_OR_URL")]
     pub schema: Option<String>,
 
@@ -100,9 +100,19 @@ pub fn run(args: Args) -> u8 {
             return 2;
         }
     }
-    let (schema, schema_note) = match &args.schema {
-        Some(s) => (s.clone(), None),
-        None => crate::init::modeline_schema(&out),
+    let schema = args
+        .schema
+        .clone()
+        .unwrap_or_else(|| crate::init::SCHEMA_FILE.to_string());
+    let schema_written = match &args.schema {
+        Some(_) => None,
+        None => match crate::init::write_schema_beside(&out) {
+            Ok(path) => Some(path),
+            Err(e) => {
+                eprintln!("apexc import: {e}");
+                return 2;
+            }
+        },
     };
     let out_name = out.display().to_string();
     let vars_name = vars_path.display().to_string();
@@ -151,8 +161,8 @@ pub fn run(args: Args) -> u8 {
             imported.reused_secrets.join(", ")
         ));
     }
-    if let Some(note) = schema_note {
-        msg.push_str(&format!("  note: {note}\n"));
+    if let Some(path) = schema_written {
+        msg.push_str(&format!("  wrote {} (editor completion)\n", path.display()));
     }
     for t in &imported.todos {
         msg.push_str(&format!("  check: {t}\n"));

@@ -40,8 +40,8 @@ pub struct Args {
     #[arg(long, default_value = "my-gateway")]
     pub name: String,
 
-    /// Schema path or URL for the `# yaml-language-server: $schema=` modeline [default: the
-    /// apexc source tree's schemas/apex.schema.json, relative to the config]
+    /// Schema path or URL for the `# yaml-language-server: $schema=` modeline [default:
+    /// apex.schema.json, written beside the config]
     #[arg(long, value_name = "PATH_OR_URL")]
     pub schema: Option<String>,
 
@@ -58,10 +58,10 @@ pub fn run(args: Args) -> u8 {
         );
         return 1;
     }
-    let (schema, schema_note) = match &args.schema {
-        Some(s) => (s.clone(), None),
-        None => init::modeline_schema(&args.out),
-    };
+    let schema = args
+        .schema
+        .clone()
+        .unwrap_or_else(|| init::SCHEMA_FILE.to_string());
     let text = match init::starter(
         &args.providers,
         &Options {
@@ -91,11 +91,20 @@ pub fn run(args: Args) -> u8 {
         eprintln!("apexc init: cannot write {}: {e}", args.out.display());
         return 2;
     }
-    let secrets = init::secrets_for(&args.providers);
     let mut msg = format!("apexc init: wrote {name} ({})\n", args.providers.join(", "));
-    if let Some(note) = schema_note {
-        msg.push_str(&format!("  note: {note}\n"));
+    if args.schema.is_none() {
+        match init::write_schema_beside(&args.out) {
+            Ok(path) => msg.push_str(&format!(
+                "apexc init: wrote {} (editor completion; commit it beside the config)\n",
+                path.display()
+            )),
+            Err(e) => {
+                eprintln!("apexc init: {e}");
+                return 2;
+            }
+        }
     }
+    let secrets = init::secrets_for(&args.providers);
     msg.push_str("\nNext steps:\n");
     msg.push_str(&format!("  apexc check {name}\n"));
     if !secrets.is_empty() {

@@ -8,8 +8,15 @@
 //! |---|---|
 //! | `src/routes.rs` | [`routes`]: quote + prettyplease |
 //! | `Cargo.toml`, `wrangler.toml`, `package.json`, `README.md`, `.gitignore`, `src/lib.rs` | [`files`]: minijinja templates in `templates/` |
+//! | `Cargo.lock` | `templates/gateway.Cargo.lock`: the same for every config (see [`files`]) |
+//! | `vendor/apex-runtime/**` | [`apex_runtime::source::FILES`]: the runtime, vendored |
 //! | `apex-routing.json` | [`routing`]: the routing with defaults applied, for `apexc diff` |
 //! | `.apexc-manifest` | the list of generated files, so a rebuild can remove stale ones |
+//!
+//! The crate is stand-alone: its `Cargo.toml` names the runtime as `vendor/apex-runtime`, a
+//! relative path, pinned to the exact version of the runtime apexc was built with, whose source
+//! apexc carries inside itself. Nothing in the output names a path of the machine that wrote it,
+//! so the committed crate is what CI builds and deploys.
 
 pub mod files;
 pub mod routes;
@@ -32,9 +39,10 @@ pub struct Options {
     /// The config file's name as shown in generated headers (e.g. `proxy.yaml`). A bare file
     /// name, not a path, so output does not depend on where the config lives.
     pub source_name: String,
-    /// Path of the `apex-runtime` crate, written verbatim into the generated `Cargo.toml`.
-    pub runtime_path: String,
 }
+
+/// Where the vendored runtime lives in a generated crate (a directory, `/`-separated).
+pub const RUNTIME_DIR: &str = "vendor/apex-runtime";
 
 /// A generated crate: relative path (with `/` separators) → file content.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -70,10 +78,20 @@ pub fn generate_from_routing(
         files.insert(PathBuf::from(path), content);
     }
     files.insert(
+        PathBuf::from("Cargo.lock"),
+        files::GATEWAY_LOCK.to_string(),
+    );
+    files.insert(
         PathBuf::from("src/routes.rs"),
         routes::routes_rs(routing, &opts.source_name)?,
     );
     files.insert(PathBuf::from(ROUTING_FILE), routing.to_json());
+    for (rel, content) in apex_runtime::source::FILES {
+        files.insert(
+            PathBuf::from(format!("{RUNTIME_DIR}/{rel}")),
+            (*content).to_string(),
+        );
+    }
     let manifest = manifest(
         files
             .keys()
@@ -93,6 +111,59 @@ impl GeneratedCrate {
     pub fn routing(&self) -> Option<Routing> {
         self.get(ROUTING_FILE)
             .and_then(|s| Routing::from_json(s).ok())
+    }
+}
+
+/// Whether a generated file belongs to the vendored runtime (under [`RUNTIME_DIR`]).
+pub fn is_vendored(rel: &std::path::Path) -> bool {
+    rel.starts_with(RUNTIME_DIR)
+}
+
+/// Which runtime a crate carries: the version in its vendored `Cargo.toml` and the
+/// [fingerprint](apex_runtime::source::fingerprint) of its vendored files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuntimeId {
+    pub version: String,
+    pub fingerprint: String,
+}
+
+impl fmt::Display for RuntimeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "apex-runtime {} (source {})", self.version, self.fingerprint)
+    }
+}
+
+/// The runtime among `files` (crate-relative paths, `/`-separated), `None` when there is no
+/// vendored manifest among them.
+pub fn runtime_id<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) -> Option<RuntimeId> {
+    let prefix = format!("{RUNTIME_DIR}/");
+    let mut vendored: Vec<(&str, &str)> = files
+        .into_iter()
+        .filter_map(|(rel, content)| Some((rel.strip_prefix(prefix.as_str())?, content)))
+        .collect();
+    vendored.sort();
+    let manifest = vendored.iter().find(|(rel, _)| *rel == "Cargo.toml")?.1;
+    let version = manifest
+        .lines()
+        .find_map(|l| l.strip_prefix("version = \""))
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or("unknown")
+        .to_string();
+    Some(RuntimeId {
+        version,
+        fingerprint: apex_runtime::source::fingerprint(vendored),
+    })
+}
+
+impl GeneratedCrate {
+    /// The runtime this crate vendors.
+    pub fn runtime_id(&self) -> Option<RuntimeId> {
+        let files: Vec<(String, &str)> = self
+            .files
+            .iter()
+            .map(|(p, c)| (slash_path(p), c.as_str()))
+            .collect();
+        runtime_id(files.iter().map(|(p, c)| (p.as_str(), *c)))
     }
 }
 

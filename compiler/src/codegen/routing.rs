@@ -61,6 +61,9 @@ impl CooldownRouting {
 pub struct StoreRouting {
     pub kv: String,
     pub ttl_seconds: u64,
+    /// The namespace's id from `deploy.kv_namespaces` (absent: wrangler creates one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kv_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -120,6 +123,11 @@ impl Routing {
             responses_store: config.responses_store.as_ref().map(|s| StoreRouting {
                 kv: s.kv.clone(),
                 ttl_seconds: s.ttl_seconds.unwrap_or(config::DEFAULT_TTL_SECONDS),
+                kv_id: config
+                    .deploy
+                    .as_ref()
+                    .and_then(|d| d.kv_namespaces.get(&s.kv))
+                    .cloned(),
             }),
             // BTreeMap iteration: sorted by id, so the same config always yields the same indices.
             providers: config

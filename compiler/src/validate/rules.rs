@@ -115,6 +115,36 @@ pub fn check(value: &Value, cx: &mut Context) {
     let providers = check_providers(root, cx);
     check_auth(root, &providers, cx);
     check_models(root, &providers, cx);
+    check_deploy(root, cx);
+}
+
+/// Every id in `deploy.kv_namespaces` belongs to a KV binding the config uses: an id for a
+/// binding nothing reads is most likely a typo of the one that is.
+fn check_deploy(root: &Map<String, Value>, cx: &mut Context) {
+    let Some(Value::Object(kv)) = root.get("deploy").and_then(|d| d.get("kv_namespaces")) else {
+        return;
+    };
+    let used: Vec<&str> = root
+        .get("responses_store")
+        .and_then(|s| s.get("kv"))
+        .and_then(Value::as_str)
+        .into_iter()
+        .collect();
+    for binding in kv.keys().filter(|b| !used.contains(&b.as_str())) {
+        let at = path(&["deploy", "kv_namespaces", binding]);
+        let help = match did_you_mean(binding, used.iter().copied()) {
+            Some(s) => format!("did you mean {s}?"),
+            None if used.is_empty() => "nothing in this config uses a KV namespace: remove it".to_string(),
+            None => format!("the config's KV bindings: {}", used.join(", ")),
+        };
+        cx.push(
+            Diagnostic::error(
+                cx.key_span(&at),
+                format!("deploy.kv_namespaces: no KV binding named {binding} in this config"),
+            )
+            .with_help(help),
+        );
+    }
 }
 
 /// Each provider id with its kind (when it is a known one).
