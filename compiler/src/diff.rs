@@ -126,10 +126,7 @@ pub fn runtime_change(old: Option<&RuntimeId>, new: Option<&RuntimeId>) -> Optio
                 a.version, a.fingerprint, b.fingerprint
             ),
         ),
-        (Some(a), Some(b)) => (
-            Sign::Changed,
-            format!("runtime {a} -> {b}"),
-        ),
+        (Some(a), Some(b)) => (Sign::Changed, format!("runtime {a} -> {b}")),
         (None, Some(b)) => (Sign::Added, format!("runtime {b}, vendored")),
         (Some(a), None) => (Sign::Removed, format!("runtime {a}")),
         (None, None) => return None,
@@ -239,8 +236,15 @@ fn gateway_changes(old: &Routing, new: &Routing, out: &mut Vec<RoutingChange>) {
                 ));
             }
             if a.kv_id != b.kv_id {
-                let show = |id: &Option<String>| id.clone().unwrap_or_else(|| "none (wrangler creates one)".into());
-                parts.push(format!("kv namespace id {} -> {}", show(&a.kv_id), show(&b.kv_id)));
+                let show = |id: &Option<String>| {
+                    id.clone()
+                        .unwrap_or_else(|| "none (wrangler creates one)".into())
+                };
+                parts.push(format!(
+                    "kv namespace id {} -> {}",
+                    show(&a.kv_id),
+                    show(&b.kv_id)
+                ));
             }
             push(
                 out,

@@ -132,12 +132,20 @@ fn vendored_runtime_is_the_runtime_source() {
     for (rel, content) in &krate.files {
         if let Ok(inner) = rel.strip_prefix("vendor/apex-runtime") {
             let on_disk = fs::read_to_string(runtime.join(inner)).unwrap();
-            assert_eq!(&on_disk, content, "vendor/apex-runtime/{}", slash_path(inner));
+            assert_eq!(
+                &on_disk,
+                content,
+                "vendor/apex-runtime/{}",
+                slash_path(inner)
+            );
             vendored += 1;
         }
     }
     assert_eq!(vendored, apex_runtime::source::FILES.len());
-    assert!(runtime.join("src/lib.rs").is_file() && krate.get("vendor/apex-runtime/src/lib.rs").is_some());
+    assert!(
+        runtime.join("src/lib.rs").is_file()
+            && krate.get("vendor/apex-runtime/src/lib.rs").is_some()
+    );
     let cargo = krate.get("Cargo.toml").unwrap();
     let version = apex_runtime::source::VERSION;
     assert!(
@@ -146,7 +154,11 @@ fn vendored_runtime_is_the_runtime_source() {
         )),
         "{cargo}"
     );
-    assert_eq!(version, env!("CARGO_PKG_VERSION"), "apexc and the runtime it vendors share a version");
+    assert_eq!(
+        version,
+        env!("CARGO_PKG_VERSION"),
+        "apexc and the runtime it vendors share a version"
+    );
 }
 
 #[test]

@@ -22,27 +22,69 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub const FILES: &[(&str, &str)] = &[
     ("Cargo.toml", include_str!("../Cargo.toml")),
     ("src/anthropic/count.rs", include_str!("anthropic/count.rs")),
-    ("src/anthropic/decode.rs", include_str!("anthropic/decode.rs")),
-    ("src/anthropic/encode.rs", include_str!("anthropic/encode.rs")),
-    ("src/anthropic/errors.rs", include_str!("anthropic/errors.rs")),
-    ("src/anthropic/inbound.rs", include_str!("anthropic/inbound.rs")),
+    (
+        "src/anthropic/decode.rs",
+        include_str!("anthropic/decode.rs"),
+    ),
+    (
+        "src/anthropic/encode.rs",
+        include_str!("anthropic/encode.rs"),
+    ),
+    (
+        "src/anthropic/errors.rs",
+        include_str!("anthropic/errors.rs"),
+    ),
+    (
+        "src/anthropic/inbound.rs",
+        include_str!("anthropic/inbound.rs"),
+    ),
     ("src/anthropic/mod.rs", include_str!("anthropic/mod.rs")),
-    ("src/anthropic/upstream.rs", include_str!("anthropic/upstream.rs")),
-    ("src/canonical/events.rs", include_str!("canonical/events.rs")),
+    (
+        "src/anthropic/upstream.rs",
+        include_str!("anthropic/upstream.rs"),
+    ),
+    (
+        "src/canonical/events.rs",
+        include_str!("canonical/events.rs"),
+    ),
     ("src/canonical/mod.rs", include_str!("canonical/mod.rs")),
     ("src/canonical/raw.rs", include_str!("canonical/raw.rs")),
-    ("src/canonical/stream.rs", include_str!("canonical/stream.rs")),
+    (
+        "src/canonical/stream.rs",
+        include_str!("canonical/stream.rs"),
+    ),
     ("src/errors.rs", include_str!("errors.rs")),
     ("src/host.rs", include_str!("host.rs")),
     ("src/hosts/mod.rs", include_str!("hosts/mod.rs")),
-    ("src/hosts/native/client.rs", include_str!("hosts/native/client.rs")),
+    (
+        "src/hosts/native/client.rs",
+        include_str!("hosts/native/client.rs"),
+    ),
     ("src/hosts/native/kv.rs", include_str!("hosts/native/kv.rs")),
-    ("src/hosts/native/mod.rs", include_str!("hosts/native/mod.rs")),
-    ("src/hosts/native/server.rs", include_str!("hosts/native/server.rs")),
-    ("src/hosts/workers/http.rs", include_str!("hosts/workers/http.rs")),
-    ("src/hosts/workers/kv.rs", include_str!("hosts/workers/kv.rs")),
-    ("src/hosts/workers/mod.rs", include_str!("hosts/workers/mod.rs")),
-    ("src/hosts/workers/stream.rs", include_str!("hosts/workers/stream.rs")),
+    (
+        "src/hosts/native/mod.rs",
+        include_str!("hosts/native/mod.rs"),
+    ),
+    (
+        "src/hosts/native/server.rs",
+        include_str!("hosts/native/server.rs"),
+    ),
+    (
+        "src/hosts/workers/http.rs",
+        include_str!("hosts/workers/http.rs"),
+    ),
+    (
+        "src/hosts/workers/kv.rs",
+        include_str!("hosts/workers/kv.rs"),
+    ),
+    (
+        "src/hosts/workers/mod.rs",
+        include_str!("hosts/workers/mod.rs"),
+    ),
+    (
+        "src/hosts/workers/stream.rs",
+        include_str!("hosts/workers/stream.rs"),
+    ),
     ("src/keepalive.rs", include_str!("keepalive.rs")),
     ("src/kinds/anthropic.rs", include_str!("kinds/anthropic.rs")),
     ("src/kinds/azure.rs", include_str!("kinds/azure.rs")),
@@ -50,17 +92,41 @@ pub const FILES: &[(&str, &str)] = &[
     ("src/kinds/mod.rs", include_str!("kinds/mod.rs")),
     ("src/kinds/openai.rs", include_str!("kinds/openai.rs")),
     ("src/lib.rs", include_str!("lib.rs")),
-    ("src/openai/chat_request/decode.rs", include_str!("openai/chat_request/decode.rs")),
-    ("src/openai/chat_request/mod.rs", include_str!("openai/chat_request/mod.rs")),
-    ("src/openai/chat_response/encode.rs", include_str!("openai/chat_response/encode.rs")),
-    ("src/openai/chat_response/mod.rs", include_str!("openai/chat_response/mod.rs")),
-    ("src/openai/chat_response/view.rs", include_str!("openai/chat_response/view.rs")),
+    (
+        "src/openai/chat_request/decode.rs",
+        include_str!("openai/chat_request/decode.rs"),
+    ),
+    (
+        "src/openai/chat_request/mod.rs",
+        include_str!("openai/chat_request/mod.rs"),
+    ),
+    (
+        "src/openai/chat_response/encode.rs",
+        include_str!("openai/chat_response/encode.rs"),
+    ),
+    (
+        "src/openai/chat_response/mod.rs",
+        include_str!("openai/chat_response/mod.rs"),
+    ),
+    (
+        "src/openai/chat_response/view.rs",
+        include_str!("openai/chat_response/view.rs"),
+    ),
     ("src/openai/inbound.rs", include_str!("openai/inbound.rs")),
     ("src/openai/mod.rs", include_str!("openai/mod.rs")),
-    ("src/responses/events.rs", include_str!("responses/events.rs")),
-    ("src/responses/exchange.rs", include_str!("responses/exchange.rs")),
+    (
+        "src/responses/events.rs",
+        include_str!("responses/events.rs"),
+    ),
+    (
+        "src/responses/exchange.rs",
+        include_str!("responses/exchange.rs"),
+    ),
     ("src/responses/mod.rs", include_str!("responses/mod.rs")),
-    ("src/responses/request.rs", include_str!("responses/request.rs")),
+    (
+        "src/responses/request.rs",
+        include_str!("responses/request.rs"),
+    ),
     ("src/responses/store.rs", include_str!("responses/store.rs")),
     ("src/responses/tools.rs", include_str!("responses/tools.rs")),
     ("src/router/auth.rs", include_str!("router/auth.rs")),
@@ -72,7 +138,10 @@ pub const FILES: &[(&str, &str)] = &[
     ("src/router/mod.rs", include_str!("router/mod.rs")),
     ("src/router/models.rs", include_str!("router/models.rs")),
     ("src/router/plan.rs", include_str!("router/plan.rs")),
-    ("src/router/retry_after.rs", include_str!("router/retry_after.rs")),
+    (
+        "src/router/retry_after.rs",
+        include_str!("router/retry_after.rs"),
+    ),
     ("src/router/scrub.rs", include_str!("router/scrub.rs")),
     ("src/router/streams.rs", include_str!("router/streams.rs")),
     ("src/source.rs", include_str!("source.rs")),
@@ -106,7 +175,11 @@ mod tests {
             if p.is_dir() {
                 walk(root, &p, out);
             } else {
-                let rel = p.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
+                let rel = p
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/");
                 out.push(rel);
             }
         }

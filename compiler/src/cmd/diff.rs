@@ -1,6 +1,6 @@
 //! `apexc diff`: what `apexc build` would change in an existing generated crate.
 
-use crate::codegen::{is_vendored, slash_path, RUNTIME_DIR, ROUTING_FILE};
+use crate::codegen::{is_vendored, slash_path, ROUTING_FILE, RUNTIME_DIR};
 use crate::diff::{self, FileChange, Style};
 use crate::load;
 use std::io::IsTerminal;
@@ -275,10 +275,12 @@ fn all_routing_changes(
     dir: &Path,
     generated: &crate::codegen::GeneratedCrate,
 ) -> Vec<diff::RoutingChange> {
-    let mut out: Vec<diff::RoutingChange> =
-        diff::runtime_change(diff::runtime_on_disk(dir).as_ref(), generated.runtime_id().as_ref())
-            .into_iter()
-            .collect();
+    let mut out: Vec<diff::RoutingChange> = diff::runtime_change(
+        diff::runtime_on_disk(dir).as_ref(),
+        generated.runtime_id().as_ref(),
+    )
+    .into_iter()
+    .collect();
     out.extend(diff::routing_changes(old, new));
     out
 }

@@ -77,10 +77,7 @@ pub fn generate_from_routing(
     for (path, content) in files::render_all(routing, opts)? {
         files.insert(PathBuf::from(path), content);
     }
-    files.insert(
-        PathBuf::from("Cargo.lock"),
-        files::GATEWAY_LOCK.to_string(),
-    );
+    files.insert(PathBuf::from("Cargo.lock"), files::GATEWAY_LOCK.to_string());
     files.insert(
         PathBuf::from("src/routes.rs"),
         routes::routes_rs(routing, &opts.source_name)?,
@@ -129,7 +126,11 @@ pub struct RuntimeId {
 
 impl fmt::Display for RuntimeId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "apex-runtime {} (source {})", self.version, self.fingerprint)
+        write!(
+            f,
+            "apex-runtime {} (source {})",
+            self.version, self.fingerprint
+        )
     }
 }
 

@@ -134,7 +134,9 @@ fn check_deploy(root: &Map<String, Value>, cx: &mut Context) {
         let at = path(&["deploy", "kv_namespaces", binding]);
         let help = match did_you_mean(binding, used.iter().copied()) {
             Some(s) => format!("did you mean {s}?"),
-            None if used.is_empty() => "nothing in this config uses a KV namespace: remove it".to_string(),
+            None if used.is_empty() => {
+                "nothing in this config uses a KV namespace: remove it".to_string()
+            }
             None => format!("the config's KV bindings: {}", used.join(", ")),
         };
         cx.push(
