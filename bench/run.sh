@@ -70,10 +70,10 @@ wait_http() { # name url
 # Secrets for the gateway configs, and the sample bodies with the bench model names.
 printf 'GATEWAY_KEY=bench-gateway-key\nUPSTREAM_KEY=bench-upstream-key\n' > "$OUT/.dev.vars"
 mkdir -p "$OUT/bodies"
-python3 - "$OUT/bodies" <<'PY'
+python3 - "$OUT/bodies" "$ROOT/tests/fixtures/samples/" <<'PY'
 import json, sys
 out = sys.argv[1]
-S = "/work/shared/samples/"
+S = sys.argv[2]
 claude = json.load(open(S + "claude-tool-turn1.json"))["body"]
 codex = json.load(open(S + "codex-tool-turn1.json"))["body"]
 def w(name, body): open(f"{out}/{name}.json", "w").write(json.dumps(body))

@@ -6,7 +6,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 C="$ROOT/fuzz/corpus"
-S=/work/shared/samples
+S="$ROOT/tests/fixtures/samples"
 mkdir -p "$C"/{config_load,sse_parser,chat_request,messages_request,responses_request,chat_stream,messages_stream,yaml_aliases}
 for f in "$ROOT"/examples/*.yaml "$ROOT"/bench/*.yaml; do cp "$f" "$C/config_load/$(basename "$f")"; done
 # yaml_aliases: a leading even byte means "YAML text as is"; odd means "a program" (see the target).

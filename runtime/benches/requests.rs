@@ -1,4 +1,4 @@
-//! Request-side translation cost on real client bodies (`/work/shared/samples`, or
+//! Request-side translation cost on real client bodies (`tests/fixtures/samples`, or
 //! `APEX_SAMPLES`): Claude Code Messages → canonical → chat, Codex Responses → canonical →
 //! chat. Prints µs per operation for each step (release build, best of several rounds so a
 //! busy shared machine disturbs it less).
@@ -23,7 +23,7 @@ fn sample(name: &str) -> Option<Vec<u8>> {
         #[serde(borrow)]
         body: &'a RawValue,
     }
-    let dir = std::env::var("APEX_SAMPLES").unwrap_or_else(|_| "/work/shared/samples".into());
+    let dir = std::env::var("APEX_SAMPLES").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/samples").into());
     let text = std::fs::read_to_string(format!("{dir}/{name}")).ok()?;
     let file: File<'_> = serde_json::from_str(&text).ok()?;
     Some(compact(file.body.get()))

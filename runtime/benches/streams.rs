@@ -2,7 +2,7 @@
 //! (`bench/upstream/chat-stream.sse`, all in one chunk as the bench upstream sends it) and its
 //! `chat.completion` body (`bench/upstream/chat.json`) → canonical → Messages / Responses, plus
 //! a synthetic stream with reasoning and interleaved tool calls. The Responses rows echo the
-//! Codex request (`codex-tool-turn1.json` from `/work/shared/samples` or `APEX_SAMPLES`).
+//! Codex request (`codex-tool-turn1.json` from `tests/fixtures/samples` or `APEX_SAMPLES`).
 //!
 //! Prints µs per operation (release build, best of several rounds so a busy shared machine
 //! disturbs it less), and for each translation the output's length and a hash, so two builds
@@ -57,7 +57,7 @@ fn codex_head() -> Option<(Rc<Head>, Rc<ToolMap>)> {
         #[serde(borrow)]
         body: &'a RawValue,
     }
-    let dir = std::env::var("APEX_SAMPLES").unwrap_or_else(|_| "/work/shared/samples".into());
+    let dir = std::env::var("APEX_SAMPLES").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/samples").into());
     let text = std::fs::read_to_string(format!("{dir}/codex-tool-turn1.json")).ok()?;
     let file: File<'_> = serde_json::from_str(&text).ok()?;
     let parsed = request::parse(file.body.get().as_bytes()).ok()?;

@@ -1,5 +1,5 @@
 //! Messages requests → the chat completions body an OpenAI-compatible upstream receives.
-//! The Claude Code samples are real captures (`../shared/samples/`).
+//! The Claude Code samples are real captures (`tests/fixtures/samples/`).
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 mod anthropic_support;
 mod common;

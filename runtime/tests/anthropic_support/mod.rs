@@ -243,10 +243,10 @@ pub fn upstream_body(host: &FakeHost) -> Value {
     serde_json::from_slice(&req.body).expect("upstream body is JSON")
 }
 
-/// A request body captured from a real client (`../shared/samples/NAME`).
+/// A request body captured from a real client (`tests/fixtures/samples/NAME` at the repository root).
 pub fn sample(name: &str) -> Value {
     let dir = std::env::var("APEX_SAMPLES_DIR")
-        .unwrap_or_else(|_| format!("{}/../../shared/samples", env!("CARGO_MANIFEST_DIR")));
+        .unwrap_or_else(|_| format!("{}/../tests/fixtures/samples", env!("CARGO_MANIFEST_DIR")));
     let path = format!("{dir}/{name}");
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("sample {path}: {e} (set APEX_SAMPLES_DIR)"));
