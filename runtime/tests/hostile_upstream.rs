@@ -228,6 +228,8 @@ fn escaped_keys_are_redacted() {
     for echo in [
         r"alpha\u002dsecret\u002Dvalue\u002d1111".to_owned(),
         r"alpha\/secret-value-1111 and beta\u002Dsecret-value-3333".to_owned(),
+        // One plain, one escaped: finding the first must not stop the look for the second.
+        r"alpha-secret-value-1111 and alpha\u002dsecret\u002dvalue\u002d1111".to_owned(),
         escaped_all,
     ] {
         for status in [401, 200] {

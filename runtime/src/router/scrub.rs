@@ -131,15 +131,15 @@ fn pair_at(w: &[u8]) -> usize {
 
 /// `body` with credentials replaced; borrowed when there was nothing to replace.
 pub fn clean<'a>(body: &'a [u8], secrets: &Secrets, scope: Scope) -> Cow<'a, [u8]> {
-    if let Some(out) = redact(body, secrets, scope) {
-        return Cow::Owned(out);
-    }
-    if !body.contains(&b'\\') {
-        return Cow::Borrowed(body);
-    }
-    // An escaped key is still the key: look again with the escapes decoded, and when that
-    // finds something, what leaves is the decoded (equivalent JSON) text, redacted.
-    match unescape(body).and_then(|plain| redact(&plain, secrets, scope)) {
+    // An escaped key is still the key: matching runs on the text with its escapes decoded,
+    // and when that finds something, what leaves is the decoded (equivalent JSON) text,
+    // redacted. Otherwise the bytes leave as they came.
+    let plain = if body.contains(&b'\\') {
+        unescape(body)
+    } else {
+        None
+    };
+    match redact(plain.as_deref().unwrap_or(body), secrets, scope) {
         Some(out) => Cow::Owned(out),
         None => Cow::Borrowed(body),
     }
@@ -593,6 +593,27 @@ mod tests {
         assert_eq!(
             s("key sk-proj-AAAAbbXXXXXXXX here", &[a, b]),
             "key [redacted] here"
+        );
+    }
+
+    #[test]
+    fn redacts_json_escaped_keys() {
+        let k = "sk-ab/cd+ef-1234567890";
+        for echo in [
+            r"sk-ab\/cd+ef-1234567890",
+            r"sk\u002dab/cd\u002Bef\u002d1234567890",
+            r"\u0073\u006b\u002d\u0061\u0062\u002f\u0063\u0064\u002b\u0065\u0066-1234567890",
+        ] {
+            let out = s(&format!(r#"{{"m":"bad {echo}","n":"x {k}"}}"#), &[k]);
+            assert_eq!(
+                out, r#"{"m":"bad [redacted]","n":"x [redacted]"}"#,
+                "{echo}"
+            );
+        }
+        // Escapes with nothing behind them leave the bytes as they were.
+        assert_eq!(
+            s(r#"{"m":"a\u002db \"q\" \\u0041"}"#, &[k]),
+            r#"{"m":"a\u002db \"q\" \\u0041"}"#
         );
     }
 

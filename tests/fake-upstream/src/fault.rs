@@ -64,6 +64,9 @@ pub struct Fault {
     /// do: the key in the message (whole and masked), the request URL with `?key=`, a JSON
     /// `api_key` field, and headers carrying both. For tests of the gateway's scrubbing.
     pub leak: bool,
+    /// `hostile=MODE`: one of the ways a hostile upstream tries to get the key to the client
+    /// (see `crate::hostile`).
+    pub hostile: Option<String>,
 }
 
 impl Fault {
@@ -111,6 +114,15 @@ impl Fault {
                     _ => return Err(format!("fault `header`: `{value}` (want NAME:VALUE)")),
                 },
                 "leak" => f.leak = true,
+                "hostile" if crate::hostile::MODES.contains(&value) => {
+                    f.hostile = Some(value.to_string())
+                }
+                "hostile" => {
+                    return Err(format!(
+                        "fault `hostile`: `{value}` (want one of {})",
+                        crate::hostile::MODES.join("|")
+                    ))
+                }
                 other => return Err(format!("unknown fault key `{other}`")),
             }
         }

@@ -2,6 +2,7 @@
 
 use crate::anthropic;
 use crate::fault::{self, Drop, Fault};
+use crate::hostile;
 use crate::openai;
 use crate::state::{Recorded, Rule, State};
 use bytes::Bytes;
@@ -315,9 +316,19 @@ async fn answer(ask: Ask, fault: Fault) -> Result<Resp, DropConnection> {
     }
     let mut extra = vec![
         ("x-fake-key", key.clone()),
+        // The key's id, for tests behind a gateway (which drops `x-fake-key`).
+        ("x-fake-key-id", key_id(&key)),
         ("x-fake-model", model_full.clone()),
         ("x-fake-seq", seq.to_string()),
     ];
+    if let Some(mode) = fault.hostile.as_deref() {
+        let stream = body.get("stream").and_then(Value::as_bool) == Some(true);
+        if mode == "headers" {
+            extra.extend(hostile::headers(&key));
+        } else {
+            return Ok(hostile_answer(mode, stream, &model, &key, seq, extra));
+        }
+    }
     if let Some(s) = fault.status {
         if let Some(ra) = &fault.retry_after {
             extra.push(("retry-after", ra.clone()));
@@ -437,6 +448,76 @@ async fn answer(ask: Ask, fault: Fault) -> Result<Resp, DropConnection> {
         ),
     };
     Ok(resp)
+}
+
+/// 64-bit FNV-1a of a key, in hex: which key a request carried, without the key.
+pub fn key_id(key: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+/// A `hostile=MODE` answer (all but `headers`, which is an ordinary answer with more headers).
+fn hostile_answer(
+    mode: &str,
+    stream: bool,
+    model: &str,
+    key: &str,
+    seq: u64,
+    extra: Vec<(&str, String)>,
+) -> Resp {
+    let raw = |status: u16, body: Vec<u8>, more: &[(&str, String)]| {
+        let mut all = extra.clone();
+        all.extend(more.iter().cloned());
+        let mut r = json_resp(status, &Value::Null, &all);
+        *r.body_mut() = Out::Full(Some(Bytes::from(body)));
+        r
+    };
+    let first = openai::sse(&openai::chunk(
+        &format!("chatcmpl-fake-{seq}"),
+        model,
+        "",
+        json!({"role": "assistant", "content": "hostile "}),
+        None,
+        None,
+    ));
+    match (mode, stream) {
+        ("escaped", _) => raw(401, hostile::escaped(key).into_bytes(), &[]),
+        ("gzip", _) => raw(
+            401,
+            hostile::gzip(hostile::error(key).to_string().as_bytes()),
+            &[("content-encoding", "gzip".to_string())],
+        ),
+        ("sse_error", true) | ("cut", true) => {
+            let (tx, rx) = mpsc::channel(4);
+            let bytes = if mode == "cut" {
+                hostile::cut(&first, key)
+            } else {
+                hostile::sse_error(&first, key)
+            };
+            let cut = mode == "cut";
+            tokio::spawn(async move {
+                let _ = tx.send(Ok(Bytes::from(bytes))).await;
+                if cut {
+                    flush_pause().await;
+                    let _ = tx
+                        .send(Err(io::Error::other("fault injected: cut mid event")))
+                        .await;
+                }
+            });
+            let mut r = json_resp(200, &Value::Null, &extra);
+            r.headers_mut().insert(
+                hyper::header::CONTENT_TYPE,
+                hyper::header::HeaderValue::from_static("text/event-stream"),
+            );
+            *r.body_mut() = Out::Chan(rx);
+            r
+        }
+        _ => json_resp(200, &hostile::error(key), &extra),
+    }
 }
 
 /// Gives hyper time to write what was sent before an injected reset; otherwise the reset

@@ -18,6 +18,7 @@
 mod anthropic;
 mod fault;
 mod handler;
+mod hostile;
 mod openai;
 mod state;
 
