@@ -14,7 +14,7 @@
 //! | [`retry_after`] | how long an upstream asked us to stay away |
 //! | [`streams`] | first-event timeout, mid-stream failures as a final error event |
 //! | [`log`] | the one structured log line per request |
-//! | [`scrub`] | credential removal from upstream error bodies |
+//! | [`scrub`] | the stage every upstream answer passes first: credentials out of headers, bodies, events |
 
 pub mod auth;
 pub mod cooldown;

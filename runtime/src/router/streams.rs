@@ -8,14 +8,17 @@
 //!   between them:
 //!
 //! ```text
-//! upstream bytes → Checked (upstream protocol: a clean end without the end marker is an error)
+//! upstream bytes → scrub stage (whole lines only, credentials out; see `scrub`)
+//!               → Checked (upstream protocol: a clean end without the end marker is an error)
 //!               → [translator, when protocols differ: passes errors through]
 //!               → Terminated (client protocol: the first error becomes a final error event)
 //! ```
 //!
 //! For an OpenAI chat stream the final event is `data: {"error":{...}}` with no `[DONE]`
 //! after it: the OpenAI SDKs raise on an `error` event, and any client sees the stream did
-//! not finish normally. Never a silent cut (a truncated stream looks complete to a client
+//! not finish normally. The event always starts on an event boundary: the scrub stage never
+//! lets half a line out, and [`Terminated`] ends a line or event left open before writing it.
+//! Never a silent cut (a truncated stream looks complete to a client
 //! that does not check for `[DONE]`), never a hang on an upstream that is gone.
 
 use crate::errors::ApiError;
