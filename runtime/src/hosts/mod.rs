@@ -31,6 +31,15 @@ pub(crate) fn too_large() -> HttpResponse {
     )
 }
 
+/// The 408 a host answers when a client has not sent its whole body by the body deadline.
+#[allow(dead_code)]
+pub(crate) fn body_timeout() -> HttpResponse {
+    refusal(
+        408,
+        br#"{"error":{"message":"the request body did not arrive in time; send the whole body at once","type":"invalid_request_error","param":null,"code":"request_timeout"}}"#,
+    )
+}
+
 /// The 400 a host answers when the request body could not be read.
 #[allow(dead_code)]
 pub(crate) fn unreadable_body() -> HttpResponse {

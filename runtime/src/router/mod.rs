@@ -82,15 +82,8 @@ impl Runtime {
     /// Serve one inbound request. Never panics; every failure becomes an OpenAI-shaped error.
     pub async fn handle<H: Host>(&self, host: &H, req: HttpRequest) -> HttpResponse {
         let mut log = RequestLog::start(host.now_ms(), &req.method, path_of(&req.url));
-        // Everything on the Anthropic paths answers in Anthropic's error shape.
-        let anthropic = matches!(
-            route_of(path_of(&req.url)),
-            Some((
-                Route::Upstream(Endpoint::Messages | Endpoint::CountTokens),
-                _
-            ))
-        );
-        let mut resp = if req.method == "OPTIONS" {
+        let anthropic = is_anthropic_path(&req.url);
+        let resp = if req.method == "OPTIONS" {
             cors::preflight(&req)
         } else {
             match self.serve(host, req, &mut log).await {
@@ -98,13 +91,30 @@ impl Runtime {
                 Err(e) => e.into_response(),
             }
         };
-        if anthropic {
-            resp = crate::anthropic::errors::reshape(resp);
+        finish(host, resp, anthropic, log)
+    }
+
+    /// The answer to a request that can be refused from its head alone: one that fails gateway
+    /// auth. Hosts call this with the request line and headers (body still empty) and read the
+    /// body only on `None`, so a client without a key costs no body memory and no read time.
+    /// The answer is the one [`Runtime::handle`] would give (same check, shape, CORS headers and
+    /// log line); `handle` checks auth again, which costs a few comparisons.
+    pub fn refuse_before_body<H: Host>(
+        &self,
+        host: &H,
+        head: &HttpRequest,
+    ) -> Option<HttpResponse> {
+        if head.method == "OPTIONS" {
+            return None; // a preflight carries no key, by design
         }
-        cors::add_headers(&mut resp.headers);
-        log.finish(resp.status, host.now_ms());
-        host.log(&log);
-        resp
+        let refused = auth::check(self.gateway, host, head).err()?;
+        let log = RequestLog::start(host.now_ms(), &head.method, path_of(&head.url));
+        Some(finish(
+            host,
+            refused.into_response(),
+            is_anthropic_path(&head.url),
+            log,
+        ))
     }
 
     async fn serve<H: Host>(
@@ -282,6 +292,33 @@ impl Runtime {
             .get(usize::from(provider))
             .map_or(0, |c| c.fetch_add(1, Ordering::Relaxed))
     }
+}
+
+/// Everything on the Anthropic paths answers in Anthropic's error shape.
+fn is_anthropic_path(url: &str) -> bool {
+    matches!(
+        route_of(path_of(url)),
+        Some((
+            Route::Upstream(Endpoint::Messages | Endpoint::CountTokens),
+            _
+        ))
+    )
+}
+
+/// What every answer gets on its way out: the protocol's error shape, CORS headers, the log line.
+fn finish<H: Host>(
+    host: &H,
+    mut resp: HttpResponse,
+    anthropic: bool,
+    mut log: RequestLog,
+) -> HttpResponse {
+    if anthropic {
+        resp = crate::anthropic::errors::reshape(resp);
+    }
+    cors::add_headers(&mut resp.headers);
+    log.finish(resp.status, host.now_ms());
+    host.log(&log);
+    resp
 }
 
 /// A configured route as the attempt plan sees it.

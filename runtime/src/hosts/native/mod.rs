@@ -19,6 +19,7 @@ use std::io;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Duration;
 use tokio::sync::watch;
 
 /// How to run the server.
@@ -34,9 +35,29 @@ pub struct Options {
     pub threads: usize,
     /// Largest accepted request body; bigger ones get 413 without being read.
     pub max_body: usize,
+    /// How long a client may take to send its whole body once the headers are in; past it the
+    /// request gets 408 and the connection is closed. A stalled upload would otherwise hold
+    /// its connection slot and its partial body for ever.
+    pub body_timeout: Duration,
+    /// How long a client may take to send a request's headers (also how long an idle
+    /// keep-alive connection stays open); past it the connection is closed.
+    pub header_timeout: Duration,
+    /// Largest request head (request line and headers); a bigger one gets 431.
+    pub max_header_bytes: usize,
+    /// Most client connections open at once, over all threads. Further clients wait in the
+    /// listen backlog (the kernel's, costing this process nothing) until one closes.
+    pub max_connections: usize,
     /// One line per request on stderr (method, path, status, model, provider, attempts, time).
     pub access_log: bool,
 }
+
+/// Defaults for [`Options`]: generous for any real client (SDKs send their whole body at once;
+/// headers are a few KiB), tight enough that 1,024 stalled or oversized clients cannot take
+/// the process's memory or time.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+pub const MAX_CONNECTIONS: usize = 1024;
 
 impl Options {
     pub fn new(listen: SocketAddr) -> Self {
@@ -44,6 +65,10 @@ impl Options {
             listen,
             threads: 1,
             max_body: super::MAX_REQUEST_BODY,
+            body_timeout: BODY_TIMEOUT,
+            header_timeout: HEADER_TIMEOUT,
+            max_header_bytes: MAX_HEADER_BYTES,
+            max_connections: MAX_CONNECTIONS,
             access_log: false,
         }
     }
@@ -95,16 +120,19 @@ pub fn spawn(
     let addr = listener.local_addr()?;
     let secrets = Arc::new(secrets);
     let (stop_tx, stop_rx) = watch::channel(false);
+    // One count over all threads, so the cap is the process's.
+    let slots = Arc::new(tokio::sync::Semaphore::new(options.max_connections.max(1)));
     let mut threads = Vec::new();
     for i in 0..options.threads.max(1) {
         let listener = listener.try_clone()?;
         let secrets = Arc::clone(&secrets);
         let stop = stop_rx.clone();
         let opts = options.clone();
+        let slots = Arc::clone(&slots);
         let thread = std::thread::Builder::new()
             .name(format!("apex-http-{i}"))
             .spawn(move || {
-                if let Err(e) = server::run_thread(gateway, secrets, listener, opts, stop) {
+                if let Err(e) = server::run_thread(gateway, secrets, listener, opts, slots, stop) {
                     eprintln!("apexc serve: worker thread failed: {e}");
                 }
             })?;

@@ -4,7 +4,7 @@
 
 use super::{NativeHost, Options};
 use crate::host::{Body, ByteStream, HttpRequest, HttpResponse};
-use crate::hosts::{is_hop_by_hop, too_large, unreadable_body};
+use crate::hosts::{body_timeout, is_hop_by_hop, too_large, unreadable_body};
 use crate::router::Runtime;
 use crate::table::Gateway;
 use bytes::Bytes;
@@ -22,7 +22,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
-use tokio::sync::watch;
+use tokio::sync::{watch, Semaphore};
 use tokio::task::LocalSet;
 
 /// Everything a connection task needs; one per worker thread.
@@ -38,6 +38,7 @@ pub(super) fn run_thread(
     secrets: Arc<HashMap<String, String>>,
     listener: std::net::TcpListener,
     options: Options,
+    slots: Arc<Semaphore>,
     mut stop: watch::Receiver<bool>,
 ) -> io::Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -52,13 +53,25 @@ pub(super) fn run_thread(
             options,
         });
         while !*stop.borrow() {
-            tokio::select! {
+            // A connection slot first: over the cap, clients wait in the kernel's backlog.
+            let slot = tokio::select! {
                 // A send or the sender's drop both mean: stop.
+                _ = stop.changed() => break,
+                slot = Arc::clone(&slots).acquire_owned() => match slot {
+                    Ok(slot) => slot,
+                    Err(_) => break, // closed: never, the server owns it
+                },
+            };
+            tokio::select! {
                 _ = stop.changed() => break,
                 accepted = listener.accept() => match accepted {
                     Ok((stream, _peer)) => {
                         let _ = stream.set_nodelay(true);
-                        tokio::task::spawn_local(serve_connection(Rc::clone(&shared), stream));
+                        let shared = Rc::clone(&shared);
+                        tokio::task::spawn_local(async move {
+                            serve_connection(shared, stream).await;
+                            drop(slot);
+                        });
                     }
                     // Out of file descriptors and the like: the listener stays usable, so wait a
                     // moment instead of spinning on the same error.
@@ -71,6 +84,10 @@ pub(super) fn run_thread(
 }
 
 async fn serve_connection(shared: Rc<Shared>, stream: tokio::net::TcpStream) {
+    let (header_timeout, max_header) = (
+        shared.options.header_timeout,
+        shared.options.max_header_bytes,
+    );
     let service = service_fn(move |req| {
         let shared = Rc::clone(&shared);
         async move { Ok::<_, Infallible>(handle(&shared, req).await) }
@@ -80,15 +97,14 @@ async fn serve_connection(shared: Rc<Shared>, stream: tokio::net::TcpStream) {
     let _ = http1::Builder::new()
         .timer(TokioTimer::new())
         .keep_alive(true)
+        .header_read_timeout(header_timeout)
+        .max_header_size(max_header)
         .serve_connection(TokioIo::new(stream), service)
         .await;
 }
 
 async fn handle(shared: &Shared, req: hyper::Request<Incoming>) -> hyper::Response<OutBody> {
-    let started = Instant::now();
-    let max = shared.options.max_body;
     let (parts, incoming) = req.into_parts();
-    let method = parts.method.as_str().to_owned();
     let url = parts
         .uri
         .path_and_query()
@@ -96,55 +112,41 @@ async fn handle(shared: &Shared, req: hyper::Request<Incoming>) -> hyper::Respon
         .unwrap_or("/")
         .to_owned();
     let mut log = shared.options.access_log.then(|| AccessLog {
-        method: method.clone(),
+        method: parts.method.as_str().to_owned(),
         path: url.split('?').next().unwrap_or("/").to_owned(),
         status: 0,
         model: None,
         provider: None,
         attempts: None,
-        started,
+        started: Instant::now(),
         muted: None,
     });
-
-    // A declared length over the limit is refused before a single body byte is read.
-    let declared = parts
-        .headers
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max as u64) {
-        return finish(too_large(), log);
-    }
-    let body = match Limited::new(incoming, max).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-            return finish(too_large(), log);
-        }
-        Err(_) => return finish(unreadable_body(), log),
-    };
-
-    let headers = parts
-        .headers
-        .iter()
-        .map(|(name, value)| {
-            (
-                name.as_str().to_owned(),
-                String::from_utf8_lossy(value.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
-    // The access line names the model only when it is written at all: once the router logs
-    // its own line it is muted, and reading `model` here would parse every body a second time.
-    let body_for_log = log.as_ref().map(|_| body.clone());
-    let request = HttpRequest {
-        method,
-        url,
-        headers,
-        body,
-    };
     if let Some(log) = log.as_mut() {
         log.muted = Some(shared.host.router_logs());
     }
+    let mut request = HttpRequest {
+        method: parts.method.as_str().to_owned(),
+        url,
+        headers: header_pairs(&parts.headers),
+        body: Bytes::new(),
+    };
+    // Auth first, from the head alone: a client without a key costs no body read.
+    if let Some(refused) = shared.runtime.refuse_before_body(&shared.host, &request) {
+        return finish(refused, log);
+    }
+    request.body = match read_body(&shared.options, &parts.headers, incoming).await {
+        Ok(body) => body,
+        Err(refused) => {
+            // The router never saw it: the host's own line is the only one.
+            if let Some(log) = log.as_mut() {
+                log.muted = None;
+            }
+            return finish(refused, log);
+        }
+    };
+    // The access line names the model only when it is written at all: once the router logs
+    // its own line it is muted, and reading `model` here would parse every body a second time.
+    let body_for_log = log.as_ref().map(|_| request.body.clone());
     let response = shared.runtime.handle(&shared.host, request).await;
     if let (Some(log), Some(body)) = (log.as_mut(), body_for_log) {
         if !log.is_muted() {
@@ -152,6 +154,44 @@ async fn handle(shared: &Shared, req: hyper::Request<Incoming>) -> hyper::Respon
         }
     }
     finish(response, log)
+}
+
+/// The request headers as the router's pairs.
+fn header_pairs(headers: &hyper::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_owned(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
+}
+
+/// The whole request body, within the size limit and the body deadline, or the refusal: 413
+/// when the declared length (before a byte is read) or the bytes sent pass the limit, 408 when
+/// the client has not sent it all by the deadline, 400 when the connection failed mid-body.
+async fn read_body(
+    options: &Options,
+    headers: &hyper::HeaderMap,
+    incoming: Incoming,
+) -> Result<Bytes, HttpResponse> {
+    let max = options.max_body;
+    let declared = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return Err(too_large());
+    }
+    let read = Limited::new(incoming, max).collect();
+    match tokio::time::timeout(options.body_timeout, read).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
+        Ok(Err(_)) => Err(unreadable_body()),
+        Err(_elapsed) => Err(body_timeout()),
+    }
 }
 
 /// The router's response as hyper's. A streamed body stays a stream: each item becomes one

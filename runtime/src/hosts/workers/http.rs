@@ -37,13 +37,21 @@ extern "C" {
     fn global_fetch(input: &str, init: &web_sys::RequestInit) -> Result<js_sys::Promise, JsValue>;
 }
 
-/// The Worker's request as the router's, with the body read up to [`MAX_REQUEST_BODY`]. A
-/// bigger body is refused with 413 as soon as the limit is passed (or at once, when its
-/// declared length already says so).
-pub(super) async fn inbound(req: web_sys::Request) -> Result<HttpRequest, HttpResponse> {
-    let method = req.method();
-    let url = path_and_query(&req.url());
-    let headers = read_headers(&req.headers());
+/// The Worker's request line and headers as the router's request, its body still empty: what
+/// the router needs to refuse a request before a body byte is read
+/// ([`Runtime::refuse_before_body`](crate::router::Runtime::refuse_before_body)).
+pub(super) fn head(req: &web_sys::Request) -> HttpRequest {
+    HttpRequest {
+        method: req.method(),
+        url: path_and_query(&req.url()),
+        headers: read_headers(&req.headers()),
+        body: Bytes::new(),
+    }
+}
+
+/// The request's body, up to [`MAX_REQUEST_BODY`]. A bigger body is refused with 413 as soon
+/// as the limit is passed, or at once when its declared length already says so.
+pub(super) async fn body(req: &web_sys::Request, headers: &Headers) -> Result<Bytes, HttpResponse> {
     let declared = headers
         .iter()
         .find(|(k, _)| k == "content-length")
@@ -51,7 +59,7 @@ pub(super) async fn inbound(req: web_sys::Request) -> Result<HttpRequest, HttpRe
     if declared.is_some_and(|n| n > MAX_REQUEST_BODY as u64) {
         return Err(too_large());
     }
-    let body = if declared.is_some() {
+    if declared.is_some() {
         // A declared length within the limit: one read of the whole buffer.
         let buffer = match req.array_buffer() {
             Ok(promise) => JsFuture::from(promise).await,
@@ -64,34 +72,24 @@ pub(super) async fn inbound(req: web_sys::Request) -> Result<HttpRequest, HttpRe
         if bytes.length() as usize > MAX_REQUEST_BODY {
             return Err(too_large());
         }
-        Bytes::from(bytes.to_vec())
-    } else {
-        match req.body() {
-            None => Bytes::new(),
-            // Chunk by chunk, so an undeclared body over the limit is refused as soon as it
-            // passes it.
-            Some(stream) => {
-                let mut stream = byte_stream(&stream);
-                let mut buf = BytesMut::new();
-                while let Some(chunk) = stream.next().await {
-                    let Ok(chunk) = chunk else {
-                        return Err(unreadable_body());
-                    };
-                    if buf.len() + chunk.len() > MAX_REQUEST_BODY {
-                        return Err(too_large());
-                    }
-                    buf.extend_from_slice(&chunk);
-                }
-                buf.freeze()
-            }
-        }
+        return Ok(Bytes::from(bytes.to_vec()));
+    }
+    let Some(stream) = req.body() else {
+        return Ok(Bytes::new());
     };
-    Ok(HttpRequest {
-        method,
-        url,
-        headers,
-        body,
-    })
+    // Chunk by chunk, so an undeclared body over the limit is refused as soon as it passes it.
+    let mut stream = byte_stream(&stream);
+    let mut buf = BytesMut::new();
+    while let Some(chunk) = stream.next().await {
+        let Ok(chunk) = chunk else {
+            return Err(unreadable_body());
+        };
+        if buf.len() + chunk.len() > MAX_REQUEST_BODY {
+            return Err(too_large());
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
 }
 
 /// The path and query of a serialized WHATWG URL (`https://host/p?q#f` → `/p?q`). The platform

@@ -54,9 +54,18 @@ pub async fn fetch(
     env: worker::Env,
 ) -> worker::Result<web_sys::Response> {
     let runtime = runtime_for(gateway);
-    let response = match http::inbound(req).await {
-        Ok(request) => runtime.handle(&WorkersHost { env }, request).await,
-        Err(refusal) => refusal,
+    let host = WorkersHost { env };
+    let mut request = http::head(&req);
+    // Auth from the head alone: a client without a key is answered before its body is read.
+    let response = match runtime.refuse_before_body(&host, &request) {
+        Some(refused) => refused,
+        None => match http::body(&req, &request.headers).await {
+            Ok(body) => {
+                request.body = body;
+                runtime.handle(&host, request).await
+            }
+            Err(refusal) => refusal,
+        },
     };
     http::outbound(response)
 }
