@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The one command that runs every test: installs what is missing (scripts/setup.sh), runs the
-# Rust tests of the whole workspace, a `cargo check` of the fuzz targets, then the end-to-end
-# suite (tests/e2e: the official OpenAI Python SDK against `apexc serve` and against the
-# generated worker under wrangler dev, both in front of tests/fake-upstream).
+# Rust tests of the whole workspace, a `cargo check` of the fuzz targets, `cargo package` of the
+# two published crates, then the end-to-end suite (tests/e2e: the official SDKs and real clients
+# against `apexc serve` and against the generated worker under wrangler dev, both in front of
+# tests/fake-upstream; a copy of a generated crate deployed with the checkout hidden).
 #
 #   bash scripts/test.sh                 # everything
 #   bash scripts/test.sh -k streamed     # extra arguments go to pytest
@@ -41,6 +42,16 @@ FUZZ_RC=$?
 set -e
 printf '    done in %ds\n' "$((SECONDS - T0))"
 
+# Publishable: both crates package and their packaged sources build on their own (apexc's
+# templates come in through the compiler/templates symlink, the runtime from the packaged copy).
+printf '\n==> [test] cargo package -p apex-runtime -p apexc (with verification)\n'
+T0=$SECONDS
+set +e
+cargo package -p apex-runtime -p apexc --allow-dirty 2>&1 | grep -v '^warning: manifest has no\|^  |\|^  = note: see' | tail -n 4
+PACKAGE_RC=${PIPESTATUS[0]}
+set -e
+printf '    done in %ds\n' "$((SECONDS - T0))"
+
 printf '\n==> [test] building apexc and fake-upstream for the end-to-end suite\n'
 T0=$SECONDS
 set +e
@@ -68,8 +79,9 @@ PYTEST_TIME=$((SECONDS - T0))
 printf '\n==> [test] summary (%ds in all)\n' "$((SECONDS - START))"
 printf '    cargo test: %s (exit %d, %ds)\n' "$CARGO_SUMMARY" "$CARGO_RC" "$CARGO_TIME"
 printf '    fuzz targets: %s\n' "$([ "$FUZZ_RC" -eq 0 ] && echo "build" || echo "DO NOT BUILD (exit $FUZZ_RC)")"
+printf '    cargo package: %s\n' "$([ "$PACKAGE_RC" -eq 0 ] && echo "both crates package and verify" || echo "FAILED (exit $PACKAGE_RC)")"
 printf '    pytest e2e: %s (exit %d, %ds)\n' "${PYTEST_SUMMARY:-no summary}" "$PYTEST_RC" "$PYTEST_TIME"
-if [ "$CARGO_RC" -ne 0 ] || [ "$FUZZ_RC" -ne 0 ] || [ "$PYTEST_RC" -ne 0 ]; then
+if [ "$CARGO_RC" -ne 0 ] || [ "$FUZZ_RC" -ne 0 ] || [ "$PACKAGE_RC" -ne 0 ] || [ "$PYTEST_RC" -ne 0 ]; then
   echo "    FAILED (logs: $LOGDIR)"
   exit 1
 fi
