@@ -42,10 +42,12 @@ fn default_starter_is_a_mock_gateway_that_checks_clean() {
     let schema = first
         .strip_prefix("# yaml-language-server: $schema=")
         .expect("modeline first");
-    assert!(
-        dir.join(schema).is_file() || Path::new(schema).is_file(),
-        "modeline points at {schema}, which does not exist"
-    );
+    // The schema is written beside the config, so the modeline resolves in the user's own
+    // repository, never a path into apexc's.
+    assert_eq!(schema, "apex.schema.json");
+    let written = std::fs::read_to_string(dir.join(schema)).expect("apex.schema.json written");
+    let printed = apexc(&dir, &["schema"]);
+    assert_eq!(written, String::from_utf8_lossy(&printed.stdout));
     assert!(yaml.contains("kind: mock"));
 }
 

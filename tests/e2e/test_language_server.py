@@ -8,6 +8,8 @@ message both ways) is target/e2e/logs/yaml-language-server.log.
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
 from harness import LOGS, ROOT, WORK
@@ -199,10 +201,29 @@ def test_typo_and_wrong_type_are_diagnosed(ls):
     assert all(d["severity"] == 1 for d in diags), "schema violations are errors"
 
 
+def test_apexc_init_modeline_resolves_in_the_users_own_repository(ls, bins, env, tmp_path):
+    """A user's repository, nowhere near apexc: `apexc init` writes apex.schema.json beside
+    proxy.yaml, and the editor validates and completes through the modeline it wrote."""
+    repo = tmp_path / "my-gateway-repo"
+    repo.mkdir()
+    r = subprocess.run([bins["apexc"], "init"], cwd=repo, env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    text = (repo / "proxy.yaml").read_text()
+    assert text.startswith("# yaml-language-server: $schema=apex.schema.json\n"), text.splitlines()[0]
+    assert (repo / "apex.schema.json").read_text() == SCHEMA.read_text()
+    uri = (repo / "proxy.yaml").as_uri()
+    edited = text.replace("kind: mock", "kind: mokc", 1) + "\n"
+    ls.open(uri, edited)
+    diags = ls.wait_diagnostics(uri, predicate=lambda d: len(d) > 0)
+    assert any("mock" in d["message"] and "openai" in d["message"] for d in diags), diags
+    items = ls.completion(uri, len(edited.splitlines()), 0)
+    assert "max_attempts" in labels(items), labels(items)
+
+
 @pytest.mark.parametrize("form", ["file-uri", "absolute-path"])
 def test_modeline_by_file_uri_or_absolute_path(ls, form):
-    """`apexc init` writes an absolute path when the config is far from the schema; editors
-    also accept a file:// URI."""
+    """A modeline may also name the schema by absolute path or file:// URI (`apexc init
+    --schema`)."""
     target = SCHEMA.as_uri() if form == "file-uri" else str(SCHEMA)
     text = f"# yaml-language-server: $schema={target}\nname: g\nprovidrs: {{}}\nmodels: {{}}\n"
     WORK.mkdir(parents=True, exist_ok=True)
