@@ -8,7 +8,6 @@ use std::process::{Command, Output};
 fn apexc(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_apexc"))
         .args(args)
-        .env_remove("APEXC_RUNTIME_PATH")
         .env_remove("NO_COLOR")
         .output()
         .expect("apexc runs")

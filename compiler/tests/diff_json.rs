@@ -19,7 +19,6 @@ fn apexc(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_apexc"))
         .args(args)
         .current_dir(dir)
-        .env_remove("APEXC_RUNTIME_PATH")
         .output()
         .expect("apexc runs")
 }
