@@ -49,8 +49,18 @@ pub struct Config {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cooldown: Option<Cooldown>,
 
+    /// Whether clients may choose a provider themselves by writing `"model": "MODEL#PROVIDER"`
+    /// (default `off`). Anyone with a gateway key can try it, so it is off unless you allow it:
+    /// `routes` lets MODEL be a public model and PROVIDER one of its routes' providers (the
+    /// request then uses only those routes); `any` also sends any other model name to any
+    /// provider as written (the seed project's direct addressing: every key holder can then
+    /// spend any model on your provider keys).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_pinning: Option<ProviderPinning>,
+
     /// Upstream providers by id. The id is how routes refer to a provider, and what clients
-    /// write after `#` to address one directly (`DeepSeek-R1#deepseek`).
+    /// write after `#` to address one directly (`DeepSeek-R1#deepseek`) when
+    /// `provider_pinning` allows it.
     #[schemars(extend("propertyNames" = { "pattern": "^[^#\\s]+$" }))]
     pub providers: BTreeMap<String, Provider>,
 
@@ -58,6 +68,19 @@ pub struct Config {
     /// A name cannot contain `#` (clients write `MODEL#PROVIDER` to pick a provider).
     #[schemars(extend("propertyNames" = { "pattern": "^[^#\\s]([^#]*[^#\\s])?$" }))]
     pub models: BTreeMap<String, Model>,
+}
+
+/// What `MODEL#PROVIDER` in a request may reach (see `provider_pinning` at the top level).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderPinning {
+    /// Refused (403): the gateway alone chooses providers.
+    #[default]
+    Off,
+    /// Only a public model's own routes on that provider.
+    Routes,
+    /// Also any model name, sent to that provider as written.
+    Any,
 }
 
 /// Bounds on cooldowns (see `cooldown` at the top level).

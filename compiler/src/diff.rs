@@ -204,6 +204,17 @@ fn gateway_changes(old: &Routing, new: &Routing, out: &mut Vec<RoutingChange>) {
             format!("max_attempts {} -> {}", old.max_attempts, new.max_attempts),
         );
     }
+    if old.provider_pinning != new.provider_pinning {
+        push(
+            out,
+            Sign::Changed,
+            format!(
+                "provider_pinning {:?} -> {:?}",
+                old.provider_pinning, new.provider_pinning
+            )
+            .to_lowercase(),
+        );
+    }
     if old.cooldown != new.cooldown {
         push(
             out,
@@ -615,6 +626,7 @@ mod tests {
             auth_keys: vec!["GATEWAY_KEY".into()],
             max_attempts: 3,
             cooldown: Default::default(),
+            provider_pinning: Default::default(),
             responses_store: None,
             providers: vec![provider("a"), provider("b")],
             models: vec![ModelRouting {

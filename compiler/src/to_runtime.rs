@@ -84,6 +84,11 @@ pub fn gateway(config: &Config) -> &'static table::Gateway {
             let (default_ms, max_ms) = config.cooldown_ms();
             table::Cooldown { default_ms, max_ms }
         },
+        pinning: match config.provider_pinning.unwrap_or_default() {
+            config::ProviderPinning::Off => table::Pinning::Off,
+            config::ProviderPinning::Routes => table::Pinning::Routes,
+            config::ProviderPinning::Any => table::Pinning::Any,
+        },
     }))
 }
 
@@ -163,6 +168,23 @@ mod tests {
         assert_eq!((store.kv, store.ttl_seconds), ("STORE", 86_400));
     }
 
+    #[test]
+    fn provider_pinning_is_off_unless_the_config_allows_it() {
+        let base = "name: t\nproviders:\n  m:\n    kind: mock\nmodels:\n  a:\n    routes: [{ provider: m, model: x }]\n";
+        assert_eq!(gateway(&load(base)).pinning, table::Pinning::Off);
+        for (value, want) in [
+            ("off", table::Pinning::Off),
+            ("routes", table::Pinning::Routes),
+            ("any", table::Pinning::Any),
+        ] {
+            let src = format!("{base}provider_pinning: {value}\n");
+            assert_eq!(gateway(&load(&src)).pinning, want, "{value}");
+            let routing = crate::codegen::routing::Routing::from_config(&load(&src));
+            let rs = crate::codegen::routes::routes_rs(&routing, "t.yaml").expect("routes.rs");
+            assert!(rs.contains(&format!("pinning: Pinning::{want:?},")), "{rs}");
+        }
+    }
+
     /// `apexc serve` and `apexc build` must run the same tables: compare with the routing
     /// record codegen emits `src/routes.rs` from, for every shipped example.
     #[test]
@@ -182,6 +204,11 @@ mod tests {
             assert_eq!(g.name, r.name, "{what}");
             assert_eq!(g.max_attempts, r.max_attempts, "{what}");
             assert_eq!(g.auth_keys.to_vec(), r.auth_keys, "{what}");
+            assert_eq!(
+                format!("{:?}", g.pinning),
+                format!("{:?}", r.provider_pinning),
+                "{what}"
+            );
             assert_eq!(
                 g.responses_store.as_ref().map(|s| (s.kv, s.ttl_seconds)),
                 r.responses_store

@@ -44,6 +44,7 @@ static GATEWAY: Gateway = Gateway {
     responses_store: None,
     max_attempts: 1,
     cooldown: Cooldown::DEFAULT,
+    pinning: apex_runtime::table::Pinning::Off,
 };
 
 /// An upstream that answers every call with the same SSE body, in chunks of one event.

@@ -105,8 +105,42 @@ impl ApiError {
                 Some("model_not_found"),
                 format!(
                     "The model `{model}` does not exist on this gateway. \
-                     GET /v1/models lists the models it serves; `model#provider` sends a \
-                     model to one provider directly."
+                     GET /v1/models lists the models it serves."
+                ),
+            )
+        }
+    }
+
+    /// 403: `model#provider` on a gateway whose config does not allow pinning a provider.
+    pub fn pinning_disabled(name: &str, model: &str) -> Self {
+        ApiError {
+            param: Some("model"),
+            ..Self::new(
+                403,
+                "invalid_request_error",
+                Some("provider_pinning_disabled"),
+                format!(
+                    "`{name}` names a provider after `#`, which this gateway does not allow: \
+                     it chooses providers itself. Send the model as `{model}`. (The gateway's \
+                     owner can allow it with `provider_pinning: routes` in its config.)"
+                ),
+            )
+        }
+    }
+
+    /// 403: `model#provider` where the model has no route on that provider, on a gateway that
+    /// pins only to a model's own routes (`provider_pinning: routes`).
+    pub fn pinning_not_routed(model: &str, provider: &str) -> Self {
+        ApiError {
+            param: Some("model"),
+            ..Self::new(
+                403,
+                "invalid_request_error",
+                Some("provider_pinning_not_routed"),
+                format!(
+                    "`{model}#{provider}`: this gateway lets `#provider` pick only among the \
+                     providers a public model routes to, and `{model}` has no route on \
+                     `{provider}`. GET /v1/models lists the public models."
                 ),
             )
         }

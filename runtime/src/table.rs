@@ -25,6 +25,22 @@ pub struct Gateway {
     pub max_attempts: u32,
     /// How long rate-limited keys and failing routes rest.
     pub cooldown: Cooldown,
+    /// What `model#provider` in a request may reach (`provider_pinning` in the config).
+    pub pinning: Pinning,
+}
+
+/// What a client may reach by naming a provider itself (`"model": "MODEL#PROVIDER"`). Any
+/// holder of a gateway key can try it, so it is off unless the config's author turns it on:
+/// with `Any`, a key holder can send any model name to any provider, on the owner's keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pinning {
+    /// Refused with 403: the gateway alone chooses providers (the default).
+    Off,
+    /// `MODEL#PROVIDER` where MODEL is a public model with routes on PROVIDER: only those
+    /// routes. Nothing else.
+    Routes,
+    /// Also any other name, sent to PROVIDER as written (the seed project's direct addressing).
+    Any,
 }
 
 /// Bounds on cooldowns (`cooldown` in the config; the policy is in `router::cooldown`).

@@ -286,6 +286,7 @@ static NATIVE: Gateway = Gateway {
     }),
     max_attempts: 3,
     cooldown: Cooldown::DEFAULT,
+    pinning: apex_runtime::table::Pinning::Off,
 };
 
 #[test]

@@ -182,6 +182,7 @@ fn gateway(upstream: SocketAddr, timeout_ms: u32) -> &'static Gateway {
         responses_store: None,
         max_attempts: 1,
         cooldown: apex_runtime::table::Cooldown::DEFAULT,
+        pinning: apex_runtime::table::Pinning::Off,
     }))
 }
 

@@ -69,6 +69,7 @@ static NATIVE: Gateway = Gateway {
     }),
     max_attempts: 3,
     cooldown: Cooldown::DEFAULT,
+    pinning: apex_runtime::table::Pinning::Off,
 };
 
 const UPSTREAM_RESPONSE: &str = r#"{"id":"resp_upstream1","object":"response","status":"completed","output":[],"model":"gpt-5"}"#;

@@ -20,6 +20,7 @@ static STORING: Gateway = Gateway {
     }),
     max_attempts: 3,
     cooldown: Cooldown::DEFAULT,
+    pinning: apex_runtime::table::Pinning::Off,
 };
 
 fn chat_answer(text: &str) -> String {

@@ -47,6 +47,7 @@ fn gateway() -> &'static Gateway {
         responses_store: None,
         max_attempts: 1,
         cooldown: Cooldown::DEFAULT,
+        pinning: apex_runtime::table::Pinning::Off,
     }))
 }
 

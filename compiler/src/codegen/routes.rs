@@ -6,7 +6,7 @@
 
 use super::routing::{ProviderRouting, Routing};
 use super::CodegenError;
-use crate::config::{ProviderKind, Strategy};
+use crate::config::{ProviderKind, ProviderPinning, Strategy};
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
@@ -67,6 +67,7 @@ fn gateway_tokens(routing: &Routing) -> Result<TokenStream, CodegenError> {
     let max_attempts = Literal::u32_unsuffixed(routing.max_attempts);
     let cooldown_default = Literal::u64_unsuffixed(routing.cooldown.default_ms);
     let cooldown_max = Literal::u64_unsuffixed(routing.cooldown.max_ms);
+    let pinning = format_ident!("{}", pinning_variant(routing.provider_pinning));
 
     let providers = routing.providers.iter().map(provider_tokens);
 
@@ -126,6 +127,7 @@ fn gateway_tokens(routing: &Routing) -> Result<TokenStream, CodegenError> {
             responses_store: #responses_store,
             max_attempts: #max_attempts,
             cooldown: Cooldown { default_ms: #cooldown_default, max_ms: #cooldown_max },
+            pinning: Pinning::#pinning,
         };
     })
 }
@@ -158,7 +160,7 @@ fn provider_tokens(p: &ProviderRouting) -> TokenStream {
 
 /// Only the table types this gateway uses, so the generated crate compiles without warnings.
 fn imports(routing: &Routing) -> Vec<proc_macro2::Ident> {
-    let mut names = vec!["Cooldown", "Gateway"];
+    let mut names = vec!["Cooldown", "Gateway", "Pinning"];
     if !routing.providers.is_empty() {
         names.extend(["Kind", "Provider"]);
     }
@@ -184,6 +186,14 @@ fn kind_variant(kind: ProviderKind) -> &'static str {
         ProviderKind::AzureOpenAi => "AzureOpenAi",
         ProviderKind::Mock => "Mock",
         ProviderKind::Anthropic => "Anthropic",
+    }
+}
+
+fn pinning_variant(pinning: ProviderPinning) -> &'static str {
+    match pinning {
+        ProviderPinning::Off => "Off",
+        ProviderPinning::Routes => "Routes",
+        ProviderPinning::Any => "Any",
     }
 }
 

@@ -28,6 +28,9 @@ pub struct Routing {
     pub cooldown: CooldownRouting,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub responses_store: Option<StoreRouting>,
+    /// What `model#provider` may reach; absent from the record when off (the default).
+    #[serde(default, skip_serializing_if = "is_off")]
+    pub provider_pinning: config::ProviderPinning,
     /// Providers in table order (sorted by id); routes refer to them by position in the
     /// generated tables and by id here.
     pub providers: Vec<ProviderRouting>,
@@ -49,6 +52,10 @@ impl Default for CooldownRouting {
             max_ms: u64::from(config::DEFAULT_MAX_COOLDOWN_SECONDS) * 1000,
         }
     }
+}
+
+fn is_off(p: &config::ProviderPinning) -> bool {
+    *p == config::ProviderPinning::Off
 }
 
 impl CooldownRouting {
@@ -120,6 +127,7 @@ impl Routing {
                 let (default_ms, max_ms) = config.cooldown_ms();
                 CooldownRouting { default_ms, max_ms }
             },
+            provider_pinning: config.provider_pinning.unwrap_or_default(),
             responses_store: config.responses_store.as_ref().map(|s| StoreRouting {
                 kv: s.kv.clone(),
                 ttl_seconds: s.ttl_seconds.unwrap_or(config::DEFAULT_TTL_SECONDS),

@@ -242,6 +242,7 @@ mod tests {
         responses_store: None,
         max_attempts: 3,
         cooldown: Bounds::DEFAULT,
+        pinning: crate::table::Pinning::Off,
     };
 
     #[test]

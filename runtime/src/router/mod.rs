@@ -31,7 +31,7 @@ pub mod streams;
 use crate::errors::{ApiError, MAX_BODY_BYTES};
 use crate::host::{Body, Host, HttpRequest, HttpResponse};
 use crate::openai::{Endpoint, Routing};
-use crate::table::{Gateway, Strategy};
+use crate::table::{Gateway, Pinning, Strategy};
 use bytes::Bytes;
 use forward::Resolved;
 use log::RequestLog;
@@ -213,25 +213,21 @@ impl Runtime {
         Ok(forward::forward(self, host, &x, resolved, log).await)
     }
 
-    /// The routes for a `model` value: a public model, or `model#provider`.
+    /// The routes for a `model` value: a public model, or `model#provider` as far as the
+    /// gateway's [`Pinning`] allows.
     pub(crate) fn resolve<'a>(&self, name: &'a str) -> Result<Resolved<'a>, ApiError> {
-        let gateway = self.gateway;
         if let Some(i) = self.model_index(name) {
-            let model = gateway
-                .models
-                .get(i)
-                .ok_or_else(|| ApiError::unknown_model(name))?;
-            let tick = self.model_tick(i, model.strategy);
-            let targets = model.routes.iter().map(target_of).collect();
-            return Ok(Resolved {
-                targets,
-                strategy: model.strategy,
-                tick,
-            });
+            return self
+                .model_routes(i, |_| true)
+                .ok_or_else(|| ApiError::unknown_model(name));
         }
         let Some((model_name, provider_id)) = name.rsplit_once('#') else {
             return Err(ApiError::unknown_model(name));
         };
+        let gateway = self.gateway;
+        if gateway.pinning == Pinning::Off {
+            return Err(ApiError::pinning_disabled(name, model_name));
+        }
         let Some((p, _)) = gateway.provider(provider_id) else {
             let known: Vec<&str> = gateway.providers.iter().map(|p| p.id).collect();
             return Err(ApiError::unknown_provider(provider_id, &known.join(", ")));
@@ -239,35 +235,47 @@ impl Runtime {
         if model_name.is_empty() {
             return Err(ApiError::unknown_model(name));
         }
-        // A public model on that provider: only its routes there. Otherwise the name goes to
-        // the provider as written (the seed's direct addressing).
-        if let Some(i) = self.model_index(model_name) {
-            if let Some(model) = gateway.models.get(i) {
-                let targets: Vec<Target<'a>> = model
-                    .routes
-                    .iter()
-                    .filter(|r| r.provider == p)
-                    .map(target_of)
-                    .collect();
-                if !targets.is_empty() {
-                    let tick = self.model_tick(i, model.strategy);
-                    return Ok(Resolved {
-                        targets,
-                        strategy: model.strategy,
-                        tick,
-                    });
-                }
-            }
+        // A public model on that provider: only its routes there.
+        let pinned = self
+            .model_index(model_name)
+            .and_then(|i| self.model_routes(i, |r| r.provider == p));
+        match (pinned, gateway.pinning) {
+            (Some(resolved), _) => Ok(resolved),
+            (None, Pinning::Any) => Ok(Resolved {
+                // Any other name goes to the provider as written (the seed's direct addressing).
+                targets: vec![Target {
+                    provider: p,
+                    model: model_name,
+                    weight: 1,
+                    max_tokens: None,
+                }],
+                strategy: Strategy::Priority,
+                tick: 0,
+            }),
+            (None, _) => Err(ApiError::pinning_not_routed(model_name, provider_id)),
         }
-        Ok(Resolved {
-            targets: vec![Target {
-                provider: p,
-                model: model_name,
-                weight: 1,
-                max_tokens: None,
-            }],
-            strategy: Strategy::Priority,
-            tick: 0,
+    }
+
+    /// Model `i`'s routes that `keep` keeps, in its strategy; `None` when none is left.
+    fn model_routes(
+        &self,
+        i: usize,
+        keep: impl Fn(&crate::table::Route) -> bool,
+    ) -> Option<Resolved<'static>> {
+        let model = self.gateway.models.get(i)?;
+        let targets: Vec<Target<'static>> = model
+            .routes
+            .iter()
+            .filter(|r| keep(r))
+            .map(target_of)
+            .collect();
+        if targets.is_empty() {
+            return None;
+        }
+        Some(Resolved {
+            targets,
+            strategy: model.strategy,
+            tick: self.model_tick(i, model.strategy),
         })
     }
 

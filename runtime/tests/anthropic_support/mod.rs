@@ -126,6 +126,7 @@ pub static GATEWAY: Gateway = Gateway {
     responses_store: None,
     max_attempts: 3,
     cooldown: apex_runtime::table::Cooldown::DEFAULT,
+    pinning: apex_runtime::table::Pinning::Any,
 };
 
 /// A Messages request as Claude Code sends it (`?beta=true`, `x-api-key`, version, betas).

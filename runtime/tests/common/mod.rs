@@ -10,7 +10,7 @@
 
 use apex_runtime::host::{Body, FetchError, Host, HttpRequest, HttpResponse};
 use apex_runtime::router::Runtime;
-use apex_runtime::table::{Cooldown, Gateway, Kind, Model, Provider, Route, Strategy};
+use apex_runtime::table::{Cooldown, Gateway, Kind, Model, Pinning, Provider, Route, Strategy};
 use bytes::Bytes;
 use futures::StreamExt;
 use std::cell::{Cell, RefCell};
@@ -123,6 +123,7 @@ const fn gateway(
     name: &'static str,
     auth_keys: &'static [&'static str],
     max_attempts: u32,
+    pinning: Pinning,
 ) -> Gateway {
     Gateway {
         name,
@@ -132,13 +133,23 @@ const fn gateway(
         responses_store: None,
         max_attempts,
         cooldown: Cooldown::DEFAULT,
+        pinning,
     }
 }
 
-pub static GATEWAY: Gateway = gateway("test-gw", &["GW_KEY", "GW_KEY_2"], 3);
+/// With `model#provider` open to any model on any provider (`provider_pinning: any`).
+pub static GATEWAY: Gateway = gateway("test-gw", &["GW_KEY", "GW_KEY_2"], 3, Pinning::Any);
 
 /// The same providers without auth and with a higher attempt bound.
-pub static OPEN_GATEWAY: Gateway = gateway("open-gw", &[], 5);
+pub static OPEN_GATEWAY: Gateway = gateway("open-gw", &[], 5, Pinning::Any);
+
+/// `model#provider` as a config without `provider_pinning` has it: refused.
+pub static UNPINNED_GATEWAY: Gateway =
+    gateway("unpinned-gw", &["GW_KEY", "GW_KEY_2"], 3, Pinning::Off);
+
+/// `provider_pinning: routes`: only a public model's own routes.
+pub static ROUTES_PINNED_GATEWAY: Gateway =
+    gateway("routes-gw", &["GW_KEY", "GW_KEY_2"], 3, Pinning::Routes);
 
 type Scripted = Result<HttpResponse, FetchError>;
 

@@ -2,7 +2,7 @@
 // Do not edit: change seed.yaml and run `apexc build` again (`apexc diff` shows what changes).
 
 use apex_runtime::table::{
-    Cooldown, Gateway, Kind, Model, Provider, ResponsesStore, Route, Strategy,
+    Cooldown, Gateway, Kind, Model, Pinning, Provider, ResponsesStore, Route, Strategy,
 };
 
 pub static GATEWAY: Gateway = Gateway {
@@ -139,4 +139,5 @@ pub static GATEWAY: Gateway = Gateway {
         default_ms: 5000,
         max_ms: 60000,
     },
+    pinning: Pinning::Routes,
 };
