@@ -20,6 +20,8 @@ PUBLIC_MODELS = {
 }
 # Routed to an `anthropic` provider (tests/e2e/test_anthropic_sdk.py).
 PUBLIC_MODELS |= {"claude-upstream"}
+# The hostile upstream (tests/e2e/test_hostile_upstream.py).
+PUBLIC_MODELS |= {"hostile"}
 # Models of tests/e2e/test_routing_faults.py.
 PUBLIC_MODELS |= {
     "rf-mixed", "rf-hang", "rf-stall", "rf-down", "rf-limited", "rf-keys", "rf-leak", "rf-leak-failover",
