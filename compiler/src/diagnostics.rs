@@ -13,6 +13,7 @@
 //! Source lines are shown with every API-key-looking value masked ([`Diagnostics::mask`]), so a
 //! key that a user pasted into the file never reaches a terminal or a CI log through us.
 
+use crate::text::escape_hidden;
 use std::fmt;
 use std::sync::Arc;
 
@@ -199,9 +200,15 @@ impl Diagnostics {
         let Some(line) = n.checked_sub(1).and_then(|i| self.source.lines().nth(i)) else {
             return (String::new(), 0, len);
         };
+        // One character for one, so carets stay in place: a tab shows as a space, anything
+        // else that would hide or reorder text (see `crate::text`) as U+FFFD.
         let mut chars: Vec<char> = line
             .chars()
-            .map(|c| if c == '\t' { ' ' } else { c })
+            .map(|c| match c {
+                '\t' => ' ',
+                c if crate::text::is_hidden(c) => '\u{fffd}',
+                c => c,
+            })
             .collect();
         let mut start = col.saturating_sub(1);
         let mut carets = len;
@@ -225,18 +232,18 @@ impl Diagnostics {
 
     fn render_one(&self, f: &mut fmt::Formatter<'_>, d: &Diagnostic) -> fmt::Result {
         let Span { line, col, len } = d.span;
+        // Messages quote names from the file: never let one act on the terminal.
+        let name = escape_hidden(&self.name);
+        let message = escape_hidden(&d.message);
+        let help = d.help.as_deref().map(escape_hidden);
         if line == 0 {
-            writeln!(f, "{}: {}: {}", self.name, d.severity, d.message)?;
-            if let Some(help) = &d.help {
+            writeln!(f, "{name}: {}: {message}", d.severity)?;
+            if let Some(help) = &help {
                 writeln!(f, "  = help: {help}")?;
             }
             return Ok(());
         }
-        writeln!(
-            f,
-            "{}:{}:{}: {}: {}",
-            self.name, line, col, d.severity, d.message
-        )?;
+        writeln!(f, "{name}:{line}:{col}: {}: {message}", d.severity)?;
         let (text, start, len) = self.display_line(line, col, len);
         let gutter = line.to_string().len();
         let pad = " ".repeat(gutter);
@@ -252,7 +259,7 @@ impl Diagnostics {
             writeln!(f, "{line} | {text}")?;
         }
         writeln!(f, "{pad} | {}{}", " ".repeat(start), "^".repeat(carets))?;
-        if let Some(help) = &d.help {
+        if let Some(help) = &help {
             writeln!(f, "{pad} = help: {help}")?;
         }
         Ok(())

@@ -14,6 +14,7 @@ pub mod init;
 pub mod load;
 pub mod schema;
 pub mod secrets;
+pub mod text;
 pub mod to_runtime;
 pub mod toolchain;
 pub mod validate;

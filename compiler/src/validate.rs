@@ -1,7 +1,7 @@
 //! Validation of a parsed config: everything wrong with it, each with its place in the file.
 //!
 //! Two passes over the JSON value the YAML became:
-//! 1. [`rules`]: semantic checks the schema cannot express (a route naming an unknown
+//! 1. [`rules`] (and [`names`]: no hidden characters anywhere): semantic checks the schema cannot express (a route naming an unknown
 //!    provider, a provider without keys, an API key pasted where a secret name belongs, URLs...).
 //!    Where a rule explains a problem better than the schema would, it *claims* the path, and
 //!    the schema pass stays quiet about it: one problem, one message.
@@ -10,6 +10,7 @@
 //!
 //! Nothing here prints; diagnostics are pushed into a [`Diagnostics`] set.
 
+mod names;
 mod paths;
 mod rules;
 mod schema_errors;
@@ -24,6 +25,7 @@ use serde_json::Value;
 pub fn validate(value: &Value, spans: &SpanMap, diags: &mut Diagnostics) {
     let mut cx = rules::Context::new(spans, diags);
     secrets::mask_key_lookalikes(value, &mut cx);
+    names::refuse_hidden_characters(value, &mut cx);
     rules::check(value, &mut cx);
     let claimed = cx.into_claimed();
     schema_errors::check(value, spans, &claimed, diags);

@@ -56,9 +56,10 @@ fn header(routing: &Routing, source: &str) -> String {
     )
 }
 
-/// Keeps a comment on one line whatever a file name contains.
+/// Keeps a comment on one line, and free of what rustc refuses in a comment (bidi controls),
+/// whatever a name contains: hidden characters are written as `\u{..}` (see `crate::text`).
 fn one_line(s: &str) -> String {
-    s.replace(['\n', '\r'], " ")
+    crate::text::escape_hidden(s).into_owned()
 }
 
 fn gateway_tokens(routing: &Routing) -> Result<TokenStream, CodegenError> {

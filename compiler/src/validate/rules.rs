@@ -39,21 +39,21 @@ impl<'a> Context<'a> {
     }
 
     /// Where the value at `path` is.
-    fn value_span(&self, path: &[String]) -> Span {
+    pub(super) fn value_span(&self, path: &[String]) -> Span {
         self.place(path).value
     }
 
     /// Where the entry at `path` is named (its key), else its value.
-    fn key_span(&self, path: &[String]) -> Span {
+    pub(super) fn key_span(&self, path: &[String]) -> Span {
         self.place(path).key_or_value()
     }
 
-    fn push(&mut self, d: Diagnostic) {
+    pub(super) fn push(&mut self, d: Diagnostic) {
         self.diags.push(d);
     }
 
     /// The schema pass will not report anything at or below `path`.
-    fn claim(&mut self, path: &[String]) {
+    pub(super) fn claim(&mut self, path: &[String]) {
         self.claimed.push(path.to_vec());
     }
 
