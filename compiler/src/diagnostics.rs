@@ -212,7 +212,18 @@ impl Diagnostics {
             .collect();
         let mut start = col.saturating_sub(1);
         let mut carets = len;
-        let mut masks: Vec<&Span> = self.masks.iter().filter(|m| m.line == n).collect();
+        let mut masks: Vec<Span> = self.masks.iter().filter(|m| m.line == n).copied().collect();
+        // Whatever found the problem, a key-looking token never shows: this also covers lines
+        // validation never saw (a syntax error) or looked into (a URL's query string).
+        for (at, len) in key_tokens(&chars) {
+            let overlaps = |m: &Span| {
+                let m0 = m.col.saturating_sub(1);
+                at < m0 + m.len && m0 < at + len
+            };
+            if !masks.iter().any(overlaps) {
+                masks.push(Span::new(n, at + 1, len));
+            }
+        }
         // Right to left, so earlier replacements do not move later ones.
         masks.sort_by_key(|m| std::cmp::Reverse(m.col));
         for m in masks {
@@ -224,6 +235,8 @@ impl Diagnostics {
                 carets = new_len;
             } else if start >= m_end {
                 start = start - old_len + new_len;
+            } else if start < m_start && m_start < start + carets {
+                carets = (carets + new_len).saturating_sub(old_len).max(1);
             }
             chars.splice(m_start..m_end, masked);
         }
@@ -234,8 +247,11 @@ impl Diagnostics {
         let Span { line, col, len } = d.span;
         // Messages quote names from the file: never let one act on the terminal.
         let name = escape_hidden(&self.name);
-        let message = escape_hidden(&d.message);
-        let help = d.help.as_deref().map(escape_hidden);
+        let message = mask_key_tokens(&escape_hidden(&d.message));
+        let help = d
+            .help
+            .as_deref()
+            .map(|h| mask_key_tokens(&escape_hidden(h)));
         if line == 0 {
             writeln!(f, "{name}: {}: {message}", d.severity)?;
             if let Some(help) = &help {
@@ -294,6 +310,41 @@ pub fn mask_secret(secret: &str) -> String {
         .filter(|&i| i <= 4 && rest[..i].chars().all(|c| c.is_ascii_alphanumeric()))
         .map_or(0, |i| i + 1);
     format!("{scheme}{}********", &rest[..tag_len])
+}
+
+/// Where the tokens of `chars` that look like API keys are: (start, length) in characters. A
+/// token is a run of letters, digits and `-_./+~`, so a key stands alone after `=`, `:`, `@`, a
+/// quote or a bracket.
+fn key_tokens(chars: &[char]) -> Vec<(usize, usize)> {
+    let in_token = |c: char| c.is_alphanumeric() || "-_./+~".contains(c);
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if !in_token(chars[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < chars.len() && in_token(chars[i]) {
+            i += 1;
+        }
+        let token: String = chars[start..i].iter().collect();
+        if crate::validate::secrets::looks_like_api_key(&token) {
+            out.push((start, i - start));
+        }
+    }
+    out
+}
+
+/// `text` with every key-looking token masked ([`mask_secret`]): for messages and hints, which
+/// may quote a value from the file.
+fn mask_key_tokens(text: &str) -> String {
+    let mut chars: Vec<char> = text.chars().collect();
+    for (at, len) in key_tokens(&chars).into_iter().rev() {
+        let token: String = chars[at..at + len].iter().collect();
+        chars.splice(at..at + len, mask_secret(&token).chars());
+    }
+    chars.into_iter().collect()
 }
 
 /// A masked source region, keeping the quotes of a quoted scalar so the line still reads as YAML.
