@@ -586,7 +586,12 @@ fn check_models(root: &Map<String, Value>, providers: &[ProviderInfo], cx: &mut 
                 let r = child(&routes_at, i);
                 if let Some(Value::String(provider)) = route.get("provider") {
                     match ids.iter().position(|id| id == provider) {
-                        Some(idx) => used[idx] = true,
+                        Some(idx) => {
+                            used[idx] = true;
+                            if providers[idx].kind == Some(Kind::Azure) {
+                                check_deployment(&r, route, cx);
+                            }
+                        }
                         None => {
                             unknown_seen = true;
                             unknown_provider(&child(&r, "provider"), provider, &ids, cx)
@@ -619,6 +624,25 @@ fn check_models(root: &Map<String, Value>, providers: &[ProviderInfo], cx: &mut 
             ));
         }
     }
+}
+
+/// An azure-openai route's model is the deployment, one segment of the upstream URL path: `.`
+/// or `..` would resolve to another path (even percent-encoded), so neither can be one.
+fn check_deployment(r: &[String], route: &Value, cx: &mut Context) {
+    let Some(model @ ("." | "..")) = route.get("model").and_then(Value::as_str) else {
+        return;
+    };
+    let at = child(r, "model");
+    cx.push(
+        Diagnostic::error(
+            cx.value_span(&at),
+            format!(
+                "\"{model}\" cannot be an Azure deployment name: it is a relative path segment"
+            ),
+        )
+        .with_help("write the deployment's name as Azure shows it (e.g. gpt-4o-mini)"),
+    );
+    cx.claim(&at);
 }
 
 fn unknown_provider(at: &[String], provider: &str, ids: &[&str], cx: &mut Context) {

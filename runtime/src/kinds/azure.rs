@@ -3,10 +3,23 @@
 //! ignores `model` in the body; it is kept (rewritten like any other kind) all the same.
 
 use super::{common_headers, Call};
+use crate::errors::ApiError;
 use crate::host::HttpRequest;
 
-pub fn request(call: &Call<'_>) -> HttpRequest {
+pub fn request(call: &Call<'_>) -> Result<HttpRequest, ApiError> {
     let base = call.provider.base_url.trim_end_matches('/');
+    // `.` and `..` are unreserved, and URL parsers resolve them even percent-encoded
+    // (`%2e%2e`): as a deployment they would climb out of `/deployments/`. `apexc check`
+    // refuses them in routes; a client can still send one with `model#provider`.
+    if matches!(call.model, "." | "..") {
+        return Err(ApiError::bad_request(
+            Some("model"),
+            format!(
+                "`{}` cannot be an Azure deployment name (it is a relative path segment).",
+                call.model
+            ),
+        ));
+    }
     let deployment = percent_encode_segment(call.model);
     let mut url = base.replace(":model", &deployment);
     url.push_str(call.endpoint.path());
@@ -14,7 +27,7 @@ pub fn request(call: &Call<'_>) -> HttpRequest {
         url.push_str("?api-version=");
         url.push_str(&percent_encode_segment(v));
     }
-    HttpRequest {
+    Ok(HttpRequest {
         method: "POST".to_owned(),
         url,
         headers: common_headers(
@@ -23,7 +36,7 @@ pub fn request(call: &Call<'_>) -> HttpRequest {
             ("api-key", call.key.unwrap_or_default().to_owned()),
         ),
         body: call.body.clone(),
-    }
+    })
 }
 
 /// Percent-encodes everything but RFC 3986 unreserved characters, so a deployment name

@@ -77,7 +77,7 @@ pub fn prepare(call: Call<'_>) -> Result<Prepared, ApiError> {
         #[cfg(feature = "kind-openai")]
         Kind::OpenAi => Ok(Prepared::Fetch(openai::request(&call))),
         #[cfg(feature = "kind-azure-openai")]
-        Kind::AzureOpenAi => Ok(Prepared::Fetch(azure::request(&call))),
+        Kind::AzureOpenAi => azure::request(&call).map(Prepared::Fetch),
         #[cfg(feature = "kind-anthropic")]
         Kind::Anthropic => Ok(Prepared::Fetch(anthropic::request(&call))),
         #[cfg(feature = "kind-mock")]
