@@ -145,7 +145,7 @@ fn span_of(y: &YSpan) -> Span {
 /// value, so a 1 KB file of nested aliases ("billion laughs") would otherwise expand to
 /// billions of values and take the CI check's memory with it. A real config that shares a few
 /// route lists stays in the hundreds.
-pub const ALIAS_BUDGET: usize = 100_000;
+pub const ALIAS_BUDGET: usize = 25_000;
 
 /// How deeply lists and mappings may nest. Building the tree, the JSON value and validating it
 /// all recurse, so a file of 100,000 `[` must stop here rather than overflow the stack; a real
