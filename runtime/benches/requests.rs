@@ -23,7 +23,9 @@ fn sample(name: &str) -> Option<Vec<u8>> {
         #[serde(borrow)]
         body: &'a RawValue,
     }
-    let dir = std::env::var("APEX_SAMPLES").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/samples").into());
+    let dir = std::env::var("APEX_SAMPLES").unwrap_or_else(|_| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/samples").into()
+    });
     let text = std::fs::read_to_string(format!("{dir}/{name}")).ok()?;
     let file: File<'_> = serde_json::from_str(&text).ok()?;
     Some(compact(file.body.get()))

@@ -57,7 +57,9 @@ fn codex_head() -> Option<(Rc<Head>, Rc<ToolMap>)> {
         #[serde(borrow)]
         body: &'a RawValue,
     }
-    let dir = std::env::var("APEX_SAMPLES").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/samples").into());
+    let dir = std::env::var("APEX_SAMPLES").unwrap_or_else(|_| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/samples").into()
+    });
     let text = std::fs::read_to_string(format!("{dir}/codex-tool-turn1.json")).ok()?;
     let file: File<'_> = serde_json::from_str(&text).ok()?;
     let parsed = request::parse(file.body.get().as_bytes()).ok()?;
