@@ -132,6 +132,12 @@ fn import_ok(name: &str) -> (PathBuf, apexc::config::Config, String) {
 fn seed_module_exports_with_provider_config_and_route_overrides() {
     let (dir, c, shown) = import_ok("module-exports");
     assert_eq!(c.name, "apex-ai-proxy");
+    // The seed's `model#provider` keeps working, within each model's own routes.
+    assert_eq!(
+        c.provider_pinning,
+        Some(apexc::config::ProviderPinning::Routes)
+    );
+    assert!(shown.contains("provider_pinning: routes"), "{shown}");
     let ids: Vec<&str> = c.providers.keys().map(String::as_str).collect();
     assert_eq!(ids, ["aliyuncs", "azure", "azure-2", "deepinfra"]);
     let azure = &c.providers["azure"];

@@ -312,6 +312,12 @@ pub fn convert(seed: &Seed, existing: &DevVars, source_name: &str) -> Result<Imp
         let _ = writeln!(y, "# Clients send this key as `Authorization: Bearer <key>` (as with the seed) or `x-api-key`.");
         let _ = writeln!(y, "auth:\n  keys: [{{ secret: {g} }}]");
     }
+    // The seed let every client address `model#provider`; keep it, within each model's routes.
+    let _ = writeln!(y, "# The seed let clients pick a provider with `model#provider`: `routes` keeps that for each\n# model's own providers (`any` would let every key holder send any model name to any provider).");
+    let _ = writeln!(y, "provider_pinning: routes");
+    out.changes.push(
+        "model#provider addressing -> provider_pinning: routes (each model's own providers; `any` is the seed's unrestricted form)".into(),
+    );
     if let Some(kv) = &seed.kv_binding {
         let kv_name = if kv.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
             && !kv.starts_with(|c: char| c.is_ascii_digit())
