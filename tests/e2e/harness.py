@@ -114,6 +114,20 @@ class Proc:
         self._log.close()
 
 
+def wait_port(port: int, timeout: float = 30) -> None:
+    """Blocks until something accepts connections on 127.0.0.1:`port` (for servers that print
+    nothing when ready, like bare workerd); raises after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout:.0f}s")
+            time.sleep(0.05)
+
+
 def http(method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None, timeout: float = 30):
     """A raw HTTP call (for what the SDK will not send, like a body that is not JSON).
     Returns (status, headers, body bytes)."""

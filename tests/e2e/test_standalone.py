@@ -22,7 +22,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness import ROOT, Proc, free_port, http
+import re
+
+from harness import LOGS, ROOT, Proc, free_port, http, wait_port
 
 CONFIG = ROOT / "examples" / "quickstart.yaml"
 WORKFLOW = ROOT / "examples" / "github-actions" / "apexc.yml"
@@ -75,7 +77,8 @@ def deployed_copy(bins, env):
         ["unshare", "--mount", "--propagation", "private", "bash", "-c", script],
         env=build_env, capture_output=True, text=True, timeout=1500,
     )
-    log = base / "build.log"
+    LOGS.mkdir(parents=True, exist_ok=True)
+    log = LOGS / "standalone-build.log"
     log.write_text(p.stdout + p.stderr)
     assert p.returncode == 0, f"the copied crate did not deploy (log {log}):\n{(p.stdout + p.stderr)[-4000:]}"
     yield {"dir": copy, "lock_before": lock_before, "output": p.stdout + p.stderr}
@@ -113,15 +116,18 @@ def test_the_copied_crate_deploys_and_its_bundle_answers_under_workerd(deployed_
     assert (copy / "Cargo.lock").read_bytes() == deployed_copy["lock_before"], "the build changed the committed Cargo.lock"
     assert "--dry-run: exiting now." in deployed_copy["output"]
     # The runtime that went into the bundle was compiled from the copy's vendor/ directory.
-    assert "Compiling apex-runtime v" in deployed_copy["output"]
-    assert f"({copy / 'vendor' / 'apex-runtime'})" in deployed_copy["output"]
+    # (wrangler relays cargo's output in chunks, each prefixed, that may split a line.)
+    cargo_said = re.sub(r"\n\[custom build\] ?", "", deployed_copy["output"])
+    assert "Compiling apex-runtime v" in cargo_said
+    assert f"({copy / 'vendor' / 'apex-runtime'})" in cargo_said
     port = free_port()
     workerd = copy / "node_modules" / ".bin" / "workerd"
     proc = Proc("standalone-workerd", [str(workerd), "serve", str(_workerd_config(copy, port)), "--experimental"], env=env, cwd=copy)
     try:
         url = f"http://127.0.0.1:{port}"
         body = json.dumps({"model": "demo", "messages": [{"role": "user", "content": "from a copy"}]}).encode()
-        status, body_out = _retry_until_up(url, body)
+        wait_port(port)
+        status, _, body_out = http("POST", f"{url}/v1/chat/completions", body, {"content-type": "application/json"})
         assert status == 200, body_out
         assert json.loads(body_out)["choices"][0]["message"]["content"] == "mock reply: from a copy"
         status, _, models = http("GET", f"{url}/v1/models")
@@ -129,25 +135,6 @@ def test_the_copied_crate_deploys_and_its_bundle_answers_under_workerd(deployed_
         assert {m["id"] for m in json.loads(models)["data"]} == {"demo", "demo-embed"}
     finally:
         proc.stop()
-
-
-def _retry_until_up(url: str, body: bytes):
-    """workerd prints nothing when its socket is ready: poll the socket (bounded), not the clock."""
-    import socket
-    import time
-
-    host, port = url.removeprefix("http://").split(":")
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with socket.create_connection((host, int(port)), timeout=1):
-                break
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
-    status, _, out = http("POST", f"{url}/v1/chat/completions", body, {"content-type": "application/json"})
-    return status, out
 
 
 def test_the_copied_crate_resolves_everything_inside_itself(deployed_copy, env):
