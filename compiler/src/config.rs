@@ -83,6 +83,17 @@ pub enum ProviderPinning {
     Any,
 }
 
+impl ProviderPinning {
+    /// The spelling in proxy.yaml.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderPinning::Off => "off",
+            ProviderPinning::Routes => "routes",
+            ProviderPinning::Any => "any",
+        }
+    }
+}
+
 /// Bounds on cooldowns (see `cooldown` at the top level).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

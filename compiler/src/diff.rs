@@ -209,10 +209,10 @@ fn gateway_changes(old: &Routing, new: &Routing, out: &mut Vec<RoutingChange>) {
             out,
             Sign::Changed,
             format!(
-                "provider_pinning {:?} -> {:?}",
-                old.provider_pinning, new.provider_pinning
-            )
-            .to_lowercase(),
+                "provider_pinning {} -> {}",
+                old.provider_pinning.as_str(),
+                new.provider_pinning.as_str()
+            ),
         );
     }
     if old.cooldown != new.cooldown {

@@ -77,6 +77,8 @@ struct Context<'a> {
     worker_version: &'static str,
     wasm_bindgen_version: &'static str,
     wrangler_version: &'static str,
+    /// `provider_pinning`: `off`, `routes` or `any`.
+    pinning: &'static str,
     /// First gateway key's secret name, when auth is on.
     auth: Option<&'a str>,
     store: Option<&'a super::routing::StoreRouting>,
@@ -157,6 +159,7 @@ fn context<'a>(routing: &'a Routing, opts: &'a Options) -> Context<'a> {
         worker_version: WORKER_VERSION,
         wasm_bindgen_version: WASM_BINDGEN_VERSION,
         wrangler_version: WRANGLER_VERSION,
+        pinning: routing.provider_pinning.as_str(),
         auth: routing.auth_keys.first().map(String::as_str),
         store: routing.responses_store.as_ref(),
         secrets,
