@@ -30,8 +30,7 @@ pub fn request(call: &Call<'_>) -> HttpRequest {
         }
     }
     protocol.push(("anthropic-version".to_owned(), version));
-    let key = call.key.unwrap_or_default().to_owned();
-    let headers = common_headers(call, protocol, ("x-api-key", key));
+    let headers = common_headers(call, protocol);
     HttpRequest {
         method: "POST".to_owned(),
         url: format!("{base}{path}"),

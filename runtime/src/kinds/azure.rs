@@ -30,11 +30,7 @@ pub fn request(call: &Call<'_>) -> Result<HttpRequest, ApiError> {
     Ok(HttpRequest {
         method: "POST".to_owned(),
         url,
-        headers: common_headers(
-            call,
-            Vec::new(),
-            ("api-key", call.key.unwrap_or_default().to_owned()),
-        ),
+        headers: common_headers(call, Vec::new()),
         body: call.body.clone(),
     })
 }

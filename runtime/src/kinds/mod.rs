@@ -89,17 +89,13 @@ pub fn prepare(call: Call<'_>) -> Result<Prepared, ApiError> {
 
 /// Headers every upstream request carries, in this order: content type, accept, the kind's
 /// own `protocol` headers (e.g. `anthropic-version`), the provider's static extra headers, and
-/// the key's header.
+/// the key's header ([`auth_header`]).
 #[cfg(any(
     feature = "kind-openai",
     feature = "kind-azure-openai",
     feature = "kind-anthropic"
 ))]
-fn common_headers(
-    call: &Call<'_>,
-    protocol: crate::host::Headers,
-    auth: (&str, String),
-) -> crate::host::Headers {
+fn common_headers(call: &Call<'_>, protocol: crate::host::Headers) -> crate::host::Headers {
     let accept = if call.stream {
         "text/event-stream"
     } else {
@@ -113,8 +109,21 @@ fn common_headers(
     let extra = headers.split_off(3);
     headers.extend(protocol);
     headers.extend(extra);
-    headers.push((auth.0.to_owned(), auth.1));
+    headers.push(auth_header(
+        call.provider.kind,
+        call.key.unwrap_or_default(),
+    ));
     headers
+}
+
+/// The header that carries a provider's key, as its kind expects it: the one place that knows,
+/// for attempts and follow-ups alike.
+pub fn auth_header(kind: Kind, key: &str) -> (String, String) {
+    match kind {
+        Kind::AzureOpenAi => ("api-key".to_owned(), key.to_owned()),
+        Kind::Anthropic => ("x-api-key".to_owned(), key.to_owned()),
+        Kind::OpenAi | Kind::Mock => ("authorization".to_owned(), format!("Bearer {key}")),
+    }
 }
 
 /// `accept`, `accept-encoding: identity` (an encoded answer could not be checked for
@@ -134,11 +143,7 @@ fn headers_for(provider: &Provider, accept: &str, room: usize) -> crate::host::H
 /// encoding, and the key as the kind sends it.
 pub fn follow_up(provider: &Provider, key: &str, method: &str, url: String) -> HttpRequest {
     let mut headers = headers_for(provider, "application/json", 0);
-    headers.push(match provider.kind {
-        Kind::AzureOpenAi => ("api-key".to_owned(), key.to_owned()),
-        Kind::Anthropic => ("x-api-key".to_owned(), key.to_owned()),
-        Kind::OpenAi | Kind::Mock => ("authorization".to_owned(), format!("Bearer {key}")),
-    });
+    headers.push(auth_header(provider.kind, key));
     HttpRequest {
         method: method.to_owned(),
         url,

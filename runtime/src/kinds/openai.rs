@@ -10,14 +10,10 @@ pub fn request(call: &Call<'_>) -> HttpRequest {
     let mut url = String::with_capacity(base.len() + 20);
     url.push_str(base);
     url.push_str(call.endpoint.path());
-    let key = call.key.unwrap_or_default();
-    let mut auth = String::with_capacity(7 + key.len());
-    auth.push_str("Bearer ");
-    auth.push_str(key);
     HttpRequest {
         method: "POST".to_owned(),
         url,
-        headers: common_headers(call, Vec::new(), ("authorization", auth)),
+        headers: common_headers(call, Vec::new()),
         body: call.body.clone(),
     }
 }
