@@ -435,7 +435,7 @@ pub(crate) async fn call<H: Host>(
     secrets: &Rc<Secrets>,
 ) -> Result<HttpResponse, FetchError> {
     let resp = host.fetch(req, timeout_ms).await?;
-    Ok(scrub::stage(resp, secrets))
+    Ok(scrub::stage(resp, secrets).await)
 }
 
 /// An upstream error answer: same status, headers and body (already scrubbed, see [`call`]).

@@ -353,7 +353,13 @@ pub fn clean_headers(mut headers: Headers, secrets: &Secrets) -> Headers {
 
 /// The scrub stage for one upstream answer (see the module docs): clean headers, a body
 /// that is cleaned as it is read, and no encoded body the gateway could not read.
-pub fn stage(mut resp: HttpResponse, secrets: &Rc<Secrets>) -> HttpResponse {
+///
+/// A successful answer that is not an event stream is read whole here, in one step where the
+/// host can (a Worker's `arrayBuffer()`), and handed on as bytes: the client waits for all of
+/// it anyway, and a buffer goes back to the platform far more cheaply than a stream pumped
+/// through the router chunk by chunk. Error answers stay lazy: most are judged by status and
+/// dropped, or read only up to the router's error-body cap.
+pub async fn stage(mut resp: HttpResponse, secrets: &Rc<Secrets>) -> HttpResponse {
     let scope = if resp.status >= 400 {
         Scope::All
     } else {
@@ -375,13 +381,19 @@ pub fn stage(mut resp: HttpResponse, secrets: &Rc<Secrets>) -> HttpResponse {
     let inner: ByteStream = match std::mem::replace(&mut resp.body, Body::Empty) {
         Body::Empty => return resp,
         Body::Bytes(b) => {
-            resp.body = Body::Bytes(match clean(&b, secrets, scope) {
-                Cow::Borrowed(_) => b,
-                Cow::Owned(c) => Bytes::from(c),
-            });
+            resp.body = Body::Bytes(clean_bytes(b, secrets, scope));
             return resp;
         }
         Body::Stream(s) => s,
+        Body::Platform(p) if !sse && resp.status < 400 => match p.read_all(MAX_LINE).await {
+            Ok(b) => {
+                resp.body = Body::Bytes(clean_bytes(b, secrets, scope));
+                return resp;
+            }
+            Err(why) => Box::pin(futures_util::stream::once(
+                async move { Err(StreamError(why)) },
+            )),
+        },
         // A body read whole anyway (not an event stream) in one step where the host can.
         Body::Platform(p) if !sse => Box::pin(futures_util::stream::once(async move {
             p.read_all(MAX_LINE).await.map_err(StreamError)
@@ -397,6 +409,14 @@ pub fn stage(mut resp: HttpResponse, secrets: &Rc<Secrets>) -> HttpResponse {
         done: false,
     }));
     resp
+}
+
+/// `b` cleaned; the same buffer when there was nothing to redact.
+fn clean_bytes(b: Bytes, secrets: &Secrets, scope: Scope) -> Bytes {
+    match clean(&b, secrets, scope) {
+        Cow::Borrowed(_) => b,
+        Cow::Owned(c) => Bytes::from(c),
+    }
 }
 
 /// An answer whose body is still encoded: never forwarded unread (see the module docs).
@@ -436,10 +456,7 @@ pub struct Scrubbed {
 
 impl Scrubbed {
     fn cleaned(&self, line: Bytes) -> Bytes {
-        match clean(&line, &self.secrets, self.scope) {
-            Cow::Borrowed(_) => line,
-            Cow::Owned(c) => Bytes::from(c),
-        }
+        clean_bytes(line, &self.secrets, self.scope)
     }
 
     /// The held bytes plus `chunk` up to its last line end; the rest is held.
