@@ -1,5 +1,45 @@
 //! Naming a place in the config the way a user thinks of it: `provider "deepseek"`,
-//! `route 2 of model "DeepSeek-R1"`, rather than `/providers/deepseek` or `/models/.../1`.
+//! `route 2 of model "DeepSeek-R1"`, rather than `/providers/deepseek` or `/models/.../1`;
+//! and visiting every place that holds text.
+
+use crate::load::yaml::Path;
+use serde_json::Value;
+
+/// Text in the document, as [`each_text`] hands it over.
+#[derive(Clone, Copy)]
+pub enum Text<'a> {
+    /// A mapping key; the path ends with it.
+    Key(&'a str),
+    /// A string value.
+    Value(&'a str),
+}
+
+/// Calls `f` with the path and text of every mapping key and string value in `value`, in
+/// document order, a key before what it holds.
+pub fn each_text(value: &Value, f: &mut dyn FnMut(&Path, Text<'_>)) {
+    fn walk(value: &Value, path: &mut Path, f: &mut dyn FnMut(&Path, Text<'_>)) {
+        match value {
+            Value::String(s) => f(path, Text::Value(s)),
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    path.push(i.to_string());
+                    walk(item, path, f);
+                    path.pop();
+                }
+            }
+            Value::Object(map) => {
+                for (k, v) in map {
+                    path.push(k.clone());
+                    f(path, Text::Key(k));
+                    walk(v, path, f);
+                    path.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+    walk(value, &mut Vec::new(), f);
+}
 
 /// What the value at `path` is, in words: `"kind" in provider "deepseek"`, `route 2 of model
 /// "gpt-4o"`, `"name"`.

@@ -4,8 +4,8 @@
 //! secrets or `.dev.vars`. People paste keys anyway. This module recognises keys (so they can be
 //! rejected with instructions and masked in every rendered source line) and checks secret names.
 
+use super::paths::{each_text, Text};
 use super::rules::Context;
-use crate::load::yaml::Path;
 use serde_json::Value;
 
 /// Prefixes that real provider keys start with.
@@ -96,27 +96,13 @@ pub fn how_to_store(name: &str) -> String {
 /// Masks, in every source line shown, each string value in the document that looks like a key,
 /// wherever it is (even under a misspelled key, which the user will see quoted back).
 pub(super) fn mask_key_lookalikes(value: &Value, cx: &mut Context) {
-    fn walk(value: &Value, path: &mut Path, cx: &mut Context) {
-        match value {
-            Value::String(s) if looks_like_api_key(s) => cx.mask(path),
-            Value::Array(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    path.push(i.to_string());
-                    walk(item, path, cx);
-                    path.pop();
-                }
+    each_text(value, &mut |path, text| {
+        if let Text::Value(s) = text {
+            if looks_like_api_key(s) {
+                cx.mask(path);
             }
-            Value::Object(map) => {
-                for (k, v) in map {
-                    path.push(k.clone());
-                    walk(v, path, cx);
-                    path.pop();
-                }
-            }
-            _ => {}
         }
-    }
-    walk(value, &mut Vec::new(), cx);
+    });
 }
 
 #[cfg(test)]
