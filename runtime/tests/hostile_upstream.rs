@@ -20,19 +20,10 @@ use bytes::Bytes;
 use common::*;
 use futures::executor::block_on;
 
-const KEYS: [&str; 6] = [
-    ALPHA_KEY_1,
-    ALPHA_KEY_2,
-    BETA_KEY,
-    AZURE_KEY,
-    GW_KEY,
-    GW_KEY_2,
-];
-
 /// Every 8-byte run of every key found in `text` (whole keys when shorter).
 fn leaks(text: &str) -> Vec<String> {
     let mut found = Vec::new();
-    for key in KEYS {
+    for key in ALL_KEYS {
         let runs: Vec<&str> = if key.len() < 8 {
             vec![key]
         } else {

@@ -10,15 +10,6 @@ use bytes::Bytes;
 use common::*;
 use futures::executor::block_on;
 
-const ALL_KEYS: [&str; 6] = [
-    ALPHA_KEY_1,
-    ALPHA_KEY_2,
-    BETA_KEY,
-    AZURE_KEY,
-    GW_KEY,
-    GW_KEY_2,
-];
-
 /// An upstream error body that echoes every key in the ways providers do.
 fn leaky_body() -> String {
     format!(

@@ -23,6 +23,16 @@ pub const BETA_KEY: &str = "beta-secret-value-3333";
 pub const AZURE_KEY: &str = "azure-secret-value-4444";
 pub const GW_KEY: &str = "gw-key-aaaa";
 pub const GW_KEY_2: &str = "gw-key-bbbb";
+/// Every key value the test gateways know: what no answer may ever show.
+#[allow(dead_code)]
+pub const ALL_KEYS: [&str; 6] = [
+    ALPHA_KEY_1,
+    ALPHA_KEY_2,
+    BETA_KEY,
+    AZURE_KEY,
+    GW_KEY,
+    GW_KEY_2,
+];
 
 pub const fn provider(
     id: &'static str,
