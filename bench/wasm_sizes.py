@@ -4,7 +4,7 @@
 
 Reads the code section (each function body's size) and the `name` custom section (function
 names, legacy Rust mangling `_ZN..E` demangled to paths), and sums body sizes by the first
-`depth` path segments (default 3: `apex_runtime::anthropic::decode`). Data segments
+`depth` path segments (default 3: `apex_runtime::wire::anthropic::decode`). Data segments
 (string constants, tables) are reported as one line. bench/run.sh's bundle notes use it on
 builds with `strip = false` (names kept; code identical).
 """

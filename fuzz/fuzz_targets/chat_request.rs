@@ -1,16 +1,12 @@
 //! OpenAI chat requests: the routing scan (model splice) and the full decode to canonical
 //! (used for Anthropic upstreams), then the canonical request encoded both ways.
 #![no_main]
-use apex_runtime::openai::{chat_request, Endpoint, Routing};
+use apex_runtime::wire::openai::{chat_request, Routing};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    for ep in [
-        Endpoint::ChatCompletions,
-        Endpoint::Embeddings,
-        Endpoint::Responses,
-    ] {
-        if let Ok(r) = Routing::parse(ep, data) {
+    for required in [Some("messages"), Some("input"), None] {
+        if let Ok(r) = Routing::parse(data, required) {
             let body = bytes::Bytes::copy_from_slice(data);
             let out = r.with_model(&body, "upstream-model");
             // The splice keeps the body JSON.
@@ -21,6 +17,6 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok(req) = chat_request::decode(data) {
         let _ = chat_request::encode(&req, "m", Some(1024));
-        let _ = apex_runtime::anthropic::upstream::encode(&req, "m", Some(1024));
+        let _ = apex_runtime::wire::anthropic::upstream::encode(&req, "m", Some(1024));
     }
 });

@@ -1,6 +1,6 @@
 //! Upstream chat completions SSE → canonical events → every client protocol.
 #![no_main]
-use apex_runtime::openai::chat_response::StreamDecoder;
+use apex_runtime::wire::openai::chat_response::StreamDecoder;
 use libfuzzer_sys::fuzz_target;
 
 #[path = "common.rs"]
@@ -12,6 +12,6 @@ fuzz_target!(|data: &[u8]| {
     stream_check::run(StreamDecoder::new("msg_1".into(), "m".into()), data);
     // The non-streamed decoder too: the same bytes as one JSON body.
     if let Ok(v) = serde_json::from_slice::<serde_json::Value>(data.get(1..).unwrap_or_default()) {
-        let _ = apex_runtime::openai::chat_response::response(&v);
+        let _ = apex_runtime::wire::openai::chat_response::response(&v);
     }
 });

@@ -2,7 +2,7 @@
 // wrote is well-formed SSE whose data is JSON (what a client would choke on otherwise).
 #![allow(dead_code)]
 
-use apex_runtime::sse;
+use apex_runtime::wire::sse;
 
 /// Splits `data` into chunks: the first byte picks the chunk lengths (1..=16 cycling through
 /// a pattern derived from it), so the fuzzer explores every way an event can be cut.

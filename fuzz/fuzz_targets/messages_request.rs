@@ -1,7 +1,7 @@
 //! Anthropic Messages requests → canonical → a chat completions body (the Claude Code path),
 //! plus the count_tokens estimate and the Messages re-encode for Anthropic upstreams.
 #![no_main]
-use apex_runtime::{anthropic, openai::chat_request};
+use apex_runtime::wire::{anthropic, openai::chat_request};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

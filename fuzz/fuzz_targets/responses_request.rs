@@ -1,6 +1,6 @@
 //! Responses requests → canonical (items → messages) → a chat completions body (the Codex path).
 #![no_main]
-use apex_runtime::{openai::chat_request, responses::request};
+use apex_runtime::wire::{openai::chat_request, responses::request};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,7 +1,7 @@
 //! The incremental SSE parser: any chunking of the same bytes yields the same events (or
 //! the same error), and it never panics.
 #![no_main]
-use apex_runtime::sse;
+use apex_runtime::wire::sse;
 use libfuzzer_sys::fuzz_target;
 
 #[path = "common.rs"]

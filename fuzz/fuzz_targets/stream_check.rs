@@ -3,11 +3,11 @@
 // encoder (Messages, chat, Responses) and to the collector of non-streamed answers.
 #![allow(dead_code)]
 
-use apex_runtime::canonical::events::Collector;
-use apex_runtime::canonical::stream::{Decode, Encode};
-use apex_runtime::canonical::Event;
-use apex_runtime::responses::events::{Encoder as ResponsesEncoder, Head};
-use apex_runtime::{anthropic, openai::chat_response, sse};
+use apex_runtime::wire::canonical::events::Collector;
+use apex_runtime::wire::canonical::stream::{Decode, Encode};
+use apex_runtime::wire::canonical::Event;
+use apex_runtime::wire::responses::events::{Encoder as ResponsesEncoder, Head};
+use apex_runtime::wire::{anthropic, openai::chat_response, sse};
 use std::rc::Rc;
 
 pub fn run<D: Decode>(mut decoder: D, data: &[u8]) {

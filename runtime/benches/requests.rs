@@ -6,9 +6,9 @@
 //! `cargo bench -p apex-runtime --bench requests`
 
 mod common;
-use apex_runtime::anthropic::{count, decode};
-use apex_runtime::openai::chat_request;
-use apex_runtime::responses::request;
+use apex_runtime::wire::anthropic::{count, decode};
+use apex_runtime::wire::openai::chat_request;
+use apex_runtime::wire::responses::request;
 use common::time;
 use serde_json::value::RawValue;
 use serde_json::Value;

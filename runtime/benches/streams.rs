@@ -11,14 +11,14 @@
 //! `cargo bench -p apex-runtime --bench streams`
 
 mod common;
-use apex_runtime::anthropic::encode as messages;
-use apex_runtime::canonical::stream::{replay, translate, Decode, Encode};
-use apex_runtime::canonical::Event;
+use apex_runtime::wire::anthropic::encode as messages;
+use apex_runtime::wire::canonical::stream::{replay, translate, Decode, Encode};
+use apex_runtime::wire::canonical::Event;
 use apex_runtime::host::{ByteStream, StreamError};
-use apex_runtime::openai::chat_response::{self, StreamDecoder};
-use apex_runtime::responses::events::{Encoder, Head, Slot};
-use apex_runtime::responses::{request, tools::ToolMap};
-use apex_runtime::sse;
+use apex_runtime::wire::openai::chat_response::{self, StreamDecoder};
+use apex_runtime::wire::responses::events::{Encoder, Head, Slot};
+use apex_runtime::gateway::endpoints::responses::{request, tools::ToolMap};
+use apex_runtime::wire::sse;
 use bytes::Bytes;
 use common::time;
 use futures::StreamExt;

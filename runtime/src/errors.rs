@@ -11,7 +11,7 @@ use serde::Serialize;
 
 /// Largest request body the gateway accepts: the hosts' limit (they enforce it before
 /// buffering; the router checks again so every host gets the same answer).
-pub const MAX_BODY_BYTES: usize = crate::hosts::MAX_REQUEST_BODY;
+pub const MAX_BODY_BYTES: usize = crate::host::MAX_REQUEST_BODY;
 
 /// An error response about to be sent to the client.
 #[derive(Debug, Clone)]
@@ -57,6 +57,22 @@ impl ApiError {
             message,
             headers: Vec::new(),
         }
+    }
+
+    /// An error with `status`, typed the way OpenAI types that status: for an upstream's error
+    /// re-shaped for an OpenAI client.
+    pub fn for_status(status: u16, message: String) -> Self {
+        let (kind, code) = match status {
+            401 => ("authentication_error", Some("invalid_api_key")),
+            403 => ("permission_error", None),
+            404 => ("invalid_request_error", Some("not_found")),
+            413 => ("invalid_request_error", Some("request_too_large")),
+            429 => ("rate_limit_error", Some("rate_limit_exceeded")),
+            400..=499 => ("invalid_request_error", None),
+            503 | 529 => ("api_error", Some("overloaded")),
+            _ => ("api_error", Some("upstream_error")),
+        };
+        Self::new(status, kind, code, message)
     }
 
     /// 400: the request body is not what the endpoint needs.
@@ -163,14 +179,13 @@ impl ApiError {
     }
 
     /// 404: no endpoint at this path.
-    pub fn unknown_path(method: &str, path: &str) -> Self {
+    pub fn unknown_path(method: &str, path: &str, served: &str) -> Self {
         Self::new(
             404,
             "invalid_request_error",
             Some("unknown_url"),
             format!(
-                "Invalid URL ({method} {path}). This gateway serves POST /v1/chat/completions, \
-                 POST /v1/embeddings, GET /v1/models and GET /v1/models/{{model}}."
+                "Invalid URL ({method} {path}). This gateway serves {served}."
             ),
         )
     }

@@ -143,7 +143,7 @@ pub trait Host {
     /// A source of `'static` timers, or `None` when the platform has none. Unlike
     /// [`Host::sleep`], what it makes may outlive the request handler: a response stream uses
     /// it after the handler returned, to write keepalives while the upstream is quiet and to
-    /// give up on one that went silent (see `crate::keepalive`). The default has none: no
+    /// give up on one that went silent (see `crate::attempt::keepalive`). The default has none: no
     /// keepalives, no idle timeout.
     fn timers(&self) -> Option<Timers> {
         None
@@ -189,4 +189,25 @@ fn find_header<'a>(headers: &'a Headers, name: &str) -> Option<&'a str> {
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(name))
         .map(|(_, v)| v.as_str())
+}
+
+/// Largest request body a gateway accepts (10 MiB): bigger bodies get 413 before the rest is
+/// read. Chat requests with long histories and inline images stay far below it.
+pub const MAX_REQUEST_BODY: usize = 10 * 1024 * 1024;
+
+/// Headers that describe one HTTP connection rather than the message (RFC 9110 §7.6.1). A host
+/// never copies them between connections: each side's HTTP stack writes its own.
+pub fn is_hop_by_hop(name: &str) -> bool {
+    matches!(
+        name,
+        "connection"
+            | "keep-alive"
+            | "proxy-connection"
+            | "transfer-encoding"
+            | "te"
+            | "trailer"
+            | "upgrade"
+            | "proxy-authenticate"
+            | "proxy-authorization"
+    )
 }

@@ -14,17 +14,14 @@
     clippy::panic
 )]
 
-pub mod anthropic;
-pub mod canonical;
+pub mod attempt;
 pub mod errors;
+pub mod gateway;
 pub mod host;
 pub mod hosts;
-pub mod keepalive;
-pub mod kinds;
-pub mod openai;
-pub mod responses;
-pub mod router;
+pub mod log;
 #[cfg(feature = "source")]
 pub mod source;
-pub mod sse;
 pub mod table;
+pub mod upstream;
+pub mod wire;

@@ -9,7 +9,7 @@ mod anthropic_support;
 mod common;
 
 use anthropic_support::*;
-use apex_runtime::anthropic::count;
+use apex_runtime::wire::anthropic::count;
 use common::{json_of, FakeHost};
 use serde_json::{json, Value};
 

@@ -319,7 +319,7 @@ fn events_leave_as_upstream_chunks_arrive() {
     }));
     let first = format!("data: {}\n\n", delta(json!({"content": "Hi"}), None));
     tx.unbounded_send(Ok(Bytes::from(first))).unwrap();
-    let rt = apex_runtime::router::Runtime::new(&GATEWAY);
+    let rt = apex_runtime::gateway::Runtime::new(&GATEWAY);
     let resp = futures::executor::block_on(rt.handle(&host, messages(&stream_request(""))));
     let apex_runtime::host::Body::Stream(mut out) = resp.body else {
         panic!("not streamed")

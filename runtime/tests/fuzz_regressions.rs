@@ -1,6 +1,6 @@
 //! Inputs the fuzzers found (fuzz/fuzz_targets), kept as regression tests.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-use apex_runtime::{anthropic, openai::chat_request};
+use apex_runtime::wire::{anthropic, openai::chat_request};
 
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(format!(

@@ -12,7 +12,7 @@
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 mod common;
 use apex_runtime::host::{Body, HttpResponse, StreamError};
-use apex_runtime::router::Runtime;
+use apex_runtime::gateway::Runtime;
 use apex_runtime::table::{
     Cooldown, Gateway, Kind, Model, Provider, ResponsesStore, Route, Strategy,
 };
@@ -315,7 +315,7 @@ const FIRST: &str = "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\
 
 /// Every event's data is JSON, and the last one is the gateway's error.
 fn assert_valid_ending_in_error(what: &str, text: &str) {
-    let mut parser = apex_runtime::sse::Parser::default();
+    let mut parser = apex_runtime::wire::sse::Parser::default();
     let mut events = Vec::new();
     parser.feed(text.as_bytes(), &mut events).unwrap();
     parser.finish(&mut events).unwrap();

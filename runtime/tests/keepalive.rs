@@ -12,8 +12,10 @@ use anthropic_support::{chat_sse, delta, messages, GATEWAY};
 use apex_runtime::host::{
     Body, ByteStream, FetchError, Host, HttpRequest, HttpResponse, LocalFuture, StreamError, Timers,
 };
-use apex_runtime::keepalive::{Policy, ANTHROPIC_PING, SSE_COMMENT};
-use apex_runtime::router::Runtime;
+use apex_runtime::attempt::keepalive::Policy;
+use apex_runtime::wire::anthropic::errors::PING as ANTHROPIC_PING;
+use apex_runtime::wire::sse::COMMENT as SSE_COMMENT;
+use apex_runtime::gateway::Runtime;
 use bytes::Bytes;
 use common::FakeHost;
 use futures::StreamExt;
@@ -147,7 +149,7 @@ impl ClockHost {
 
     fn handle(&self, policy: Policy, req: HttpRequest) -> HttpResponse {
         let mut rt = Runtime::new(&GATEWAY);
-        rt.keepalive = policy;
+        rt.engine.keepalive = policy;
         let resp = self.drive(rt.handle(self, req));
         assert_eq!(resp.status, 200);
         resp
@@ -232,7 +234,7 @@ fn a_quiet_anthropic_stream_gets_pings_between_its_events() {
     assert_eq!(keepalives(&chunks, ANTHROPIC_PING), [15_000, 30_000]);
     // The pings sit between whole events, and the rest of the stream is what it would be.
     let body: String = chunks.iter().map(|(_, c)| c.as_str()).collect();
-    let mut parser = apex_runtime::sse::Parser::default();
+    let mut parser = apex_runtime::wire::sse::Parser::default();
     let mut events = Vec::new();
     parser.feed(body.as_bytes(), &mut events).unwrap();
     parser.finish(&mut events).unwrap();

@@ -2,7 +2,7 @@
 //! key), attempts, status and times.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod common;
-use apex_runtime::router::Runtime;
+use apex_runtime::gateway::Runtime;
 use common::*;
 use futures::executor::block_on;
 use serde_json::Value;

@@ -6,7 +6,7 @@ mod anthropic_support;
 mod common;
 use anthropic_support::GATEWAY;
 use apex_runtime::host::{Body, HttpResponse, StreamError};
-use apex_runtime::sse;
+use apex_runtime::wire::sse;
 use bytes::Bytes;
 use common::*;
 use serde_json::{json, Value};

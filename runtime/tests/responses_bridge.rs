@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 mod common;
 use apex_runtime::host::{Body, HttpResponse, StreamError};
-use apex_runtime::sse;
+use apex_runtime::wire::sse;
 use bytes::Bytes;
 use common::*;
 use serde_json::{json, Value};

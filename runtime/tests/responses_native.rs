@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 mod common;
 use apex_runtime::host::{Body, HttpResponse, StreamError};
-use apex_runtime::router::Runtime;
+use apex_runtime::gateway::Runtime;
 use apex_runtime::table::{
     Cooldown, Gateway, Kind, Model, Provider, ResponsesStore, Route, Strategy,
 };

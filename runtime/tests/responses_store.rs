@@ -3,7 +3,7 @@
 //! gateway without `responses_store` answers but keeps nothing.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 mod common;
-use apex_runtime::router::Runtime;
+use apex_runtime::gateway::Runtime;
 use apex_runtime::table::{Cooldown, Gateway, ResponsesStore};
 use common::*;
 use futures::executor::block_on;
@@ -200,16 +200,18 @@ fn previous_response_id_continues_a_tool_conversation() {
 }
 
 #[test]
-fn an_unknown_previous_response_is_a_404() {
+/// OpenAI answers 400 `previous_response_not_found` (not 404), and SDKs raise on that.
+fn an_unknown_previous_response_is_a_400_previous_response_not_found() {
     let f = Fixture::new(&STORING);
     let e = assert_error(
         f.call(post(
             "/v1/responses",
             r#"{"model":"chat-pri","input":"x","previous_response_id":"resp_gone"}"#,
         )),
-        404,
+        400,
     );
     assert_eq!(e["param"], "previous_response_id");
+    assert_eq!(e["code"], "previous_response_not_found");
     assert!(f.host.requests.borrow().is_empty());
 }
 

@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod common;
 use apex_runtime::host::{Body, FetchError, HttpResponse, StreamError};
-use apex_runtime::router::Runtime;
+use apex_runtime::gateway::Runtime;
 use bytes::Bytes;
 use common::*;
 use futures::executor::block_on;

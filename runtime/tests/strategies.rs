@@ -2,7 +2,7 @@
 //! route healthy, and with some resting.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod common;
-use apex_runtime::router::Runtime;
+use apex_runtime::gateway::Runtime;
 use common::*;
 use futures::executor::block_on;
 

@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod common;
 use apex_runtime::host::{Body, HttpResponse, StreamError};
-use apex_runtime::router::Runtime;
+use apex_runtime::gateway::Runtime;
 use bytes::Bytes;
 use common::*;
 use futures::channel::mpsc;

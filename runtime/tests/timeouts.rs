@@ -139,7 +139,7 @@ fn a_hanging_route_costs_at_most_its_timeout() {
     // healthy route answers in 40 ms: the client waits 1040 ms, once. Then the hanging route
     // rests after its second timeout and later requests take only the healthy route's time.
     let host = FakeHost::new();
-    let rt = apex_runtime::router::Runtime::new(&GATEWAY);
+    let rt = apex_runtime::gateway::Runtime::new(&GATEWAY);
     let mut took = Vec::new();
     for i in 0..4 {
         if i < 2 {

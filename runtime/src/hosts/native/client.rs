@@ -3,7 +3,7 @@
 //! the system clock and a small PRNG.
 
 use crate::host::{Body, FetchError, Host, HttpRequest, HttpResponse, StreamError};
-use crate::hosts::is_hop_by_hop;
+use crate::host::is_hop_by_hop;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use http_body_util::{BodyExt, Full};

@@ -2,10 +2,12 @@
 //! request in (bounded body), response out (streamed bodies written frame by frame as the
 //! router yields them), and the optional access log.
 
-use super::{NativeHost, Options};
+use super::client::NativeHost;
+use super::options::Options;
 use crate::host::{Body, ByteStream, HttpRequest, HttpResponse};
-use crate::hosts::{body_timeout, is_hop_by_hop, too_large, unreadable_body};
-use crate::router::Runtime;
+use crate::host::is_hop_by_hop;
+use crate::hosts::refusals::{body_timeout, too_large, unreadable_body};
+use crate::gateway::Runtime;
 use crate::table::Gateway;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};

@@ -15,12 +15,13 @@
 //!   entering wasm.
 //! - **The client's body** is read with one `arrayBuffer()` when its length is declared.
 
-use super::stream::{self, byte_stream};
+use super::stream::{self, byte_stream, js_error_text};
 use crate::host::{
     read_stream, Body, ByteStream, FetchError, Headers, HttpRequest, HttpResponse, LocalFuture,
     PlatformBody,
 };
-use crate::hosts::{is_hop_by_hop, too_large, unreadable_body, MAX_REQUEST_BODY};
+use crate::host::{is_hop_by_hop, MAX_REQUEST_BODY};
+use crate::hosts::refusals::{too_large, unreadable_body};
 use bytes::{Bytes, BytesMut};
 use futures_util::future::{select, Either};
 use futures_util::StreamExt;
@@ -39,7 +40,7 @@ extern "C" {
 
 /// The Worker's request line and headers as the router's request, its body still empty: what
 /// the router needs to refuse a request before a body byte is read
-/// ([`Runtime::refuse_before_body`](crate::router::Runtime::refuse_before_body)).
+/// ([`Runtime::refuse_before_body`](crate::gateway::Runtime::refuse_before_body)).
 pub(super) fn head(req: &web_sys::Request) -> HttpRequest {
     HttpRequest {
         method: req.method(),
@@ -318,15 +319,6 @@ fn valid_header(name: &str, value: &str) -> bool {
         && value
             .chars()
             .all(|c| c != '\r' && c != '\n' && c != '\0' && u32::from(c) <= 0xFF)
-}
-
-/// A JS exception's message, for an error the router reports (it scrubs key material).
-pub(super) fn js_error_text(e: &JsValue) -> String {
-    if let Some(err) = e.dyn_ref::<js_sys::Error>() {
-        return String::from(err.message());
-    }
-    e.as_string()
-        .unwrap_or_else(|| "the platform refused the call".to_owned())
 }
 
 /// A JSON object of strings as an ordered list of pairs.

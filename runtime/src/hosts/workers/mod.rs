@@ -17,7 +17,7 @@ mod kv;
 mod stream;
 
 use crate::host::{FetchError, Host, HttpRequest, HttpResponse};
-use crate::router::Runtime;
+use crate::gateway::Runtime;
 use crate::table::Gateway;
 use std::cell::RefCell;
 use std::future::Future;

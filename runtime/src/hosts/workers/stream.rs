@@ -61,7 +61,7 @@ pub(super) fn byte_stream(stream: &web_sys::ReadableStream) -> ByteStream {
             pending: None,
         }),
         Err(e) => Box::pin(futures_util::stream::once(std::future::ready(Err(
-            StreamError(super::http::js_error_text(&e)),
+            StreamError(js_error_text(&e)),
         )))),
     }
 }
@@ -94,7 +94,7 @@ impl Stream for JsBytes {
                 Ok(v) => v.unchecked_into(),
                 Err(e) => {
                     this.reader = None;
-                    return Poll::Ready(Some(Err(StreamError(super::http::js_error_text(&e)))));
+                    return Poll::Ready(Some(Err(StreamError(js_error_text(&e)))));
                 }
             };
             if result.done() {
@@ -202,4 +202,13 @@ fn ignore(promise: &js_sys::Promise) {
     let _ = promise
         .unchecked_ref::<RawPromise>()
         .catch_with(&ignore_rejection());
+}
+
+/// A JS exception's message, for an error the router reports (it scrubs key material).
+pub(super) fn js_error_text(e: &JsValue) -> String {
+    if let Some(err) = e.dyn_ref::<js_sys::Error>() {
+        return String::from(err.message());
+    }
+    e.as_string()
+        .unwrap_or_else(|| "the platform refused the call".to_owned())
 }

@@ -1,0 +1,249 @@
+//! The [`Exchange`] for OpenAI requests (`/v1/chat/completions`, `/v1/embeddings`).
+//!
+//! OpenAI-protocol upstreams (openai, azure-openai, mock) get the client's bytes with only
+//! `model` spliced, and their answers pass through untouched. An `anthropic` upstream
+//! (`kind-anthropic`) gets the chat request translated to Messages through the canonical
+//! model, and its answers — whole or streamed — translated back to chat completions.
+
+use crate::attempt::exchange::{Attempt, Exchange, Outbound};
+use crate::attempt::plan::Target;
+use crate::attempt::protocol::Protocol;
+use crate::errors::ApiError;
+use crate::gateway::runtime::Runtime;
+use crate::host::{ByteStream, Headers, Host, HttpRequest, HttpResponse};
+use crate::log::RequestLog;
+use crate::table::Provider;
+use crate::upstream::Endpoint;
+use crate::wire::openai::Routing;
+use bytes::Bytes;
+
+/// `POST /v1/chat/completions` and `POST /v1/embeddings`.
+pub async fn serve<H: Host>(
+    rt: &Runtime,
+    host: &H,
+    endpoint: Endpoint,
+    req: &HttpRequest,
+    log: &mut RequestLog,
+) -> Result<HttpResponse, ApiError> {
+    let required = match endpoint {
+        Endpoint::Embeddings => "input",
+        _ => "messages",
+    };
+    let routing = Routing::parse(&req.body, Some(required))?;
+    let resolved = rt.resolve_logged(&routing.model, log)?;
+    let x = OpenAiExchange::new(endpoint, &routing, &req.body, host.now_ms());
+    Ok(crate::attempt::forward::forward(&rt.engine, host, &x, resolved, log).await)
+}
+
+pub struct OpenAiExchange<'a> {
+    endpoint: Endpoint,
+    routing: &'a Routing<'a>,
+    body: &'a Bytes,
+    #[cfg(feature = "kind-anthropic")]
+    translated: translate::Lazy,
+}
+
+impl<'a> OpenAiExchange<'a> {
+    /// `now_ms` stamps translated answers (`created`).
+    pub fn new(endpoint: Endpoint, routing: &'a Routing<'a>, body: &'a Bytes, now_ms: u64) -> Self {
+        #[cfg(not(feature = "kind-anthropic"))]
+        let _ = now_ms;
+        OpenAiExchange {
+            endpoint,
+            routing,
+            body,
+            #[cfg(feature = "kind-anthropic")]
+            translated: translate::Lazy::new(now_ms / 1000),
+        }
+    }
+}
+
+impl OpenAiExchange<'_> {
+    /// The client's bytes with the route's model spliced in and, on chat, its `max_tokens`
+    /// cap applied (to `max_completion_tokens` too, which newer clients send instead).
+    fn passthrough_body(&self, target: &Target<'_>) -> Bytes {
+        let body = self.routing.with_model(self.body, target.model);
+        match target.max_tokens {
+            Some(cap) if self.endpoint == Endpoint::ChatCompletions => {
+                const FIELDS: &[&str] = &["max_completion_tokens", "max_tokens"];
+                crate::wire::token_cap::apply(&body, FIELDS, "max_tokens", cap)
+            }
+            _ => body,
+        }
+    }
+}
+
+impl Exchange for OpenAiExchange<'_> {
+    fn model(&self) -> &str {
+        &self.routing.model
+    }
+
+    fn stream(&self) -> bool {
+        self.routing.stream
+    }
+
+    fn protocol(&self) -> &'static dyn Protocol {
+        &crate::gateway::protocols::CHAT
+    }
+
+    fn encode(
+        &self,
+        provider: &'static Provider,
+        target: &Target<'_>,
+    ) -> Result<Outbound, ApiError> {
+        #[cfg(feature = "kind-anthropic")]
+        if provider.kind == crate::table::Kind::Anthropic {
+            return self.translated.encode(self.endpoint, self.body, target);
+        }
+        let _ = provider;
+        Ok(Outbound {
+            endpoint: self.endpoint,
+            method: "POST",
+            suffix: String::new(),
+            body: self.passthrough_body(target),
+            stream: self.routing.stream,
+            headers: Headers::new(),
+        })
+    }
+
+    fn stream_body(&self, at: Attempt, upstream: ByteStream) -> ByteStream {
+        let provider = at.provider;
+        #[cfg(feature = "kind-anthropic")]
+        if provider.kind == crate::table::Kind::Anthropic {
+            return self.translated.stream_body(&self.routing.model, upstream);
+        }
+        let _ = provider;
+        upstream
+    }
+
+    async fn respond(&self, at: Attempt, resp: HttpResponse) -> HttpResponse {
+        let provider = at.provider;
+        #[cfg(feature = "kind-anthropic")]
+        if provider.kind == crate::table::Kind::Anthropic {
+            return self
+                .translated
+                .respond(&self.routing.model, self.routing.stream, resp)
+                .await;
+        }
+        let _ = provider;
+        resp
+    }
+}
+
+/// Chat ⇄ Messages for `anthropic` upstreams.
+#[cfg(feature = "kind-anthropic")]
+mod translate {
+    use crate::wire::openai::{chat_request, chat_response};
+    use crate::wire::anthropic::upstream;
+    use crate::wire::canonical::stream::{replay, translate};
+    use crate::wire::canonical::Request;
+    use crate::errors::ApiError;
+    use crate::host::{ByteStream, Headers, HttpResponse};
+    use crate::upstream::Endpoint;
+    use crate::attempt::exchange::{
+        decode_whole, translated, untranslatable, Outbound, Translated,
+    };
+    use crate::attempt::plan::Target;
+    use bytes::Bytes;
+    use std::cell::OnceCell;
+
+    /// The chat request decoded once, on the first route that needs it.
+    pub struct Lazy {
+        request: OnceCell<Result<(Request, bool), ApiError>>,
+        created: u64,
+    }
+
+    impl Lazy {
+        pub fn new(created: u64) -> Self {
+            Lazy {
+                request: OnceCell::new(),
+                created,
+            }
+        }
+
+        fn request(&self, body: &[u8]) -> Result<&(Request, bool), ApiError> {
+            self.request
+                .get_or_init(|| {
+                    #[derive(serde::Deserialize, Default)]
+                    struct Opts {
+                        #[serde(default)]
+                        include_usage: bool,
+                    }
+                    #[derive(serde::Deserialize)]
+                    struct Head {
+                        #[serde(default)]
+                        stream_options: Option<Opts>,
+                    }
+                    let usage = serde_json::from_slice::<Head>(body)
+                        .ok()
+                        .and_then(|h| h.stream_options)
+                        .is_some_and(|o| o.include_usage);
+                    chat_request::decode(body).map(|r| (r, usage))
+                })
+                .as_ref()
+                .map_err(Clone::clone)
+        }
+
+        pub fn encode(
+            &self,
+            endpoint: Endpoint,
+            body: &[u8],
+            target: &Target<'_>,
+        ) -> Result<Outbound, ApiError> {
+            if endpoint != Endpoint::ChatCompletions {
+                return Err(ApiError::bad_request(
+                    None,
+                    "`anthropic` providers serve chat completions only (no embeddings).".to_owned(),
+                ));
+            }
+            let (req, _) = self.request(body)?;
+            Ok(Outbound {
+                endpoint: Endpoint::Messages,
+                method: "POST",
+                suffix: String::new(),
+                body: Bytes::from(upstream::encode(req, target.model, target.max_tokens)?),
+                stream: req.stream,
+                headers: Headers::new(),
+            })
+        }
+
+        fn include_usage(&self) -> bool {
+            self.request
+                .get()
+                .and_then(|r| r.as_ref().ok())
+                .is_some_and(|(_, u)| *u)
+        }
+
+        pub fn stream_body(&self, model: &str, up: ByteStream) -> ByteStream {
+            translate(
+                up,
+                upstream::StreamDecoder::new(),
+                chat_response::StreamEncoder::new(model, self.created, self.include_usage()),
+            )
+        }
+
+        pub async fn respond(
+            &self,
+            model: &str,
+            stream: bool,
+            mut resp: HttpResponse,
+        ) -> HttpResponse {
+            let answer = match decode_whole(&mut resp, upstream::response).await {
+                Ok(a) => a,
+                Err(why) => return untranslatable(resp, &why),
+            };
+            let body = if stream {
+                let mut enc =
+                    chat_response::StreamEncoder::new(model, self.created, self.include_usage());
+                Translated::Events(replay(&answer, &mut enc))
+            } else {
+                Translated::Json(
+                    chat_response::encode(&answer, model, self.created)
+                        .to_string()
+                        .into_bytes(),
+                )
+            };
+            translated(resp, body)
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! `GET /v1/models` and `GET /v1/models/{id}`: the public model names, OpenAI-shaped.
+
+use crate::errors::ApiError;
+use crate::table::Gateway;
+use bytes::Bytes;
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct ModelObject<'a> {
+    id: &'a str,
+    object: &'static str,
+    /// OpenAI's creation timestamp; models here are config entries, so a fixed 0.
+    created: u64,
+    owned_by: &'a str,
+}
+
+#[derive(Serialize)]
+struct List<'a> {
+    object: &'static str,
+    data: Vec<ModelObject<'a>>,
+}
+
+fn object<'a>(gateway: &'a Gateway, id: &'a str) -> ModelObject<'a> {
+    ModelObject {
+        id,
+        object: "model",
+        created: 0,
+        owned_by: gateway.name,
+    }
+}
+
+/// The list body. Built once per isolate: the table never changes.
+pub fn list_body(gateway: &Gateway) -> Bytes {
+    let list = List {
+        object: "list",
+        data: gateway
+            .models
+            .iter()
+            .map(|m| object(gateway, m.name))
+            .collect(),
+    };
+    serde_json::to_vec(&list)
+        .map(Bytes::from)
+        .unwrap_or_default()
+}
+
+/// One model (`id` as it is in the path, percent-encoded or not), or the 404.
+pub fn one_body(gateway: &'static Gateway, id: &str) -> Result<Bytes, ApiError> {
+    let id = crate::wire::percent::decode(id);
+    let model = gateway
+        .model(&id)
+        .ok_or_else(|| ApiError::unknown_model(&id))?;
+    serde_json::to_vec(&object(gateway, model.name))
+        .map(Bytes::from)
+        .map_err(|e| ApiError::server("serialize", e.to_string()))
+}

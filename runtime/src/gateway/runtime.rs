@@ -1,0 +1,134 @@
+//! A gateway's per-isolate state, and what a request's `model` resolves to.
+
+use crate::attempt::engine::{counters, Engine};
+use crate::attempt::plan::{Resolved, Target};
+use crate::errors::ApiError;
+use crate::table::{Gateway, Pinning, Route, Strategy};
+use crate::log::RequestLog;
+use bytes::Bytes;
+use std::borrow::Cow;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// A gateway plus its per-isolate state. Create one per process / isolate and reuse it for
+/// every request; [`Runtime::handle`] serves one.
+pub struct Runtime {
+    pub gateway: &'static Gateway,
+    /// Key rotation, cooldowns and keepalives: the attempt engine's state.
+    pub engine: Engine,
+    /// Round-robin position per model (same index as `gateway.models`).
+    model_ticks: Box<[AtomicU32]>,
+    /// `GET /v1/models`, built once.
+    pub(crate) models_body: Bytes,
+}
+
+impl Runtime {
+    pub fn new(gateway: &'static Gateway) -> Self {
+        Runtime {
+            gateway,
+            engine: Engine::new(gateway),
+            model_ticks: counters(gateway.models.len()),
+            models_body: crate::gateway::endpoints::models::list_body(gateway),
+        }
+    }
+
+    /// [`Runtime::resolve`], with the model recorded in the request's log line.
+    pub(crate) fn resolve_logged<'a>(
+        &self,
+        name: &'a str,
+        log: &mut RequestLog,
+    ) -> Result<Resolved<'a>, ApiError> {
+        log.model = Some(match self.gateway.model(name) {
+            Some(m) => Cow::Borrowed(m.name),
+            None => Cow::Owned(name.to_owned()),
+        });
+        self.resolve(name)
+    }
+
+    /// The routes for a `model` value: a public model, or `model#provider` as far as the
+    /// gateway's [`Pinning`] allows.
+    pub(crate) fn resolve<'a>(&self, name: &'a str) -> Result<Resolved<'a>, ApiError> {
+        if let Some(i) = self.model_index(name) {
+            return self
+                .model_routes(i, |_| true)
+                .ok_or_else(|| ApiError::unknown_model(name));
+        }
+        let Some((model_name, provider_id)) = name.rsplit_once('#') else {
+            return Err(ApiError::unknown_model(name));
+        };
+        let gateway = self.gateway;
+        if gateway.pinning == Pinning::Off {
+            return Err(ApiError::pinning_disabled(name, model_name));
+        }
+        let Some((p, _)) = gateway.provider(provider_id) else {
+            let known: Vec<&str> = gateway.providers.iter().map(|p| p.id).collect();
+            return Err(ApiError::unknown_provider(provider_id, &known.join(", ")));
+        };
+        if model_name.is_empty() {
+            return Err(ApiError::unknown_model(name));
+        }
+        // A public model on that provider: only its routes there.
+        let pinned = self
+            .model_index(model_name)
+            .and_then(|i| self.model_routes(i, |r| r.provider == p));
+        match (pinned, gateway.pinning) {
+            (Some(resolved), _) => Ok(resolved),
+            (None, Pinning::Any) => Ok(Resolved {
+                // Any other name goes to the provider as written (the seed's direct addressing).
+                targets: vec![Target {
+                    provider: p,
+                    model: model_name,
+                    weight: 1,
+                    max_tokens: None,
+                }],
+                strategy: Strategy::Priority,
+                tick: 0,
+            }),
+            (None, _) => Err(ApiError::pinning_not_routed(model_name, provider_id)),
+        }
+    }
+
+    /// Model `i`'s routes that `keep` keeps, in its strategy; `None` when none is left.
+    fn model_routes(&self, i: usize, keep: impl Fn(&Route) -> bool) -> Option<Resolved<'static>> {
+        let model = self.gateway.models.get(i)?;
+        let targets: Vec<Target<'static>> = model
+            .routes
+            .iter()
+            .filter(|r| keep(r))
+            .map(target_of)
+            .collect();
+        if targets.is_empty() {
+            return None;
+        }
+        Some(Resolved {
+            targets,
+            strategy: model.strategy,
+            tick: self.model_tick(i, model.strategy),
+        })
+    }
+
+    fn model_index(&self, name: &str) -> Option<usize> {
+        self.gateway
+            .models
+            .binary_search_by(|m| m.name.cmp(name))
+            .ok()
+    }
+
+    fn model_tick(&self, i: usize, strategy: Strategy) -> u32 {
+        if strategy != Strategy::RoundRobin {
+            return 0;
+        }
+        self.model_ticks
+            .get(i)
+            .map_or(0, |c| c.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+/// A configured route as the attempt plan sees it.
+fn target_of(r: &'static Route) -> Target<'static> {
+    Target {
+        provider: r.provider,
+        model: r.model,
+        weight: r.weight,
+        max_tokens: r.max_tokens,
+    }
+}

@@ -1,0 +1,245 @@
+//! A chat completions request → [`canonical::Request`](crate::wire::canonical::Request), for an
+//! upstream that speaks another protocol (with `kind-anthropic`, the only kind that needs it).
+
+use crate::wire::openai::message::content_text;
+use crate::wire::canonical::{Block, RawJson, Request, Role, Source, Thinking, ToolChoice};
+use crate::errors::ApiError;
+use serde_json::Value;
+
+/// Chat request → canonical (for upstreams that speak another protocol).
+pub fn decode(body: &[u8]) -> Result<Request, ApiError> {
+    use crate::wire::canonical::{Message, Tool};
+    let bad = |m: &str| ApiError::bad_request(Some("messages"), m.to_owned());
+    let v: Value = serde_json::from_slice(body).map_err(|e| ApiError::bad_json(&e.to_string()))?;
+    let Value::Object(obj) = v else {
+        return Err(ApiError::bad_json("the body is not a JSON object"));
+    };
+    let mut req = Request {
+        model: obj
+            .get("model")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+        ..Request::default()
+    };
+    let messages = obj
+        .get("messages")
+        .and_then(Value::as_array)
+        .ok_or_else(|| bad("`messages` must be an array."))?;
+    for m in messages {
+        let role = m.get("role").and_then(Value::as_str).unwrap_or_default();
+        let content = m.get("content");
+        match role {
+            "system" | "developer" => req.system.push(content_text(content, "\n")),
+            "user" => {
+                let blocks = user_blocks(content)?;
+                req.messages.push(Message {
+                    role: Role::User,
+                    content: blocks,
+                });
+            }
+            "assistant" => {
+                let mut blocks = Vec::new();
+                if let Some(r) = crate::wire::openai::message::reasoning_of(m) {
+                    blocks.push(Block::Thinking {
+                        text: r.to_owned(),
+                        signature: None,
+                    });
+                }
+                let text = content_text(content, "\n");
+                if !text.is_empty() {
+                    blocks.push(Block::Text(text));
+                }
+                for c in m
+                    .get("tool_calls")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    let f = c.get("function");
+                    let s = |v: Option<&Value>| {
+                        v.and_then(Value::as_str).unwrap_or_default().to_owned()
+                    };
+                    blocks.push(Block::ToolUse {
+                        id: s(c.get("id")),
+                        name: s(f.and_then(|f| f.get("name"))),
+                        input: s(f.and_then(|f| f.get("arguments"))),
+                    });
+                }
+                req.messages.push(Message {
+                    role: Role::Assistant,
+                    content: blocks,
+                });
+            }
+            "tool" => {
+                let result = Block::ToolResult {
+                    id: m
+                        .get("tool_call_id")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned(),
+                    content: vec![Block::Text(content_text(content, "\n"))],
+                    is_error: false,
+                };
+                // Results of one turn go together in one user message.
+                match req.messages.last_mut() {
+                    Some(last)
+                        if last.role == Role::User
+                            && last
+                                .content
+                                .iter()
+                                .all(|b| matches!(b, Block::ToolResult { .. })) =>
+                    {
+                        last.content.push(result)
+                    }
+                    _ => req.messages.push(Message {
+                        role: Role::User,
+                        content: vec![result],
+                    }),
+                }
+            }
+            other => return Err(bad(&format!("unsupported message role `{other}`."))),
+        }
+    }
+    for t in obj
+        .get("tools")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let Some(f) = t.get("function") else {
+            return Err(ApiError::bad_request(
+                Some("tools"),
+                "only `function` tools can be sent to this upstream.".to_owned(),
+            ));
+        };
+        req.tools.push(Tool {
+            name: f
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            description: f
+                .get("description")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            schema: match f.get("parameters") {
+                Some(p) => RawJson::from_value(p),
+                None => RawJson::literal(r#"{"type":"object","properties":{}}"#),
+            },
+        });
+    }
+    req.tool_choice = match obj.get("tool_choice") {
+        Some(Value::String(s)) => match s.as_str() {
+            "none" => Some(ToolChoice::None),
+            "required" => Some(ToolChoice::Any),
+            _ => Some(ToolChoice::Auto),
+        },
+        Some(Value::Object(o)) => o
+            .get("function")
+            .and_then(|f| f.get("name"))
+            .and_then(Value::as_str)
+            .map(|n| ToolChoice::Tool(n.to_owned())),
+        _ => None,
+    };
+    req.parallel_tool_calls = obj.get("parallel_tool_calls").and_then(Value::as_bool);
+    req.max_tokens = obj
+        .get("max_completion_tokens")
+        .or_else(|| obj.get("max_tokens"))
+        .and_then(Value::as_u64)
+        .map(|n| u32::try_from(n).unwrap_or(u32::MAX));
+    req.temperature = obj.get("temperature").and_then(Value::as_f64);
+    req.top_p = obj.get("top_p").and_then(Value::as_f64);
+    req.stop = match obj.get("stop") {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        _ => Vec::new(),
+    };
+    req.stream = obj.get("stream").and_then(Value::as_bool).unwrap_or(false);
+    req.thinking = match obj.get("reasoning_effort").and_then(Value::as_str) {
+        Some("minimal" | "low") => Some(Thinking::Enabled {
+            budget_tokens: Some(2048),
+        }),
+        Some("medium") => Some(Thinking::Enabled {
+            budget_tokens: Some(8192),
+        }),
+        Some("high") => Some(Thinking::Enabled {
+            budget_tokens: Some(24576),
+        }),
+        _ => None,
+    };
+    Ok(req)
+}
+
+fn user_blocks(content: Option<&Value>) -> Result<Vec<Block>, ApiError> {
+    let parts = match content {
+        Some(Value::String(s)) => return Ok(vec![Block::Text(s.clone())]),
+        Some(Value::Array(parts)) => parts,
+        _ => return Ok(Vec::new()),
+    };
+    let mut out = Vec::with_capacity(parts.len());
+    for p in parts {
+        match p.get("type").and_then(Value::as_str) {
+            Some("text") => out.push(Block::Text(
+                p.get("text")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+            )),
+            Some("image_url") => {
+                let url = p
+                    .pointer("/image_url/url")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                out.push(Block::Image(
+                    data_url(url).unwrap_or_else(|| Source::Url(url.to_owned())),
+                ));
+            }
+            Some("file") => {
+                let data = p
+                    .pointer("/file/file_data")
+                    .and_then(Value::as_str)
+                    .and_then(data_url);
+                let Some(source) = data else {
+                    return Err(ApiError::bad_request(
+                        Some("messages"),
+                        "`file` parts need inline `file_data` (a data: URL) for this upstream."
+                            .to_owned(),
+                    ));
+                };
+                out.push(Block::Document {
+                    source,
+                    title: p
+                        .pointer("/file/filename")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
+                });
+            }
+            other => {
+                return Err(ApiError::bad_request(
+                    Some("messages"),
+                    format!(
+                        "content parts of type `{}` cannot be sent to this upstream.",
+                        other.unwrap_or("(missing)")
+                    ),
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `data:<media type>;base64,<data>` → a base64 source.
+fn data_url(url: &str) -> Option<Source> {
+    let rest = url.strip_prefix("data:")?;
+    let (meta, data) = rest.split_once(',')?;
+    let media_type = meta.strip_suffix(";base64")?;
+    Some(Source::Base64 {
+        media_type: media_type.to_owned(),
+        data: data.to_owned(),
+    })
+}
