@@ -29,8 +29,11 @@ pub fn encode(req: &Request, model: &str, cap: Option<u32>) -> Result<Vec<u8>, A
     let mut body = Map::new();
     body.insert("model".into(), json!(model));
     body.insert("max_tokens".into(), json!(max_tokens));
-    if !req.system.is_empty() {
-        body.insert("system".into(), json!(req.system.join("\n\n")));
+    // Messages has no structured outputs: the format is asked for in the system prompt.
+    let format = req.format.as_ref().map(crate::wire::canonical::Format::instruction);
+    let system: Vec<&str> = req.system.iter().map(String::as_str).chain(format.as_deref()).collect();
+    if !system.is_empty() {
+        body.insert("system".into(), json!(system.join("\n\n")));
     }
     let mut messages = Vec::with_capacity(req.messages.len());
     for m in &req.messages {

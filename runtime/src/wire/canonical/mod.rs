@@ -62,6 +62,63 @@ pub enum Format {
     },
 }
 
+impl Format {
+    /// An OpenAI structured-output format of type `kind` (`json_object`, `json_schema`; any
+    /// other is plain text): `spec` holds `name`, `description`, `schema` and `strict`
+    /// (Responses: the format object itself; chat: its `json_schema` member). `param` names
+    /// the field in the 400 for a `json_schema` without a schema.
+    pub fn of_openai(
+        kind: Option<&str>,
+        spec: Option<&serde_json::Value>,
+        param: &'static str,
+    ) -> Result<Option<Format>, crate::errors::ApiError> {
+        use serde_json::Value;
+        match kind {
+            Some("json_object") => Ok(Some(Format::JsonObject)),
+            Some("json_schema") => {
+                let field = |k: &str| spec.and_then(|s| s.get(k));
+                let Some(schema) = field("schema").filter(|s| s.is_object()) else {
+                    return Err(crate::errors::ApiError::bad_request(
+                        Some(param),
+                        "a format of type `json_schema` needs a `schema` object.".to_owned(),
+                    ));
+                };
+                Ok(Some(Format::JsonSchema {
+                    name: field("name")
+                        .and_then(Value::as_str)
+                        .unwrap_or("response")
+                        .to_owned(),
+                    description: field("description").and_then(Value::as_str).map(str::to_owned),
+                    schema: RawJson::from_value(schema),
+                    strict: field("strict").and_then(Value::as_bool),
+                }))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// The instruction that asks a model without structured outputs for this format.
+    pub fn instruction(&self) -> String {
+        match self {
+            Format::JsonObject => "Answer with one valid JSON object and nothing else: no prose, \
+                                   no code fences."
+                .to_owned(),
+            Format::JsonSchema { name, description, schema, .. } => {
+                let mut s = format!(
+                    "Answer with one valid JSON object and nothing else (no prose, no code \
+                     fences), matching the JSON Schema `{name}`"
+                );
+                if let Some(d) = description {
+                    s.push_str(&format!(" ({d})"));
+                }
+                s.push_str(": ");
+                s.push_str(schema.get());
+                s
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
     User,
@@ -149,6 +206,21 @@ pub enum Thinking {
 }
 
 impl Thinking {
+    /// The setting for an OpenAI reasoning effort (chat `reasoning_effort`, Responses
+    /// `reasoning.effort`); `None` for a level it does not know (the upstream's default).
+    pub fn from_effort(effort: &str) -> Option<Thinking> {
+        let budget = match effort {
+            "none" => return Some(Thinking::Disabled),
+            "minimal" | "low" => 2048,
+            "medium" => 8192,
+            "high" | "xhigh" => 24576,
+            _ => return None,
+        };
+        Some(Thinking::Enabled {
+            budget_tokens: Some(budget),
+        })
+    }
+
     /// The OpenAI-style effort level for this setting (`None` when reasoning is off).
     pub fn effort(self) -> Option<&'static str> {
         match self {

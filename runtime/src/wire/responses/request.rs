@@ -23,7 +23,7 @@
 
 use super::tools::{self, ToolMap, Tools};
 use crate::wire::canonical::raw::{self, Members, Writer};
-use crate::wire::canonical::{Block, Format, Message, RawJson, Request, Role, Source, Thinking};
+use crate::wire::canonical::{Block, Format, Message, Request, Role, Source, Thinking};
 use crate::errors::ApiError;
 use serde::de::MapAccess;
 use serde_json::value::RawValue;
@@ -173,19 +173,12 @@ pub fn parse(body: &[u8]) -> Result<Parsed, ApiError> {
         .and_then(|r| r.get("effort"))
         .and_then(Value::as_str)
     {
-        Some("none") => Some(Thinking::Disabled),
-        Some("minimal" | "low") => Some(Thinking::Enabled {
-            budget_tokens: Some(2048),
-        }),
-        Some("medium") => Some(Thinking::Enabled {
-            budget_tokens: Some(8192),
-        }),
-        Some("high" | "xhigh") => Some(Thinking::Enabled {
-            budget_tokens: Some(24576),
-        }),
-        _ => None,
+        Some(effort) => Thinking::from_effort(effort),
+        None => None,
     };
-    req.format = format_of(field(&obj, "text").and_then(|t| t.get("format")))?;
+    let format = field(&obj, "text").and_then(|t| t.get("format"));
+    let kind = format.and_then(|f| f.get("type")).and_then(Value::as_str);
+    req.format = Format::of_openai(kind, format, "text.format.schema")?;
     let store = field(&obj, "store")
         .and_then(Value::as_bool)
         .unwrap_or(true);
@@ -305,36 +298,6 @@ fn complete_tools(tools: &mut Value) {
             _ => {}
         }
     }
-}
-
-/// `text.format` → canonical format.
-fn format_of(f: Option<&Value>) -> Result<Option<Format>, ApiError> {
-    let Some(f) = f else { return Ok(None) };
-    Ok(match f.get("type").and_then(Value::as_str) {
-        Some("json_object") => Some(Format::JsonObject),
-        Some("json_schema") => {
-            let Some(schema) = f.get("schema").filter(|s| s.is_object()) else {
-                return Err(ApiError::bad_request(
-                    Some("text.format.schema"),
-                    "`text.format` of type `json_schema` needs a `schema` object.".to_owned(),
-                ));
-            };
-            Some(Format::JsonSchema {
-                name: f
-                    .get("name")
-                    .and_then(Value::as_str)
-                    .unwrap_or("response")
-                    .to_owned(),
-                description: f
-                    .get("description")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
-                schema: RawJson::from_value(schema),
-                strict: f.get("strict").and_then(Value::as_bool),
-            })
-        }
-        _ => None,
-    })
 }
 
 /// Appends the items (history, then this request's input) to `req` as messages and system

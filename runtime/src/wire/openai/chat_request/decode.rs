@@ -2,7 +2,7 @@
 //! upstream that speaks another protocol (with `kind-anthropic`, the only kind that needs it).
 
 use crate::wire::openai::message::content_text;
-use crate::wire::canonical::{Block, RawJson, Request, Role, Source, Thinking, ToolChoice};
+use crate::wire::canonical::{Block, Format, RawJson, Request, Role, Source, Thinking, ToolChoice};
 use crate::errors::ApiError;
 use serde_json::Value;
 
@@ -142,6 +142,15 @@ pub fn decode(body: &[u8]) -> Result<Request, ApiError> {
             .map(|n| ToolChoice::Tool(n.to_owned())),
         _ => None,
     };
+    // Translated upstreams (Messages) answer with one choice: more would silently be lost.
+    if obj.get("n").and_then(Value::as_u64).is_some_and(|n| n > 1) {
+        return Err(ApiError::bad_request(
+            Some("n"),
+            "`n` greater than 1 cannot be served by this model's upstream, which returns one \
+             choice per request (Anthropic Messages); send `n` requests instead."
+                .to_owned(),
+        ));
+    }
     req.parallel_tool_calls = obj.get("parallel_tool_calls").and_then(Value::as_bool);
     req.max_tokens = obj
         .get("max_completion_tokens")
@@ -160,18 +169,14 @@ pub fn decode(body: &[u8]) -> Result<Request, ApiError> {
         _ => Vec::new(),
     };
     req.stream = obj.get("stream").and_then(Value::as_bool).unwrap_or(false);
-    req.thinking = match obj.get("reasoning_effort").and_then(Value::as_str) {
-        Some("minimal" | "low") => Some(Thinking::Enabled {
-            budget_tokens: Some(2048),
-        }),
-        Some("medium") => Some(Thinking::Enabled {
-            budget_tokens: Some(8192),
-        }),
-        Some("high") => Some(Thinking::Enabled {
-            budget_tokens: Some(24576),
-        }),
-        _ => None,
-    };
+    req.thinking = obj
+        .get("reasoning_effort")
+        .and_then(Value::as_str)
+        .and_then(Thinking::from_effort);
+    let format = obj.get("response_format");
+    let kind = format.and_then(|f| f.get("type")).and_then(Value::as_str);
+    let spec = format.and_then(|f| f.get("json_schema"));
+    req.format = Format::of_openai(kind, spec, "response_format.json_schema.schema")?;
     Ok(req)
 }
 
