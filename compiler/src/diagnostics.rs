@@ -329,7 +329,7 @@ fn key_tokens(chars: &[char]) -> Vec<(usize, usize)> {
             i += 1;
         }
         let token: String = chars[start..i].iter().collect();
-        if crate::validate::secrets::looks_like_api_key(&token) {
+        if crate::key_shape::looks_like_api_key(&token) {
             out.push((start, i - start));
         }
     }

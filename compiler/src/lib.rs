@@ -11,6 +11,7 @@ pub mod diagnostics;
 pub mod diff;
 pub mod import;
 pub mod init;
+pub mod key_shape;
 pub mod load;
 pub mod schema;
 pub mod secrets;

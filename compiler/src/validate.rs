@@ -10,6 +10,7 @@
 //!
 //! Nothing here prints; diagnostics are pushed into a [`Diagnostics`] set.
 
+mod context;
 mod names;
 mod paths;
 mod rules;
@@ -23,7 +24,7 @@ use serde_json::Value;
 
 /// Runs every check on `value` (the whole config), pushing diagnostics into `diags`.
 pub fn validate(value: &Value, spans: &SpanMap, diags: &mut Diagnostics) {
-    let mut cx = rules::Context::new(spans, diags);
+    let mut cx = context::Context::new(spans, diags);
     secrets::mask_key_lookalikes(value, &mut cx);
     names::refuse_hidden_characters(value, &mut cx);
     rules::check(value, &mut cx);

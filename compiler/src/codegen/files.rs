@@ -2,7 +2,7 @@
 //! `templates/` (embedded in the apexc binary, so an installed apexc needs no template files).
 
 use super::routing::{kind_name, strategy_name, Routing};
-use super::{CodegenError, Options};
+use super::options::{CodegenError, Options, RUNTIME_DIR};
 use serde::Serialize;
 
 /// Pinned versions the generated crate and its tooling must agree on (see TOOLCHAIN notes):
@@ -152,7 +152,7 @@ fn context<'a>(routing: &'a Routing, opts: &'a Options) -> Context<'a> {
         source: &opts.source_name,
         name: &routing.name,
         package_name: PACKAGE_NAME,
-        runtime_dir: super::RUNTIME_DIR,
+        runtime_dir: RUNTIME_DIR,
         runtime_version: apex_runtime::source::VERSION,
         features: features(routing),
         compatibility_date: COMPATIBILITY_DATE,

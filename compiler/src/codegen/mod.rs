@@ -19,8 +19,11 @@
 //! so the committed crate is what CI builds and deploys.
 
 pub mod files;
+mod options;
 pub mod routes;
 pub mod routing;
+
+pub use options::{CodegenError, Options, RUNTIME_DIR};
 
 use crate::config::Config;
 use routing::Routing;
@@ -33,35 +36,11 @@ pub const ROUTING_FILE: &str = "apex-routing.json";
 /// Name of the list of generated files in the generated crate.
 pub const MANIFEST_FILE: &str = ".apexc-manifest";
 
-/// What generation needs besides the config.
-#[derive(Debug, Clone)]
-pub struct Options {
-    /// The config file's name as shown in generated headers (e.g. `proxy.yaml`). A bare file
-    /// name, not a path, so output does not depend on where the config lives.
-    pub source_name: String,
-}
-
-/// Where the vendored runtime lives in a generated crate (a directory, `/`-separated).
-pub const RUNTIME_DIR: &str = "vendor/apex-runtime";
-
 /// A generated crate: relative path (with `/` separators) → file content.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct GeneratedCrate {
     pub files: BTreeMap<PathBuf, String>,
 }
-
-/// Generation failed. Only a config that skipped validation can cause this (e.g. a route to an
-/// undefined provider); the message names the problem.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CodegenError(pub String);
-
-impl fmt::Display for CodegenError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for CodegenError {}
 
 /// Generates the whole crate for a (validated) config.
 pub fn generate(config: &Config, opts: &Options) -> Result<GeneratedCrate, CodegenError> {

@@ -5,7 +5,7 @@
 //! readable Rust whose layout depends only on the input (no timestamps, no hash order).
 
 use super::routing::{ProviderRouting, Routing};
-use super::CodegenError;
+use super::options::CodegenError;
 use crate::config::{ProviderKind, ProviderPinning, Strategy};
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};

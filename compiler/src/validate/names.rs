@@ -4,7 +4,7 @@
 //! covered too.
 
 use super::paths::{each_text, subject, Text};
-use super::rules::Context;
+use super::context::Context;
 use crate::diagnostics::Diagnostic;
 use crate::text::{describe, first_hidden};
 use serde_json::Value;

@@ -4,66 +4,15 @@
 //! elsewhere and every problem is reported in one go. Each rule that owns a problem claims its
 //! path (see [`Context::claim`]) so the schema pass does not report it a second time.
 
+use super::context::Context;
 use super::paths::subject;
 use super::secrets::{
     how_to_store, is_secret_name, looks_like_api_key, secret_name_like, suggested_name,
 };
 use super::suggest::{did_you_mean, list};
-use crate::diagnostics::{Diagnostic, Diagnostics, Span};
-use crate::load::yaml::{Path, Place, SpanMap};
+use crate::diagnostics::Diagnostic;
+use crate::load::yaml::Path;
 use serde_json::{Map, Value};
-
-/// What the rules share: where things are, where diagnostics go, which paths are claimed.
-pub struct Context<'a> {
-    spans: &'a SpanMap,
-    diags: &'a mut Diagnostics,
-    claimed: Vec<Path>,
-}
-
-impl<'a> Context<'a> {
-    pub fn new(spans: &'a SpanMap, diags: &'a mut Diagnostics) -> Self {
-        Context {
-            spans,
-            diags,
-            claimed: Vec::new(),
-        }
-    }
-
-    /// The paths whose problems the rules reported.
-    pub fn into_claimed(self) -> Vec<Path> {
-        self.claimed
-    }
-
-    fn place(&self, path: &[String]) -> Place {
-        self.spans.nearest(path)
-    }
-
-    /// Where the value at `path` is.
-    pub(super) fn value_span(&self, path: &[String]) -> Span {
-        self.place(path).value
-    }
-
-    /// Where the entry at `path` is named (its key), else its value.
-    pub(super) fn key_span(&self, path: &[String]) -> Span {
-        self.place(path).key_or_value()
-    }
-
-    pub(super) fn push(&mut self, d: Diagnostic) {
-        self.diags.push(d);
-    }
-
-    /// The schema pass will not report anything at or below `path`.
-    pub(super) fn claim(&mut self, path: &[String]) {
-        self.claimed.push(path.to_vec());
-    }
-
-    /// Never show the value at `path` in a rendered source line.
-    pub fn mask(&mut self, path: &[String]) {
-        if let Some(place) = self.spans.get(path) {
-            self.diags.mask(place.value);
-        }
-    }
-}
 
 /// Whether `fields` has `name`, or a misspelling of it that the schema pass reports as an unknown
 /// key with "did you mean" (then "missing `name`" would only repeat that).
