@@ -42,6 +42,15 @@ else
   done_step "installed"
 fi
 
+# 1b. Clippy (scripts/test.sh lints every runtime build; a minimal toolchain lacks it).
+step "rust component clippy"
+if cargo clippy --version >/dev/null 2>&1; then
+  done_step "already installed"
+else
+  rustup component add clippy
+  done_step "installed"
+fi
+
 # 2. Python clients for the end-to-end tests (quick; before the slow cargo installs).
 step "python test clients (tests/e2e/requirements.txt)"
 if python3 - "$ROOT/tests/e2e/requirements.txt" <<'PY'

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The one command that runs every test: installs what is missing (scripts/setup.sh), runs the
-# Rust tests of the whole workspace, a `cargo check` of the fuzz targets, `cargo package` of the
-# two published crates, then the end-to-end suite (tests/e2e: the official SDKs and real clients
-# against `apexc serve` and against the generated worker under wrangler dev, both in front of
-# tests/fake-upstream; a copy of a generated crate deployed with the checkout hidden).
+# Rust tests of the whole workspace, a `cargo check` of the fuzz targets, clippy over every
+# build of the runtime (scripts/clippy.sh), `cargo package` of the two published crates, then
+# the end-to-end suite (tests/e2e: the official SDKs and real clients against `apexc serve` and
+# against the generated worker under wrangler dev, both in front of tests/fake-upstream; a copy
+# of a generated crate deployed with the checkout hidden).
 #
 #   bash scripts/test.sh                 # everything
 #   bash scripts/test.sh -k streamed     # extra arguments go to pytest
@@ -39,6 +40,16 @@ T0=$SECONDS
 set +e
 (cd fuzz && CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}/fuzz-check" cargo check --bins 2>&1 | tail -n 3; exit "${PIPESTATUS[0]}")
 FUZZ_RC=$?
+set -e
+printf '    done in %ds\n' "$((SECONDS - T0))"
+
+# Lints: warnings are errors, and the runtime may not unwrap/expect/index/panic outside tests,
+# natively and in each wasm32 build a generated worker can be (scripts/clippy.sh).
+printf '\n==> [test] clippy (native and wasm32 per upstream kind, -D warnings)\n'
+T0=$SECONDS
+set +e
+bash scripts/clippy.sh 2>&1 | tee "$LOGDIR/clippy.log" | tail -n 40
+CLIPPY_RC=${PIPESTATUS[0]}
 set -e
 printf '    done in %ds\n' "$((SECONDS - T0))"
 
@@ -79,9 +90,10 @@ PYTEST_TIME=$((SECONDS - T0))
 printf '\n==> [test] summary (%ds in all)\n' "$((SECONDS - START))"
 printf '    cargo test: %s (exit %d, %ds)\n' "$CARGO_SUMMARY" "$CARGO_RC" "$CARGO_TIME"
 printf '    fuzz targets: %s\n' "$([ "$FUZZ_RC" -eq 0 ] && echo "build" || echo "DO NOT BUILD (exit $FUZZ_RC)")"
+printf '    clippy: %s\n' "$([ "$CLIPPY_RC" -eq 0 ] && echo "clean" || echo "FINDINGS (exit $CLIPPY_RC; $LOGDIR/clippy.log)")"
 printf '    cargo package: %s\n' "$([ "$PACKAGE_RC" -eq 0 ] && echo "both crates package and verify" || echo "FAILED (exit $PACKAGE_RC)")"
 printf '    pytest e2e: %s (exit %d, %ds)\n' "${PYTEST_SUMMARY:-no summary}" "$PYTEST_RC" "$PYTEST_TIME"
-if [ "$CARGO_RC" -ne 0 ] || [ "$FUZZ_RC" -ne 0 ] || [ "$PACKAGE_RC" -ne 0 ] || [ "$PYTEST_RC" -ne 0 ]; then
+if [ "$CARGO_RC" -ne 0 ] || [ "$FUZZ_RC" -ne 0 ] || [ "$CLIPPY_RC" -ne 0 ] || [ "$PACKAGE_RC" -ne 0 ] || [ "$PYTEST_RC" -ne 0 ]; then
   echo "    FAILED (logs: $LOGDIR)"
   exit 1
 fi

@@ -17,7 +17,7 @@ use apex_runtime::wire::canonical::Event;
 use apex_runtime::host::{ByteStream, StreamError};
 use apex_runtime::wire::openai::chat_response::{self, StreamDecoder};
 use apex_runtime::wire::responses::events::{Encoder, Head, Slot};
-use apex_runtime::gateway::endpoints::responses::{request, tools::ToolMap};
+use apex_runtime::wire::responses::{request, tools::ToolMap};
 use apex_runtime::wire::sse;
 use bytes::Bytes;
 use common::time;

@@ -1,8 +1,9 @@
 //! apex-runtime: everything an apexc gateway does per request.
 //!
 //! ```text
-//! host (workers fetch | native server) → router::handle → auth → decode inbound
-//!   → model lookup in the static table → route/key plan → upstream kind encodes → Host::fetch
+//! hosts (workers fetch | native server) → gateway::handle → auth → decode inbound
+//!   → model lookup in the static table → attempt engine plans routes and keys → upstream kind
+//!   builds the call → Host::fetch
 //!   → same protocol: bytes pass through untouched, streamed as they arrive
 //! ```
 //!
