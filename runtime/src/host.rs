@@ -127,7 +127,7 @@ pub trait Host {
     /// Resolves after `ms` milliseconds. The router uses it to bound the wait for a stream's
     /// first event and to wait out a short cooldown; it never sleeps on the success path.
     fn sleep(&self, ms: u64) -> impl Future<Output = ()>;
-    /// One structured line per request (see `router::log`): JSON, no key material. Native:
+    /// One structured line per request (see `crate::log`): JSON, no key material. Native:
     /// stderr when the access log is on; Workers: `console.log`. Formatting happens only here,
     /// so a host that drops the line pays nothing for it.
     fn log(&self, line: &dyn std::fmt::Display) {

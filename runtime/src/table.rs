@@ -43,7 +43,7 @@ pub enum Pinning {
     Any,
 }
 
-/// Bounds on cooldowns (`cooldown` in the config; the policy is in `router::cooldown`).
+/// Bounds on cooldowns (`cooldown` in the config; the policy is in `attempt::cooldown`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cooldown {
     /// A 429 that does not say how long to wait rests its key this long.

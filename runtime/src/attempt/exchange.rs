@@ -9,9 +9,9 @@
 //!
 //! | inbound | exchange |
 //! |---|---|
-//! | OpenAI chat / embeddings | `openai::inbound::OpenAiExchange` |
-//! | Anthropic Messages | `anthropic::inbound::MessagesExchange` |
-//! | OpenAI Responses | `responses::exchange::ResponsesExchange` |
+//! | OpenAI chat / embeddings | `gateway::endpoints::chat::OpenAiExchange` |
+//! | Anthropic Messages | `gateway::endpoints::messages::MessagesExchange` |
+//! | OpenAI Responses | `gateway::endpoints::responses::exchange::ResponsesExchange` |
 //!
 //! A cross-protocol [`Exchange::respond`] always takes the same steps, shared here: read the
 //! upstream answer whole ([`decode_whole`]), translate it, and put it in place of the

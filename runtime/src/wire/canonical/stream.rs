@@ -10,8 +10,8 @@
 //!
 //! Failures: an upstream error event or an oversize event becomes the client protocol's error
 //! event (the encoder writes it). A failed upstream *body* (dropped connection, or a clean end
-//! without the protocol's end marker, see `router::streams::Checked`) is passed on as an
-//! error after everything decoded before it, and `router::streams::Terminated` writes the
+//! without the protocol's end marker, see `attempt::streams::Checked`) is passed on as an
+//! error after everything decoded before it, and `attempt::streams::Terminated` writes the
 //! client's final error event — unless the decoder had already finished the turn.
 
 use super::{events, Event, Response};
