@@ -11,10 +11,10 @@
 //! `cargo bench -p apex-runtime --bench streams`
 
 mod common;
+use apex_runtime::host::{ByteStream, StreamError};
 use apex_runtime::wire::anthropic::encode as messages;
 use apex_runtime::wire::canonical::stream::{replay, translate, Decode, Encode};
 use apex_runtime::wire::canonical::Event;
-use apex_runtime::host::{ByteStream, StreamError};
 use apex_runtime::wire::openai::chat_response::{self, StreamDecoder};
 use apex_runtime::wire::responses::events::{Encoder, Head, Slot};
 use apex_runtime::wire::responses::{request, tools::ToolMap};

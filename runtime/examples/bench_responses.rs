@@ -8,8 +8,8 @@
 //!   cargo run --release -p apex-runtime --example bench_responses --features kind-openai
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use apex_runtime::host::{Body, FetchError, Host, HttpRequest, HttpResponse};
 use apex_runtime::gateway::Runtime;
+use apex_runtime::host::{Body, FetchError, Host, HttpRequest, HttpResponse};
 use apex_runtime::table::{Cooldown, Gateway, Kind, Model, Provider, Route, Strategy};
 use bytes::Bytes;
 use futures::StreamExt;

@@ -184,9 +184,7 @@ impl ApiError {
             404,
             "invalid_request_error",
             Some("unknown_url"),
-            format!(
-                "Invalid URL ({method} {path}). This gateway serves {served}."
-            ),
+            format!("Invalid URL ({method} {path}). This gateway serves {served}."),
         )
     }
 

@@ -251,3 +251,150 @@ fn failover_across_protocols() {
         ]
     );
 }
+
+/// An OpenAI client whose request went to an Anthropic upstream reads OpenAI's error shape
+/// (the SDKs parse `error.message`/`error.type`), not Anthropic's `{"type":"error",…}`.
+#[test]
+fn chat_clients_get_anthropic_errors_in_openai_shape() {
+    for (status, kind) in [(400, "invalid_request_error"), (429, "rate_limit_error")] {
+        let host = FakeHost::new();
+        let err = json!({"type": "error", "error": {"type": kind, "message": "upstream says no"}});
+        // 429 is retried on the next key; both keys answer the same.
+        for _ in 0..3 {
+            host.then_status(status, &err.to_string());
+        }
+        let resp = run(
+            &host,
+            chat_post(&json!({"model": "native", "messages": [{"role": "user", "content": "hi"}]})),
+        );
+        let e = common::assert_error(resp, status);
+        assert_eq!(e["message"], "upstream says no");
+        assert_eq!(e["type"], kind);
+
+        let host = FakeHost::new();
+        for _ in 0..3 {
+            host.then_status(status, &err.to_string());
+        }
+        let resp = run(
+            &host,
+            common::request(
+                "POST",
+                "/v1/responses",
+                &[
+                    ("authorization", &format!("Bearer {GW_KEY}")),
+                    ("content-type", "application/json"),
+                ],
+                &json!({"model": "native", "input": "hi"}).to_string(),
+            ),
+        );
+        assert_eq!(host.requests.borrow().len().min(1), 1, "went upstream");
+        let e = common::assert_error(resp, status);
+        assert_eq!(e["message"], "upstream says no", "/v1/responses");
+    }
+}
+
+/// Anthropic answers one choice per request: `n: 2` is refused up front instead of silently
+/// answering one.
+#[test]
+fn chat_n_above_one_is_refused_for_an_anthropic_upstream() {
+    let host = FakeHost::new();
+    let resp = run(
+        &host,
+        chat_post(
+            &json!({"model": "native", "n": 2, "messages": [{"role": "user", "content": "hi"}]}),
+        ),
+    );
+    let e = common::assert_error(resp, 400);
+    assert_eq!(e["param"], "n");
+    assert!(host.requests.borrow().is_empty(), "nothing sent upstream");
+}
+
+/// `response_format: json_object` has no Messages field; it becomes an instruction in `system`
+/// instead of being dropped.
+#[test]
+fn chat_json_mode_reaches_an_anthropic_upstream_as_an_instruction() {
+    let host = FakeHost::new();
+    host.then_status(
+        200,
+        r#"{"type":"message","role":"assistant","content":[{"type":"text","text":"{}"}],"stop_reason":"end_turn","usage":{"input_tokens":1,"output_tokens":1}}"#,
+    );
+    let resp = run(
+        &host,
+        chat_post(
+            &json!({"model": "native", "response_format": {"type": "json_object"},
+            "messages": [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}]}),
+        ),
+    );
+    assert_eq!(resp.status, 200);
+    let system = upstream_body(&host)["system"].to_string();
+    assert!(system.contains("be brief"), "{system}");
+    assert!(system.contains("one valid JSON object"), "{system}");
+}
+
+/// The route's `max_tokens` cap holds on OpenAI passthrough (where only `model` used to be
+/// spliced), and on native Messages even when the client sent no `max_tokens`.
+#[test]
+fn the_route_cap_holds_on_passthrough_and_without_a_client_max_tokens() {
+    for (sent, expect) in [(Some(32000), 8000), (Some(100), 100), (None, 8000)] {
+        let host = FakeHost::new();
+        host.then_status(200, r#"{"id":"c","object":"chat.completion","choices":[]}"#);
+        let mut body = json!({"model": "capped", "messages": [{"role": "user", "content": "hi"}]});
+        if let Some(n) = sent {
+            body["max_tokens"] = json!(n);
+        }
+        run(&host, chat_post(&body));
+        let up = upstream_body(&host);
+        assert_eq!(up["max_tokens"], expect, "client sent {sent:?}");
+        assert_eq!(up["model"], "small-model");
+    }
+    let host = FakeHost::new();
+    host.then_status(
+        200,
+        r#"{"type":"message","content":[],"stop_reason":"end_turn"}"#,
+    );
+    run(
+        &host,
+        messages(r#"{"model":"native-capped","messages":[{"role":"user","content":"hi"}]}"#),
+    );
+    assert_eq!(upstream_body(&host)["max_tokens"], 1000);
+}
+
+/// The gateway's own answers carry `x-apex-attempts: 0`, are in the client's protocol shape,
+/// and the 404 for an unknown path names every served endpoint, Anthropic's included.
+#[test]
+fn the_gateways_own_answers_say_no_upstream_was_tried() {
+    let host = FakeHost::new();
+    let mut unauth = messages(r#"{"model":"native","max_tokens":1,"messages":[]}"#);
+    unauth.headers.retain(|(k, _)| k != "x-api-key");
+    let resp = run(&host, unauth);
+    assert_eq!(resp.status, 401);
+    assert_eq!(resp.header("x-apex-attempts"), Some("0"));
+    assert_eq!(
+        json_of(resp)["type"],
+        "error",
+        "Anthropic shape on /v1/messages"
+    );
+
+    let resp = run(
+        &host,
+        common::request(
+            "GET",
+            "/v1/nothing-here",
+            &[("authorization", &format!("Bearer {GW_KEY}"))],
+            "",
+        ),
+    );
+    assert_eq!(resp.status, 404);
+    assert_eq!(resp.header("x-apex-attempts"), Some("0"));
+    let e = common::assert_error(resp, 404);
+    let msg = e["message"].as_str().unwrap();
+    for path in [
+        "/v1/chat/completions",
+        "/v1/messages",
+        "/v1/responses",
+        "/v1/embeddings",
+    ] {
+        assert!(msg.contains(path), "{msg}");
+    }
+    assert!(host.requests.borrow().is_empty());
+}

@@ -346,3 +346,27 @@ fn events_leave_as_upstream_chunks_arrive() {
     );
     drop(tx);
 }
+
+/// OpenAI-compatible upstreams report usage only at the end; Anthropic clients read
+/// `input_tokens` from `message_start`, so it carries the estimate count_tokens answers with
+/// (the exact figure follows in `message_delta`).
+#[test]
+fn message_start_carries_the_estimated_input_tokens() {
+    let events = translate(&[
+        delta(json!({"role": "assistant", "content": "ok"}), None),
+        delta(json!({}), Some("stop")),
+        usage_chunk(12, 1),
+    ]);
+    let counted = common::json_of(run(
+        &FakeHost::new(),
+        messages_at(
+            "/v1/messages/count_tokens",
+            r#"{"model":"claude-sonnet-4-5","messages":[{"role":"user","content":"hi"}]}"#,
+        ),
+    ));
+    let estimate = counted["input_tokens"].as_u64().unwrap();
+    assert!(estimate > 0);
+    assert_eq!(events[0].1["message"]["usage"]["input_tokens"], estimate);
+    assert_eq!(events[0].1["message"]["usage"]["output_tokens"], 0);
+    assert_eq!(events.last().unwrap().0, "message_stop");
+}

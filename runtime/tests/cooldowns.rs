@@ -4,8 +4,8 @@
 //! wait. Time is the fake host's virtual clock: nothing here sleeps.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod common;
-use apex_runtime::host::HttpResponse;
 use apex_runtime::gateway::Runtime;
+use apex_runtime::host::HttpResponse;
 use common::*;
 use futures::executor::block_on;
 
@@ -242,8 +242,12 @@ fn a_resting_route_shifts_weighted_traffic_to_the_others() {
     let host = FakeHost::new();
     let rt = Runtime::new(&GATEWAY);
     // chat-w is alpha 3 : beta 1. Both of alpha's keys were just rate limited.
-    rt.engine.cooldowns.rate_limited(0, 0, host.now(), Some(30_000));
-    rt.engine.cooldowns.rate_limited(0, 1, host.now(), Some(30_000));
+    rt.engine
+        .cooldowns
+        .rate_limited(0, 0, host.now(), Some(30_000));
+    rt.engine
+        .cooldowns
+        .rate_limited(0, 1, host.now(), Some(30_000));
     let before = host.requests.borrow().len();
     for _ in 0..200 {
         assert_eq!(

@@ -11,8 +11,8 @@
 //! | 10 | the stream is cut mid-event | `a_stream_cut_mid_event_ends_with_a_valid_error_event` |
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 mod common;
-use apex_runtime::host::{Body, HttpResponse, StreamError};
 use apex_runtime::gateway::Runtime;
+use apex_runtime::host::{Body, HttpResponse, StreamError};
 use apex_runtime::table::{
     Cooldown, Gateway, Kind, Model, Provider, ResponsesStore, Route, Strategy,
 };

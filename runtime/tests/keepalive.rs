@@ -9,13 +9,13 @@ mod anthropic_support;
 mod common;
 
 use anthropic_support::{chat_sse, delta, messages, GATEWAY};
+use apex_runtime::attempt::keepalive::Policy;
+use apex_runtime::gateway::Runtime;
 use apex_runtime::host::{
     Body, ByteStream, FetchError, Host, HttpRequest, HttpResponse, LocalFuture, StreamError, Timers,
 };
-use apex_runtime::attempt::keepalive::Policy;
 use apex_runtime::wire::anthropic::errors::PING as ANTHROPIC_PING;
 use apex_runtime::wire::sse::COMMENT as SSE_COMMENT;
-use apex_runtime::gateway::Runtime;
 use bytes::Bytes;
 use common::FakeHost;
 use futures::StreamExt;

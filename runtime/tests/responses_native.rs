@@ -2,8 +2,8 @@
 //! untouched, and follow-up calls on its response ids go back to that provider.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 mod common;
-use apex_runtime::host::{Body, HttpResponse, StreamError};
 use apex_runtime::gateway::Runtime;
+use apex_runtime::host::{Body, HttpResponse, StreamError};
 use apex_runtime::table::{
     Cooldown, Gateway, Kind, Model, Provider, ResponsesStore, Route, Strategy,
 };

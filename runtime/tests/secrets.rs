@@ -4,8 +4,8 @@
 //! response header or the log line.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod common;
-use apex_runtime::host::{Body, FetchError, HttpResponse, StreamError};
 use apex_runtime::gateway::Runtime;
+use apex_runtime::host::{Body, FetchError, HttpResponse, StreamError};
 use bytes::Bytes;
 use common::*;
 use futures::executor::block_on;

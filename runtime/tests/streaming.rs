@@ -2,8 +2,8 @@
 //! produced the next one.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod common;
-use apex_runtime::host::{Body, HttpResponse, StreamError};
 use apex_runtime::gateway::Runtime;
+use apex_runtime::host::{Body, HttpResponse, StreamError};
 use bytes::Bytes;
 use common::*;
 use futures::channel::mpsc;

@@ -22,8 +22,8 @@ use crate::attempt::plan::Target;
 use crate::attempt::protocol::Protocol;
 use crate::errors::ApiError;
 use crate::host::{Body, ByteStream, Headers, HttpResponse};
-use crate::upstream::Endpoint;
 use crate::table::Provider;
+use crate::upstream::Endpoint;
 use bytes::Bytes;
 use serde_json::Value;
 use std::future::Future;
@@ -132,7 +132,11 @@ pub fn translated(mut resp: HttpResponse, body: Translated) -> HttpResponse {
 pub fn untranslatable(mut resp: HttpResponse, why: &str) -> HttpResponse {
     let message = format!("the upstream's answer could not be translated: {why}");
     resp.status = 502;
-    replace_body(&mut resp, "application/json", ApiError::bad_gateway(message).body());
+    replace_body(
+        &mut resp,
+        "application/json",
+        ApiError::bad_gateway(message).body(),
+    );
     resp
 }
 

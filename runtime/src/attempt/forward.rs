@@ -133,7 +133,10 @@ impl<H: Host, X: Exchange> Run<'_, H, X> {
         let (engine, now) = (self.engine, self.now);
         targets.retain(|t| {
             let n_keys = provider_of(engine, t).map_or(1, key_count);
-            engine.cooldowns.route_resting(t.provider, n_keys, now).is_none()
+            engine
+                .cooldowns
+                .route_resting(t.provider, n_keys, now)
+                .is_none()
         });
         Ok(targets)
     }
@@ -171,7 +174,11 @@ impl<H: Host, X: Exchange> Run<'_, H, X> {
             if self.attempts >= self.engine.gateway.max_attempts.max(1) {
                 return Step::OutOfAttempts;
             }
-            if !self.engine.cooldowns.key_ready(target.provider, k, self.now) {
+            if !self
+                .engine
+                .cooldowns
+                .key_ready(target.provider, k, self.now)
+            {
                 continue;
             }
             match self.attempt(target, provider, &outbound, k).await {
@@ -244,11 +251,15 @@ impl<H: Host, X: Exchange> Run<'_, H, X> {
             key: needs_key.then_some(k),
         };
         match result {
-            Ok(resp) if resp.status < 400 => self.succeeded(target, outbound, at, started, resp).await,
+            Ok(resp) if resp.status < 400 => {
+                self.succeeded(target, outbound, at, started, resp).await
+            }
             Ok(resp) if !plan::retryable_status(resp.status) => {
                 // The upstream is up and judged the request: its verdict goes back as is.
                 self.engine.cooldowns.succeeded(target.provider);
-                Tried::Answer(answers::upstream_error(self.host, resp, provider, self.attempts).await)
+                Tried::Answer(
+                    answers::upstream_error(self.host, resp, provider, self.attempts).await,
+                )
             }
             Ok(resp) => self.retryable(target, provider, k, resp),
             Err(e) => {
@@ -275,7 +286,9 @@ impl<H: Host, X: Exchange> Run<'_, H, X> {
                         Ok(client) => resp.body = Body::Stream(client),
                         Err((failure, why)) => {
                             self.notes.push(format!("{}: {why}", provider.id));
-                            self.engine.cooldowns.failed(target.provider, self.now, None);
+                            self.engine
+                                .cooldowns
+                                .failed(target.provider, self.now, None);
                             self.last = Some(failure);
                             return Tried::NextRoute;
                         }
@@ -380,7 +393,9 @@ impl<H: Host, X: Exchange> Run<'_, H, X> {
             }
         };
         self.notes.push(format!("{}: {note}", provider.id));
-        self.engine.cooldowns.failed(target.provider, self.now, None);
+        self.engine
+            .cooldowns
+            .failed(target.provider, self.now, None);
     }
 
     /// The answer once every route failed or none could be tried.

@@ -293,7 +293,9 @@ mod tests {
             resp
         }
         fn stream_error_event(&self, message: &str) -> Bytes {
-            Bytes::from(format!("data: {{\"error\":{{\"message\":{message:?}}}}}\n\n"))
+            Bytes::from(format!(
+                "data: {{\"error\":{{\"message\":{message:?}}}}}\n\n"
+            ))
         }
         fn keepalive(&self) -> &'static [u8] {
             b""

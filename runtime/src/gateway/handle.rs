@@ -67,10 +67,14 @@ impl Runtime {
             return Err(ApiError::too_large(req.body.len()));
         }
         match route {
-            Route::ChatCompletions => chat::serve(self, host, Endpoint::ChatCompletions, &req, log).await,
+            Route::ChatCompletions => {
+                chat::serve(self, host, Endpoint::ChatCompletions, &req, log).await
+            }
             Route::Embeddings => chat::serve(self, host, Endpoint::Embeddings, &req, log).await,
             Route::Messages => messages::serve(self, host, Endpoint::Messages, &req, log).await,
-            Route::CountTokens => messages::serve(self, host, Endpoint::CountTokens, &req, log).await,
+            Route::CountTokens => {
+                messages::serve(self, host, Endpoint::CountTokens, &req, log).await
+            }
             Route::ListModels => Ok(json_ok(self.models_body.clone())),
             Route::GetModel(id) => models::one_body(self.gateway, id).map(json_ok),
             Route::CreateResponse => responses::create(self, host, &req, log).await,

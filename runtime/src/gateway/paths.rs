@@ -104,13 +104,19 @@ mod tests {
 
     #[test]
     fn routes() {
-        assert_eq!(Route::of("/v1/responses/r1").map(|r| r.0), Some(Route::Response("r1")));
+        assert_eq!(
+            Route::of("/v1/responses/r1").map(|r| r.0),
+            Some(Route::Response("r1"))
+        );
         assert_eq!(
             Route::of("/v1/responses/r1/input_items").map(|r| r.0),
             Some(Route::ResponseItems("r1"))
         );
         assert_eq!(Route::of("/v1/responses/r1/other"), None);
-        assert_eq!(Route::of("/v1/models/a/b").map(|r| r.0), Some(Route::GetModel("a/b")));
+        assert_eq!(
+            Route::of("/v1/models/a/b").map(|r| r.0),
+            Some(Route::GetModel("a/b"))
+        );
         assert!(is_anthropic("/v1/messages/batches"));
         assert!(!is_anthropic("/v1/messagesx"));
     }

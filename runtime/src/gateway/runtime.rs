@@ -3,8 +3,8 @@
 use crate::attempt::engine::{counters, Engine};
 use crate::attempt::plan::{Resolved, Target};
 use crate::errors::ApiError;
-use crate::table::{Gateway, Pinning, Route, Strategy};
 use crate::log::RequestLog;
+use crate::table::{Gateway, Pinning, Route, Strategy};
 use bytes::Bytes;
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -8,11 +8,10 @@
 //! - `workers` (feature `host-workers`, wasm32 only): the fetch event of a Worker, on the raw
 //!   `web_sys` request and response (the `worker` crate for the event, env, timers and KV).
 
-
 #[cfg(feature = "host-native")]
 pub mod native;
 
-#[cfg(all(feature = "host-workers", target_arch = "wasm32"))]
-pub mod workers;
 #[allow(dead_code)] // unused when no host feature is on
 pub(crate) mod refusals;
+#[cfg(all(feature = "host-workers", target_arch = "wasm32"))]
+pub mod workers;

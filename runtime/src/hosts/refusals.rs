@@ -37,4 +37,3 @@ fn refusal(status: u16, body: &'static [u8]) -> HttpResponse {
         body: Body::Bytes(Bytes::from_static(body)),
     }
 }
-

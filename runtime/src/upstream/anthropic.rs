@@ -6,10 +6,10 @@
 //! The body is what the exchange made of the request: the client's own bytes with the model
 //! spliced (Messages clients), or a translation (OpenAI chat clients, `openai::inbound`).
 
-use crate::upstream::call::Call;
-use crate::upstream::http::common_headers;
 use crate::host::HttpRequest;
+use crate::upstream::call::Call;
 use crate::upstream::call::Endpoint;
+use crate::upstream::http::common_headers;
 
 /// `anthropic-version` sent when the client did not say.
 pub const DEFAULT_VERSION: &str = "2023-06-01";

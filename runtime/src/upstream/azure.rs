@@ -2,10 +2,10 @@
 //! model), the key goes in an `api-key` header, and `api-version` is a query parameter. Azure
 //! ignores `model` in the body; it is kept (rewritten like any other kind) all the same.
 
-use crate::upstream::call::Call;
-use crate::upstream::http::{common_headers, url};
 use crate::errors::ApiError;
 use crate::host::HttpRequest;
+use crate::upstream::call::Call;
+use crate::upstream::http::{common_headers, url};
 use crate::wire::percent;
 
 pub fn request(call: &Call<'_>) -> Result<HttpRequest, ApiError> {

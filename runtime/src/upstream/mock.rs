@@ -9,10 +9,10 @@
 //!
 //! Token counts are word counts: stable, and close enough for a fake.
 
-use crate::upstream::call::Call;
 use crate::host::{Body, HttpResponse, StreamError};
-use crate::wire::openai::message::content_text;
+use crate::upstream::call::Call;
 use crate::upstream::call::Endpoint;
+use crate::wire::openai::message::content_text;
 use bytes::Bytes;
 use serde_json::{json, Value};
 

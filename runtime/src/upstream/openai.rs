@@ -2,9 +2,9 @@
 //! `/embeddings`) with `Authorization: Bearer <key>`; the body goes as the client sent it,
 //! with only `model` rewritten.
 
+use crate::host::HttpRequest;
 use crate::upstream::call::Call;
 use crate::upstream::http::{common_headers, url};
-use crate::host::HttpRequest;
 
 pub fn request(call: &Call<'_>) -> HttpRequest {
     let base = call.provider.base_url.trim_end_matches('/');

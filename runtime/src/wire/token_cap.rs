@@ -79,7 +79,9 @@ fn slow(body: &Bytes, fields: &[&str], add: &str, cap: u32) -> Bytes {
     if !any {
         o.insert(add.to_owned(), Value::from(cap));
     }
-    serde_json::to_vec(&o).map(Bytes::from).unwrap_or_else(|_| body.clone())
+    serde_json::to_vec(&o)
+        .map(Bytes::from)
+        .unwrap_or_else(|_| body.clone())
 }
 
 #[cfg(test)]
@@ -101,16 +103,27 @@ mod tests {
             r#"{"model":"m", "max_tokens": 100 }"#
         );
         assert_eq!(
-            capped(r#"{"max_completion_tokens":500,"max_tokens":50}"#, f, "max_tokens"),
+            capped(
+                r#"{"max_completion_tokens":500,"max_tokens":50}"#,
+                f,
+                "max_tokens"
+            ),
             r#"{"max_completion_tokens":100,"max_tokens":50}"#
         );
-        assert_eq!(capped(r#" {"model":"m"}"#, f, "max_tokens"), r#" {"max_tokens":100,"model":"m"}"#);
+        assert_eq!(
+            capped(r#" {"model":"m"}"#, f, "max_tokens"),
+            r#" {"max_tokens":100,"model":"m"}"#
+        );
         assert_eq!(capped("{}", f, "max_tokens"), r#"{"max_tokens":100}"#);
-        assert_eq!(capped(r#"{"max_tokens":7}"#, f, "max_tokens"), r#"{"max_tokens":7}"#);
+        assert_eq!(
+            capped(r#"{"max_tokens":7}"#, f, "max_tokens"),
+            r#"{"max_tokens":7}"#
+        );
         assert_eq!(capped("[1]", f, "max_tokens"), "[1]");
         // An escaped key: the slow path, same result.
         let v: serde_json::Value =
-            serde_json::from_str(&capped(r#"{"m\u0061x_tokens":900,"x":1}"#, f, "max_tokens")).unwrap();
+            serde_json::from_str(&capped(r#"{"m\u0061x_tokens":900,"x":1}"#, f, "max_tokens"))
+                .unwrap();
         assert_eq!(v["max_tokens"], 100);
         // Every output is JSON.
         for body in [r#"{"a":1}"#, "{ }", r#"{"max_tokens":1e9}"#] {

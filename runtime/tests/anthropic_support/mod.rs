@@ -10,10 +10,10 @@
 )]
 
 use crate::common::{body_of, FakeHost, GW_KEY};
-use apex_runtime::host::{Body, HttpRequest, HttpResponse, StreamError};
 use apex_runtime::gateway::Runtime;
-use apex_runtime::wire::sse;
+use apex_runtime::host::{Body, HttpRequest, HttpResponse, StreamError};
 use apex_runtime::table::{Gateway, Kind, Model, Provider, Route, Strategy};
+use apex_runtime::wire::sse;
 use bytes::Bytes;
 use serde_json::Value;
 

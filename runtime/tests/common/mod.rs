@@ -8,8 +8,8 @@
     clippy::panic
 )]
 
-use apex_runtime::host::{Body, FetchError, Host, HttpRequest, HttpResponse};
 use apex_runtime::gateway::Runtime;
+use apex_runtime::host::{Body, FetchError, Host, HttpRequest, HttpResponse};
 use apex_runtime::table::{Cooldown, Gateway, Kind, Model, Pinning, Provider, Route, Strategy};
 use bytes::Bytes;
 use futures::StreamExt;

@@ -133,17 +133,17 @@ impl Exchange for OpenAiExchange<'_> {
 /// Chat ⇄ Messages for `anthropic` upstreams.
 #[cfg(feature = "kind-anthropic")]
 mod translate {
-    use crate::wire::openai::{chat_request, chat_response};
-    use crate::wire::anthropic::upstream;
-    use crate::wire::canonical::stream::{replay, translate};
-    use crate::wire::canonical::Request;
-    use crate::errors::ApiError;
-    use crate::host::{ByteStream, Headers, HttpResponse};
-    use crate::upstream::Endpoint;
     use crate::attempt::exchange::{
         decode_whole, translated, untranslatable, Outbound, Translated,
     };
     use crate::attempt::plan::Target;
+    use crate::errors::ApiError;
+    use crate::host::{ByteStream, Headers, HttpResponse};
+    use crate::upstream::Endpoint;
+    use crate::wire::anthropic::upstream;
+    use crate::wire::canonical::stream::{replay, translate};
+    use crate::wire::canonical::Request;
+    use crate::wire::openai::{chat_request, chat_response};
     use bytes::Bytes;
     use std::cell::OnceCell;
 

@@ -12,24 +12,23 @@
 //! count_tokens goes to an `anthropic` provider's own endpoint when the model has one, and
 //! is otherwise estimated locally ([`count`]).
 
-
-use crate::wire::anthropic::{count, decode, encode};
-use crate::wire::canonical::stream::{replay, translate};
-use crate::wire::canonical::Request;
-use crate::errors::ApiError;
-use crate::host::{Body, ByteStream, Headers, HttpRequest, HttpResponse};
-use crate::wire::openai::chat_response;
-use crate::wire::openai::{chat_request, Routing};
-use crate::upstream::Endpoint;
-use crate::attempt::protocol::Protocol;
-use crate::gateway::runtime::Runtime;
-use crate::host::Host;
-use crate::log::RequestLog;
 use crate::attempt::exchange::{
     decode_whole, translated, untranslatable, Attempt, Exchange, Outbound, Translated,
 };
 use crate::attempt::plan::Target;
+use crate::attempt::protocol::Protocol;
+use crate::errors::ApiError;
+use crate::gateway::runtime::Runtime;
+use crate::host::Host;
+use crate::host::{Body, ByteStream, Headers, HttpRequest, HttpResponse};
+use crate::log::RequestLog;
 use crate::table::{Kind, Provider};
+use crate::upstream::Endpoint;
+use crate::wire::anthropic::{count, decode, encode};
+use crate::wire::canonical::stream::{replay, translate};
+use crate::wire::canonical::Request;
+use crate::wire::openai::chat_response;
+use crate::wire::openai::{chat_request, Routing};
 use bytes::Bytes;
 
 /// `POST /v1/messages` and `/v1/messages/count_tokens`.
@@ -44,11 +43,21 @@ pub async fn serve<H: Host>(
     let mut x = MessagesExchange::parse(endpoint, req, id)?;
     let model = x.routing.model.to_string();
     let mut resolved = rt.resolve_logged(&model, log)?;
-    let kind_of = |t: &Target<'_>| rt.gateway.providers.get(usize::from(t.provider)).map(|p| p.kind);
+    let kind_of = |t: &Target<'_>| {
+        rt.gateway
+            .providers
+            .get(usize::from(t.provider))
+            .map(|p| p.kind)
+    };
     if endpoint == Endpoint::CountTokens {
         // Anthropic upstreams count for real; otherwise the local estimate.
-        resolved.targets.retain(|t| kind_of(t) == Some(Kind::Anthropic));
-        let native = resolved.targets.iter().any(|_| crate::upstream::compiled(Kind::Anthropic));
+        resolved
+            .targets
+            .retain(|t| kind_of(t) == Some(Kind::Anthropic));
+        let native = resolved
+            .targets
+            .iter()
+            .any(|_| crate::upstream::compiled(Kind::Anthropic));
         if !native {
             return count_locally(&x);
         }
@@ -107,6 +116,16 @@ impl<'a> MessagesExchange<'a> {
             self.canonical = Some(decode::request(self.body)?);
         }
         Ok(())
+    }
+
+    /// The Messages stream encoder for a translated answer, its `message_start` carrying the
+    /// request's estimated input tokens.
+    fn stream_encoder(&self) -> encode::StreamEncoder {
+        let estimate = self
+            .canonical
+            .as_ref()
+            .map_or(0, crate::wire::anthropic::count::estimate);
+        encode::StreamEncoder::new(&self.routing.model).with_input_estimate(estimate)
     }
 
     pub fn canonical(&self) -> Option<&Request> {
@@ -184,7 +203,7 @@ impl Exchange for MessagesExchange<'_> {
         translate(
             upstream,
             chat_response::StreamDecoder::new(self.id.clone(), self.routing.model.to_string()),
-            encode::StreamEncoder::new(&self.routing.model),
+            self.stream_encoder(),
         )
     }
 
@@ -198,7 +217,7 @@ impl Exchange for MessagesExchange<'_> {
         };
         answer.id = self.id.clone();
         let body = if self.stream() {
-            let mut enc = encode::StreamEncoder::new(&self.routing.model);
+            let mut enc = self.stream_encoder();
             Translated::Events(replay(&answer, &mut enc))
         } else {
             Translated::Json(

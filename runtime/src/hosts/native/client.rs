@@ -2,8 +2,8 @@
 //! (plain http and https via rustls with the webpki roots), secrets from a map fixed at startup,
 //! the system clock and a small PRNG.
 
-use crate::host::{Body, FetchError, Host, HttpRequest, HttpResponse, StreamError};
 use crate::host::is_hop_by_hop;
+use crate::host::{Body, FetchError, Host, HttpRequest, HttpResponse, StreamError};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use http_body_util::{BodyExt, Full};

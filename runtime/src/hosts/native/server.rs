@@ -4,10 +4,10 @@
 
 use super::client::NativeHost;
 use super::options::Options;
-use crate::host::{Body, ByteStream, HttpRequest, HttpResponse};
-use crate::host::is_hop_by_hop;
-use crate::hosts::refusals::{body_timeout, too_large, unreadable_body};
 use crate::gateway::Runtime;
+use crate::host::is_hop_by_hop;
+use crate::host::{Body, ByteStream, HttpRequest, HttpResponse};
+use crate::hosts::refusals::{body_timeout, too_large, unreadable_body};
 use crate::table::Gateway;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};

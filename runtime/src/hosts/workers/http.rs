@@ -16,11 +16,11 @@
 //! - **The client's body** is read with one `arrayBuffer()` when its length is declared.
 
 use super::stream::{self, byte_stream, js_error_text};
+use crate::host::{is_hop_by_hop, MAX_REQUEST_BODY};
 use crate::host::{
     read_stream, Body, ByteStream, FetchError, Headers, HttpRequest, HttpResponse, LocalFuture,
     PlatformBody,
 };
-use crate::host::{is_hop_by_hop, MAX_REQUEST_BODY};
 use crate::hosts::refusals::{too_large, unreadable_body};
 use bytes::{Bytes, BytesMut};
 use futures_util::future::{select, Either};

@@ -16,8 +16,8 @@ mod http;
 mod kv;
 mod stream;
 
-use crate::host::{FetchError, Host, HttpRequest, HttpResponse};
 use crate::gateway::Runtime;
+use crate::host::{FetchError, Host, HttpRequest, HttpResponse};
 use crate::table::Gateway;
 use std::cell::RefCell;
 use std::future::Future;

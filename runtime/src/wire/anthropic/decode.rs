@@ -11,11 +11,11 @@
 //! Anything the canonical model cannot carry (server-side tools, unknown block types) is a
 //! 400 naming it, never a silent drop.
 
+use crate::errors::ApiError;
 use crate::wire::canonical::raw::{self, List, Members, Obj};
 use crate::wire::canonical::{
     Block, Message, RawJson, Request, Role, Source, Thinking, Tool, ToolChoice,
 };
-use crate::errors::ApiError;
 use serde::de::MapAccess;
 use serde_json::{Map, Value};
 

@@ -104,6 +104,10 @@ fn usage(u: &Usage) -> Value {
 pub struct StreamEncoder {
     /// The model name the client asked for (echoed in `message_start`).
     model: String,
+    /// What `message_start` reports as `input_tokens`: Anthropic's clients read it there, and
+    /// OpenAI-compatible upstreams report usage only at the end of a stream, so it is the
+    /// request's estimate (the one count_tokens answers with).
+    input_estimate: u64,
     /// The open block: its index, whether it is thinking, whether it got a signature.
     open: Option<(u32, bool, bool)>,
     started: bool,
@@ -114,10 +118,17 @@ impl StreamEncoder {
     pub fn new(model: &str) -> Self {
         StreamEncoder {
             model: model.to_owned(),
+            input_estimate: 0,
             open: None,
             started: false,
             done: false,
         }
+    }
+
+    /// The encoder with `message_start.usage.input_tokens` set to `tokens`.
+    pub fn with_input_estimate(mut self, tokens: u64) -> Self {
+        self.input_estimate = tokens;
+        self
     }
 
     /// Appends the wire form of `event` to `out`.
@@ -208,7 +219,7 @@ impl StreamEncoder {
                 "content": [],
                 "stop_reason": null,
                 "stop_sequence": null,
-                "usage": {"input_tokens": 0, "output_tokens": 0},
+                "usage": {"input_tokens": self.input_estimate, "output_tokens": 0},
             }
         });
         sse::write(out, "message_start", data.to_string().as_bytes());

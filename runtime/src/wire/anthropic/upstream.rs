@@ -8,12 +8,12 @@
 //!   upstream) are left out of the history, since Anthropic rejects them.
 //! - [`response`] and [`StreamDecoder`]: Messages bodies and SSE → canonical.
 
+use crate::errors::ApiError;
 use crate::wire::canonical::stream::Decode;
 use crate::wire::canonical::{
     Block, BlockStart, Delta, Event, Request, Response, Role, Source, Stop, Thinking, ToolChoice,
     Usage, PLACEHOLDER_SIGNATURE,
 };
-use crate::errors::ApiError;
 use crate::wire::openai::chat_request::clamp;
 use crate::wire::sse;
 use serde_json::{json, Map, Value};
@@ -30,8 +30,16 @@ pub fn encode(req: &Request, model: &str, cap: Option<u32>) -> Result<Vec<u8>, A
     body.insert("model".into(), json!(model));
     body.insert("max_tokens".into(), json!(max_tokens));
     // Messages has no structured outputs: the format is asked for in the system prompt.
-    let format = req.format.as_ref().map(crate::wire::canonical::Format::instruction);
-    let system: Vec<&str> = req.system.iter().map(String::as_str).chain(format.as_deref()).collect();
+    let format = req
+        .format
+        .as_ref()
+        .map(crate::wire::canonical::Format::instruction);
+    let system: Vec<&str> = req
+        .system
+        .iter()
+        .map(String::as_str)
+        .chain(format.as_deref())
+        .collect();
     if !system.is_empty() {
         body.insert("system".into(), json!(system.join("\n\n")));
     }

@@ -88,7 +88,9 @@ impl Format {
                         .and_then(Value::as_str)
                         .unwrap_or("response")
                         .to_owned(),
-                    description: field("description").and_then(Value::as_str).map(str::to_owned),
+                    description: field("description")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
                     schema: RawJson::from_value(schema),
                     strict: field("strict").and_then(Value::as_bool),
                 }))
@@ -103,7 +105,12 @@ impl Format {
             Format::JsonObject => "Answer with one valid JSON object and nothing else: no prose, \
                                    no code fences."
                 .to_owned(),
-            Format::JsonSchema { name, description, schema, .. } => {
+            Format::JsonSchema {
+                name,
+                description,
+                schema,
+                ..
+            } => {
                 let mut s = format!(
                     "Answer with one valid JSON object and nothing else (no prose, no code \
                      fences), matching the JSON Schema `{name}`"

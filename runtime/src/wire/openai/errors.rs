@@ -13,11 +13,13 @@ pub fn reshape(resp: HttpResponse) -> HttpResponse {
     crate::wire::error_body::reshape(resp, is_openai, body)
 }
 
-/// `{"error":{"message":"…",…}}`.
+/// `{"error":{"message":"…",…}}`, and not Anthropic's `{"type":"error","error":{"message":…}}`,
+/// which has the same inner object.
 fn is_openai(v: &Value) -> bool {
-    v.get("error")
-        .and_then(|e| e.get("message"))
-        .is_some_and(Value::is_string)
+    v.get("type").and_then(Value::as_str) != Some("error")
+        && v.get("error")
+            .and_then(|e| e.get("message"))
+            .is_some_and(Value::is_string)
 }
 
 /// The body of an OpenAI error for an HTTP status.
@@ -41,4 +43,3 @@ pub fn stream_error_event(message: &str) -> Bytes {
     out.extend_from_slice(b"\n\n");
     Bytes::from(out)
 }
-

@@ -4,9 +4,9 @@
 
 #[cfg(feature = "kind-anthropic")]
 use crate::wire::canonical::Block;
-use serde_json::Value;
 #[cfg(feature = "kind-anthropic")]
 use serde_json::Map;
+use serde_json::Value;
 
 /// The text of a chat message's `content`: a string, or the `text` of its parts joined with
 /// `separator`.

@@ -22,9 +22,9 @@
 //! [`tools`]: super::tools
 
 use super::tools::{self, ToolMap, Tools};
+use crate::errors::ApiError;
 use crate::wire::canonical::raw::{self, Members, Writer};
 use crate::wire::canonical::{Block, Format, Message, Request, Role, Source, Thinking};
-use crate::errors::ApiError;
 use serde::de::MapAccess;
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};

@@ -10,9 +10,9 @@
 //! Leaving hosted tools out keeps the turn working: the model answers without them, which is
 //! what a client sending them to a model that lacks them would see from OpenAI too.
 
+use crate::errors::ApiError;
 use crate::wire::canonical::raw::{self, List, Members, Obj};
 use crate::wire::canonical::{RawJson, Tool, ToolChoice};
-use crate::errors::ApiError;
 use serde::de::MapAccess;
 use serde_json::{json, Value};
 

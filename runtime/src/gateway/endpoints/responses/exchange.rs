@@ -10,21 +10,21 @@
 //!   own `/responses` with only `model` spliced, and come back untouched; the response id is
 //!   remembered with the provider (never the key) so follow-up calls reach the same upstream.
 
-use crate::gateway::endpoints::responses::store::{self, NativeHome};
-use crate::wire::responses::events::{Encoder, Finished, Head, Slot};
-use crate::wire::responses::tools::ToolMap;
-use crate::wire::canonical::stream::{replay, translate, Encode};
-use crate::wire::canonical::Request;
-use crate::errors::ApiError;
-use crate::host::{Body, ByteStream, Headers, HttpResponse, Kv, LocalFuture, StreamError};
-use crate::attempt::protocol::Protocol;
-use crate::upstream::Endpoint;
-use crate::wire::openai::{chat_request, chat_response, Routing};
 use crate::attempt::exchange::{
     decode_whole, read_all, translated, untranslatable, Attempt, Exchange, Outbound, Translated,
 };
 use crate::attempt::plan::Target;
+use crate::attempt::protocol::Protocol;
+use crate::errors::ApiError;
+use crate::gateway::endpoints::responses::store::{self, NativeHome};
+use crate::host::{Body, ByteStream, Headers, HttpResponse, Kv, LocalFuture, StreamError};
 use crate::table::Provider;
+use crate::upstream::Endpoint;
+use crate::wire::canonical::stream::{replay, translate, Encode};
+use crate::wire::canonical::Request;
+use crate::wire::openai::{chat_request, chat_response, Routing};
+use crate::wire::responses::events::{Encoder, Finished, Head, Slot};
+use crate::wire::responses::tools::ToolMap;
 use bytes::Bytes;
 use futures_core::Stream;
 use futures_util::StreamExt;
@@ -236,8 +236,7 @@ impl Exchange for ResponsesExchange<'_> {
         let events = replay(&answer, &mut enc);
         let finished = slot.borrow_mut().take();
         let Some(finished) = finished else {
-            return untranslatable(resp, "the upstream answer did not complete",
-            );
+            return untranslatable(resp, "the upstream answer did not complete");
         };
         if let Some(saving) = &self.saving {
             let _ = saving

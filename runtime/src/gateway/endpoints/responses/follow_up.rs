@@ -39,7 +39,11 @@ pub async fn send<H: Host>(
             call.id, call.home.provider
         )));
     };
-    let method = if call.method == "DELETE" { "DELETE" } else { "GET" };
+    let method = if call.method == "DELETE" {
+        "DELETE"
+    } else {
+        "GET"
+    };
     let mut suffix = format!("/{}", crate::wire::percent::encode(call.id));
     if call.items {
         suffix.push_str("/input_items");

@@ -215,7 +215,13 @@ pub async fn stored<H: Host>(
         return Err(not_found(&id, ttl));
     };
     if let Some(home) = &record.native {
-        let call = follow_up::Call { method: &req.method, id: &id, items, query, home };
+        let call = follow_up::Call {
+            method: &req.method,
+            id: &id,
+            items,
+            query,
+            home,
+        };
         let resp = follow_up::send(rt, host, call, log).await?;
         if req.method == "DELETE" && resp.status < 300 {
             let _ = kv.delete(&store::key(&id)).await;

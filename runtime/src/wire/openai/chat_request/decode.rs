@@ -1,9 +1,9 @@
 //! A chat completions request → [`canonical::Request`](crate::wire::canonical::Request), for an
 //! upstream that speaks another protocol (with `kind-anthropic`, the only kind that needs it).
 
-use crate::wire::openai::message::content_text;
-use crate::wire::canonical::{Block, Format, RawJson, Request, Role, Source, Thinking, ToolChoice};
 use crate::errors::ApiError;
+use crate::wire::canonical::{Block, Format, RawJson, Request, Role, Source, Thinking, ToolChoice};
+use crate::wire::openai::message::content_text;
 use serde_json::Value;
 
 /// Chat request → canonical (for upstreams that speak another protocol).

@@ -24,9 +24,9 @@
 //!
 //! [`canonical::Request`]: crate::wire::canonical::Request
 
+use crate::errors::ApiError;
 use crate::wire::canonical::raw::Writer;
 use crate::wire::canonical::{Block, Format, RawJson, Request, Role, Source, Thinking, ToolChoice};
-use crate::errors::ApiError;
 use serde_json::{Map, Value};
 
 /// The chat completions body for `req`, sent to `model`, with `max_tokens` clamped to `cap`.
@@ -473,7 +473,6 @@ fn write_assistant(blocks: &[Block], w: &mut Writer) {
     w.close();
 }
 
-
 /// A tool's JSON Schema without the keywords strict OpenAI-compatible upstreams reject
 /// (`$schema`). Walks keyword positions only: a property *named* `$schema` is kept.
 pub fn clean_schema(schema: &Value) -> Value {
@@ -700,7 +699,6 @@ impl Cleaner<'_> {
         }
     }
 }
-
 
 #[cfg(feature = "kind-anthropic")]
 mod decode;

@@ -26,8 +26,8 @@
 
 use crate::wire::canonical::stream::Decode;
 use crate::wire::canonical::{Block, BlockStart, Delta, Event, Response, Stop, Usage};
-use crate::wire::sse;
 use crate::wire::openai::message::reasoning_of;
+use crate::wire::sse;
 use serde_json::Value;
 use std::borrow::Cow;
 
@@ -94,7 +94,6 @@ pub fn response(v: &Value) -> Result<Response, String> {
         usage: v.get("usage").map(usage_of).unwrap_or_default(),
     })
 }
-
 
 /// `finish_reason` (and vLLM's matched `stop_reason`) → canonical stop.
 fn stop_of(finish: Option<&str>, matched: Option<&str>, made_calls: bool) -> Stop {
