@@ -118,7 +118,9 @@ fn strip_literals(text: &str) -> String {
                 i += 1;
             }
             i += 2;
-        } else if c == 'r' && (at(i + 1) == '"' || (at(i + 1) == '#' && !at(i.wrapping_sub(1)).is_alphanumeric())) {
+        } else if c == 'r'
+            && (at(i + 1) == '"' || (at(i + 1) == '#' && !at(i.wrapping_sub(1)).is_alphanumeric()))
+        {
             // raw string r"…" / r#"…"#
             let mut j = i + 1;
             let mut hashes = 0;
@@ -279,11 +281,7 @@ fn read_path(chars: &[char], mut i: usize) -> (Vec<Vec<String>>, usize) {
 }
 
 /// The file module a path names, from `from`.
-fn resolve(
-    from: &ModPath,
-    path: &[String],
-    modules: &BTreeSet<ModPath>,
-) -> Option<ModPath> {
+fn resolve(from: &ModPath, path: &[String], modules: &BTreeSet<ModPath>) -> Option<ModPath> {
     let mut base: ModPath;
     let mut rest = path;
     match path.first().map(String::as_str) {
@@ -338,7 +336,11 @@ fn graph(src: &Path) -> (Edges, String) {
             .collect();
         sources.push((
             f.strip_prefix(src).unwrap().display().to_string(),
-            Source { module: module_of(src, f), children, code },
+            Source {
+                module: module_of(src, f),
+                children,
+                code,
+            },
         ));
     }
     let modules: BTreeSet<ModPath> = sources.iter().map(|(_, s)| s.module.clone()).collect();
@@ -349,7 +351,9 @@ fn graph(src: &Path) -> (Edges, String) {
     let mut edges: Edges = BTreeMap::new();
     for (name, s) in &sources {
         for (path, line) in paths_in(&s.code, &s.children) {
-            let Some(to) = resolve(&s.module, &path, &modules) else { continue };
+            let Some(to) = resolve(&s.module, &path, &modules) else {
+                continue;
+            };
             if to == s.module || to.is_empty() {
                 continue;
             }
@@ -448,10 +452,19 @@ fn check_files(src: &Path) -> String {
         .iter()
         .flat_map(|(a, to)| std::iter::once(a.clone()).chain(to.keys().cloned()))
         .collect();
-    let next = |v: &ModPath| edges.get(v).map(|t| t.keys().cloned().collect()).unwrap_or_default();
+    let next = |v: &ModPath| {
+        edges
+            .get(v)
+            .map(|t| t.keys().cloned().collect())
+            .unwrap_or_default()
+    };
     let groups = cycles(&nodes, &next);
     report(&groups, &|a, b| {
-        edges.get(a).and_then(|t| t.get(b)).cloned().unwrap_or_default()
+        edges
+            .get(a)
+            .and_then(|t| t.get(b))
+            .cloned()
+            .unwrap_or_default()
     })
 }
 
@@ -460,7 +473,9 @@ fn check_top_modules(src: &Path) -> String {
     let mut top: Edges = BTreeMap::new();
     for (a, to) in &edges {
         for (b, why) in to {
-            let (Some(ta), Some(tb)) = (a.first(), b.first()) else { continue };
+            let (Some(ta), Some(tb)) = (a.first(), b.first()) else {
+                continue;
+            };
             if ta != tb {
                 top.entry(vec![ta.clone()])
                     .or_default()
@@ -474,9 +489,18 @@ fn check_top_modules(src: &Path) -> String {
         .iter()
         .flat_map(|(a, to)| std::iter::once(a.clone()).chain(to.keys().cloned()))
         .collect();
-    let next = |v: &ModPath| top.get(v).map(|t| t.keys().cloned().collect()).unwrap_or_default();
+    let next = |v: &ModPath| {
+        top.get(v)
+            .map(|t| t.keys().cloned().collect())
+            .unwrap_or_default()
+    };
     let groups = cycles(&nodes, &next);
-    report(&groups, &|a, b| top.get(a).and_then(|t| t.get(b)).cloned().unwrap_or_default())
+    report(&groups, &|a, b| {
+        top.get(a)
+            .and_then(|t| t.get(b))
+            .cloned()
+            .unwrap_or_default()
+    })
 }
 
 fn root() -> PathBuf {
@@ -515,12 +539,20 @@ fn the_checker_sees_cycles() {
     )
     .unwrap();
     std::fs::write(dir.join("a/inner.rs"), "pub fn g() { super::f2(); }\n").unwrap();
-    std::fs::write(dir.join("b.rs"), "pub struct X; pub struct Y;\nfn h() { let _ = \"crate::a::f\"; }\n").unwrap();
+    std::fs::write(
+        dir.join("b.rs"),
+        "pub struct X; pub struct Y;\nfn h() { let _ = \"crate::a::f\"; }\n",
+    )
+    .unwrap();
     let found = check_files(&dir);
     assert!(found.contains("cycle between a, a::inner"), "{found}");
     assert!(!found.contains("names crate::b"), "{found}");
     assert!(check_top_modules(&dir).is_empty());
-    std::fs::write(dir.join("b.rs"), "pub struct X; pub struct Y;\nuse crate::a::inner;\n").unwrap();
+    std::fs::write(
+        dir.join("b.rs"),
+        "pub struct X; pub struct Y;\nuse crate::a::inner;\n",
+    )
+    .unwrap();
     let found = check_top_modules(&dir);
     assert!(found.contains("cycle between a, b"), "{found}");
     assert!(found.contains("b.rs:2 names crate::a::inner"), "{found}");

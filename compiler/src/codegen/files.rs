@@ -1,8 +1,8 @@
 //! The generated crate's non-routing files, rendered from the minijinja templates in
 //! `templates/` (embedded in the apexc binary, so an installed apexc needs no template files).
 
-use super::routing::{kind_name, strategy_name, Routing};
 use super::options::{CodegenError, Options, RUNTIME_DIR};
+use super::routing::{kind_name, strategy_name, Routing};
 use serde::Serialize;
 
 /// Pinned versions the generated crate and its tooling must agree on (see TOOLCHAIN notes):

@@ -4,8 +4,8 @@
 //! The tokens are built with `quote` and printed with `prettyplease`, so the output is ordinary,
 //! readable Rust whose layout depends only on the input (no timestamps, no hash order).
 
-use super::routing::{ProviderRouting, Routing};
 use super::options::CodegenError;
+use super::routing::{ProviderRouting, Routing};
 use crate::config::{ProviderKind, ProviderPinning, Strategy};
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};

@@ -3,8 +3,8 @@
 //! One rule over the whole document rather than one per field, so a field added later is
 //! covered too.
 
-use super::paths::{each_text, subject, Text};
 use super::context::Context;
+use super::paths::{each_text, subject, Text};
 use crate::diagnostics::Diagnostic;
 use crate::text::{describe, first_hidden};
 use serde_json::Value;

@@ -4,8 +4,8 @@
 //! secrets or `.dev.vars`. People paste keys anyway. This module recognises keys (so they can be
 //! rejected with instructions and masked in every rendered source line) and checks secret names.
 
-use super::paths::{each_text, Text};
 use super::context::Context;
+use super::paths::{each_text, Text};
 use serde_json::Value;
 
 pub use crate::key_shape::looks_like_api_key;
