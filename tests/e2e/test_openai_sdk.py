@@ -20,6 +20,8 @@ PUBLIC_MODELS = {
 }
 # Routed to an `anthropic` provider (tests/e2e/test_anthropic_sdk.py).
 PUBLIC_MODELS |= {"claude-upstream"}
+# Route caps (tests/e2e/test_defects.py).
+PUBLIC_MODELS |= {"capped-chat", "capped-claude"}
 # The hostile upstream (tests/e2e/test_hostile_upstream.py).
 PUBLIC_MODELS |= {"hostile"}
 # Models of tests/e2e/test_routing_faults.py.

@@ -105,45 +105,9 @@ pub fn parse(body: &[u8]) -> Result<Parsed, ApiError> {
     else {
         return Err(ApiError::bad_json("the body is not a JSON object"));
     };
-    let model = match field(&obj, "model") {
-        Some(Value::String(m)) if !m.is_empty() => m.clone(),
-        Some(_) => {
-            return Err(ApiError::bad_request(
-                Some("model"),
-                "`model` must be a non-empty string (GET /v1/models lists the models).".to_owned(),
-            ))
-        }
-        None => {
-            return Err(ApiError::bad_request(
-                Some("model"),
-                "you must provide a model parameter (GET /v1/models lists the models).".to_owned(),
-            ))
-        }
-    };
-    let input = match take(&mut obj, "input") {
-        None => Vec::new(),
-        Some(Value::String(s)) => vec![json!({
-            "type": "message", "role": "user",
-            "content": [{"type": "input_text", "text": s}],
-        })],
-        Some(Value::Array(items)) => items,
-        Some(_) => {
-            return Err(ApiError::bad_request(
-                Some("input"),
-                "`input` must be a string or an array of input items.".to_owned(),
-            ))
-        }
-    };
-    let previous_response_id = match field(&obj, "previous_response_id") {
-        None => None,
-        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
-        Some(_) => {
-            return Err(ApiError::bad_request(
-                Some("previous_response_id"),
-                "`previous_response_id` must be a response id string.".to_owned(),
-            ))
-        }
-    };
+    let model = model_of(&obj)?;
+    let input = input_of(&mut obj)?;
+    let previous_response_id = previous_of(&obj)?;
     if input.is_empty() && previous_response_id.is_none() {
         return Err(ApiError::bad_request(
             Some("input"),
@@ -159,116 +123,22 @@ pub fn parse(body: &[u8]) -> Result<Parsed, ApiError> {
         ..Request::default()
     };
     req.tool_choice = tools::choice(field(&obj, "tool_choice"), &tool_map);
-    req.parallel_tool_calls = field(&obj, "parallel_tool_calls").and_then(Value::as_bool);
-    req.max_tokens = field(&obj, "max_output_tokens")
-        .and_then(Value::as_u64)
-        .map(|n| u32::try_from(n).unwrap_or(u32::MAX));
-    req.temperature = field(&obj, "temperature").and_then(Value::as_f64);
-    req.top_p = field(&obj, "top_p").and_then(Value::as_f64);
-    req.stream = field(&obj, "stream")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    let reasoning = field(&obj, "reasoning");
-    req.thinking = match reasoning
-        .and_then(|r| r.get("effort"))
-        .and_then(Value::as_str)
-    {
-        Some(effort) => Thinking::from_effort(effort),
-        None => None,
-    };
-    let format = field(&obj, "text").and_then(|t| t.get("format"));
-    let kind = format.and_then(|f| f.get("type")).and_then(Value::as_str);
-    req.format = Format::of_openai(kind, format, "text.format.schema")?;
+    sampling(&obj, &mut req)?;
     let store = field(&obj, "store")
         .and_then(Value::as_bool)
         .unwrap_or(true);
-
-    let reasoning_echo = json!({
-        "effort": reasoning.and_then(|r| r.get("effort")).cloned().unwrap_or(Value::Null),
-        "summary": reasoning.and_then(|r| r.get("summary")).cloned().unwrap_or(Value::Null),
-    });
     let instructions = take(&mut obj, "instructions");
-
-    // Members in the order a serde_json map has them (sorted); values moved out of the
-    // body's tree, never copied, except `instructions` (also kept for the messages).
-    let mut w = Writer::with_capacity(raw_tools.map_or(0, |t| t.get().len()) + 512);
-    fn put(w: &mut Writer, k: &str, v: Option<&Value>, default: &str) {
-        w.key(k);
-        match v {
-            Some(v) => w.value(v),
-            None => w.raw(default),
-        }
-    }
-    w.open();
-    put(&mut w, "instructions", instructions.as_ref(), "null");
-    put(
-        &mut w,
-        "max_output_tokens",
-        take(&mut obj, "max_output_tokens").as_ref(),
-        "null",
+    let echo_json = echo(
+        obj,
+        &Echoed {
+            model: &model,
+            previous_response_id: previous_response_id.as_deref(),
+            store,
+            instructions: instructions.as_ref(),
+            raw_tools,
+            tools_in: tools_in.as_ref(),
+        },
     );
-    put(
-        &mut w,
-        "metadata",
-        take(&mut obj, "metadata").as_ref(),
-        "{}",
-    );
-    w.key("model");
-    w.string(&model);
-    put(
-        &mut w,
-        "parallel_tool_calls",
-        take(&mut obj, "parallel_tool_calls").as_ref(),
-        "true",
-    );
-    w.key("previous_response_id");
-    match &previous_response_id {
-        Some(id) => w.string(id),
-        None => w.raw("null"),
-    }
-    put(&mut w, "reasoning", Some(&reasoning_echo), "null");
-    w.key("store");
-    w.bool(store);
-    put(
-        &mut w,
-        "temperature",
-        take(&mut obj, "temperature").as_ref(),
-        "1.0",
-    );
-    put(
-        &mut w,
-        "text",
-        take(&mut obj, "text").as_ref(),
-        r#"{"format":{"type":"text"}}"#,
-    );
-    put(
-        &mut w,
-        "tool_choice",
-        take(&mut obj, "tool_choice").as_ref(),
-        r#""auto""#,
-    );
-    w.key("tools");
-    match (raw_tools, &tools_in) {
-        (Some(raw), Some(t)) if !t.echo_incomplete() => w.raw(raw.get()),
-        (Some(raw), _) => {
-            let mut v: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
-            complete_tools(&mut v);
-            w.value(&v);
-        }
-        (None, _) => w.raw("[]"),
-    }
-    put(&mut w, "top_p", take(&mut obj, "top_p").as_ref(), "1.0");
-    put(
-        &mut w,
-        "truncation",
-        take(&mut obj, "truncation").as_ref(),
-        r#""disabled""#,
-    );
-    if let Some(user) = take(&mut obj, "user") {
-        put(&mut w, "user", Some(&user), "null");
-    }
-    w.close();
-    let echo_json = String::from_utf8(w.buf).unwrap_or_else(|_| "{}".to_owned());
     Ok(Parsed {
         req,
         tools: tool_map,
@@ -278,6 +148,133 @@ pub fn parse(body: &[u8]) -> Result<Parsed, ApiError> {
         previous_response_id,
         echo_json,
     })
+}
+
+/// `model`: a non-empty string.
+fn model_of(obj: &Map<String, Value>) -> Result<String, ApiError> {
+    let why = match field(obj, "model") {
+        Some(Value::String(m)) if !m.is_empty() => return Ok(m.clone()),
+        Some(_) => "`model` must be a non-empty string",
+        None => "you must provide a model parameter",
+    };
+    Err(ApiError::bad_request(
+        Some("model"),
+        format!("{why} (GET /v1/models lists the models)."),
+    ))
+}
+
+/// `input` as items (a string is one user message).
+fn input_of(obj: &mut Map<String, Value>) -> Result<Vec<Value>, ApiError> {
+    match take(obj, "input") {
+        None => Ok(Vec::new()),
+        Some(Value::String(s)) => Ok(vec![json!({
+            "type": "message", "role": "user",
+            "content": [{"type": "input_text", "text": s}],
+        })]),
+        Some(Value::Array(items)) => Ok(items),
+        Some(_) => Err(ApiError::bad_request(
+            Some("input"),
+            "`input` must be a string or an array of input items.".to_owned(),
+        )),
+    }
+}
+
+fn previous_of(obj: &Map<String, Value>) -> Result<Option<String>, ApiError> {
+    match field(obj, "previous_response_id") {
+        None => Ok(None),
+        Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
+        Some(_) => Err(ApiError::bad_request(
+            Some("previous_response_id"),
+            "`previous_response_id` must be a response id string.".to_owned(),
+        )),
+    }
+}
+
+/// Parallel tool calls, token limit, temperature, top_p, stream, reasoning effort, format.
+fn sampling(obj: &Map<String, Value>, req: &mut Request) -> Result<(), ApiError> {
+    req.parallel_tool_calls = field(obj, "parallel_tool_calls").and_then(Value::as_bool);
+    req.max_tokens = field(obj, "max_output_tokens")
+        .and_then(Value::as_u64)
+        .map(|n| u32::try_from(n).unwrap_or(u32::MAX));
+    req.temperature = field(obj, "temperature").and_then(Value::as_f64);
+    req.top_p = field(obj, "top_p").and_then(Value::as_f64);
+    req.stream = field(obj, "stream")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    req.thinking = field(obj, "reasoning")
+        .and_then(|r| r.get("effort"))
+        .and_then(Value::as_str)
+        .and_then(Thinking::from_effort);
+    let format = field(obj, "text").and_then(|t| t.get("format"));
+    let kind = format.and_then(|f| f.get("type")).and_then(Value::as_str);
+    req.format = Format::of_openai(kind, format, "text.format.schema")?;
+    Ok(())
+}
+
+/// What the response object repeats that [`echo`] cannot take from the body's map.
+struct Echoed<'a> {
+    model: &'a str,
+    previous_response_id: Option<&'a str>,
+    store: bool,
+    instructions: Option<&'a Value>,
+    raw_tools: Option<&'a RawValue>,
+    tools_in: Option<&'a Tools>,
+}
+
+/// The request fields a response object repeats, as a JSON object with OpenAI's defaults.
+/// Members in the order a serde_json map has them (sorted); values moved out of the body's
+/// tree, never copied, except `instructions` (also kept for the messages).
+fn echo(mut obj: Map<String, Value>, e: &Echoed<'_>) -> String {
+    let reasoning = field(&obj, "reasoning");
+    let reasoning_echo = json!({
+        "effort": reasoning.and_then(|r| r.get("effort")).cloned().unwrap_or(Value::Null),
+        "summary": reasoning.and_then(|r| r.get("summary")).cloned().unwrap_or(Value::Null),
+    });
+    let mut w = Writer::with_capacity(e.raw_tools.map_or(0, |t| t.get().len()) + 512);
+    fn put(w: &mut Writer, k: &str, v: Option<&Value>, default: &str) {
+        w.key(k);
+        match v {
+            Some(v) => w.value(v),
+            None => w.raw(default),
+        }
+    }
+    let mut moved =
+        |w: &mut Writer, k: &str, default: &str| put(w, k, take(&mut obj, k).as_ref(), default);
+    w.open();
+    put(&mut w, "instructions", e.instructions, "null");
+    moved(&mut w, "max_output_tokens", "null");
+    moved(&mut w, "metadata", "{}");
+    w.key("model");
+    w.string(e.model);
+    moved(&mut w, "parallel_tool_calls", "true");
+    w.key("previous_response_id");
+    match e.previous_response_id {
+        Some(id) => w.string(id),
+        None => w.raw("null"),
+    }
+    put(&mut w, "reasoning", Some(&reasoning_echo), "null");
+    w.key("store");
+    w.bool(e.store);
+    moved(&mut w, "temperature", "1.0");
+    moved(&mut w, "text", r#"{"format":{"type":"text"}}"#);
+    moved(&mut w, "tool_choice", r#""auto""#);
+    w.key("tools");
+    match (e.raw_tools, e.tools_in) {
+        (Some(raw), Some(t)) if !t.echo_incomplete() => w.raw(raw.get()),
+        (Some(raw), _) => {
+            let mut v: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
+            complete_tools(&mut v);
+            w.value(&v);
+        }
+        (None, _) => w.raw("[]"),
+    }
+    moved(&mut w, "top_p", "1.0");
+    moved(&mut w, "truncation", r#""disabled""#);
+    if let Some(user) = take(&mut obj, "user") {
+        put(&mut w, "user", Some(&user), "null");
+    }
+    w.close();
+    String::from_utf8(w.buf).unwrap_or_else(|_| "{}".to_owned())
 }
 
 /// Echoed tools with the members a response's tool objects always carry (`strict` and

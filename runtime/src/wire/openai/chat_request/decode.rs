@@ -2,134 +2,153 @@
 //! upstream that speaks another protocol (with `kind-anthropic`, the only kind that needs it).
 
 use crate::errors::ApiError;
-use crate::wire::canonical::{Block, Format, RawJson, Request, Role, Source, Thinking, ToolChoice};
+use crate::wire::canonical::{
+    Block, Format, Message, RawJson, Request, Role, Source, Thinking, Tool, ToolChoice,
+};
 use crate::wire::openai::message::content_text;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// Chat request → canonical (for upstreams that speak another protocol).
 pub fn decode(body: &[u8]) -> Result<Request, ApiError> {
-    use crate::wire::canonical::{Message, Tool};
-    let bad = |m: &str| ApiError::bad_request(Some("messages"), m.to_owned());
     let v: Value = serde_json::from_slice(body).map_err(|e| ApiError::bad_json(&e.to_string()))?;
     let Value::Object(obj) = v else {
         return Err(ApiError::bad_json("the body is not a JSON object"));
     };
+    // Translated upstreams (Messages) answer with one choice: more would silently be lost.
+    if obj.get("n").and_then(Value::as_u64).is_some_and(|n| n > 1) {
+        return Err(ApiError::bad_request(
+            Some("n"),
+            "`n` greater than 1 cannot be served by this model's upstream, which returns one \
+             choice per request (Anthropic Messages); send `n` requests instead."
+                .to_owned(),
+        ));
+    }
     let mut req = Request {
-        model: obj
-            .get("model")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned(),
+        model: str_of(obj.get("model")),
         ..Request::default()
     };
     let messages = obj
         .get("messages")
         .and_then(Value::as_array)
-        .ok_or_else(|| bad("`messages` must be an array."))?;
+        .ok_or_else(|| bad_message("`messages` must be an array."))?;
     for m in messages {
-        let role = m.get("role").and_then(Value::as_str).unwrap_or_default();
-        let content = m.get("content");
-        match role {
-            "system" | "developer" => req.system.push(content_text(content, "\n")),
-            "user" => {
-                let blocks = user_blocks(content)?;
-                req.messages.push(Message {
-                    role: Role::User,
-                    content: blocks,
-                });
-            }
-            "assistant" => {
-                let mut blocks = Vec::new();
-                if let Some(r) = crate::wire::openai::message::reasoning_of(m) {
-                    blocks.push(Block::Thinking {
-                        text: r.to_owned(),
-                        signature: None,
-                    });
-                }
-                let text = content_text(content, "\n");
-                if !text.is_empty() {
-                    blocks.push(Block::Text(text));
-                }
-                for c in m
-                    .get("tool_calls")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
-                    let f = c.get("function");
-                    let s = |v: Option<&Value>| {
-                        v.and_then(Value::as_str).unwrap_or_default().to_owned()
-                    };
-                    blocks.push(Block::ToolUse {
-                        id: s(c.get("id")),
-                        name: s(f.and_then(|f| f.get("name"))),
-                        input: s(f.and_then(|f| f.get("arguments"))),
-                    });
-                }
-                req.messages.push(Message {
-                    role: Role::Assistant,
-                    content: blocks,
-                });
-            }
-            "tool" => {
-                let result = Block::ToolResult {
-                    id: m
-                        .get("tool_call_id")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_owned(),
-                    content: vec![Block::Text(content_text(content, "\n"))],
-                    is_error: false,
-                };
-                // Results of one turn go together in one user message.
-                match req.messages.last_mut() {
-                    Some(last)
-                        if last.role == Role::User
-                            && last
-                                .content
-                                .iter()
-                                .all(|b| matches!(b, Block::ToolResult { .. })) =>
-                    {
-                        last.content.push(result)
-                    }
-                    _ => req.messages.push(Message {
-                        role: Role::User,
-                        content: vec![result],
-                    }),
-                }
-            }
-            other => return Err(bad(&format!("unsupported message role `{other}`."))),
-        }
+        message(m, &mut req)?;
     }
-    for t in obj
-        .get("tools")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let Some(f) = t.get("function") else {
-            return Err(ApiError::bad_request(
-                Some("tools"),
-                "only `function` tools can be sent to this upstream.".to_owned(),
-            ));
-        };
-        req.tools.push(Tool {
-            name: f
-                .get("name")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned(),
-            description: f
-                .get("description")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
-            schema: match f.get("parameters") {
-                Some(p) => RawJson::from_value(p),
-                None => RawJson::literal(r#"{"type":"object","properties":{}}"#),
-            },
+    req.tools = tools(&obj)?;
+    req.tool_choice = tool_choice(obj.get("tool_choice"));
+    req.parallel_tool_calls = obj.get("parallel_tool_calls").and_then(Value::as_bool);
+    sampling(&obj, &mut req);
+    let format = obj.get("response_format");
+    let kind = format.and_then(|f| f.get("type")).and_then(Value::as_str);
+    let spec = format.and_then(|f| f.get("json_schema"));
+    req.format = Format::of_openai(kind, spec, "response_format.json_schema.schema")?;
+    Ok(req)
+}
+
+fn bad_message(m: &str) -> ApiError {
+    ApiError::bad_request(Some("messages"), m.to_owned())
+}
+
+fn str_of(v: Option<&Value>) -> String {
+    v.and_then(Value::as_str).unwrap_or_default().to_owned()
+}
+
+/// One chat message into `req`: system text, or a canonical message (tool results of one turn
+/// join one user message).
+fn message(m: &Value, req: &mut Request) -> Result<(), ApiError> {
+    let role = m.get("role").and_then(Value::as_str).unwrap_or_default();
+    let content = m.get("content");
+    match role {
+        "system" | "developer" => req.system.push(content_text(content, "\n")),
+        "user" => req.messages.push(Message {
+            role: Role::User,
+            content: user_blocks(content)?,
+        }),
+        "assistant" => req.messages.push(Message {
+            role: Role::Assistant,
+            content: assistant_blocks(m),
+        }),
+        "tool" => {
+            let result = Block::ToolResult {
+                id: str_of(m.get("tool_call_id")),
+                content: vec![Block::Text(content_text(content, "\n"))],
+                is_error: false,
+            };
+            match req.messages.last_mut() {
+                Some(last)
+                    if last.role == Role::User
+                        && last
+                            .content
+                            .iter()
+                            .all(|b| matches!(b, Block::ToolResult { .. })) =>
+                {
+                    last.content.push(result)
+                }
+                _ => req.messages.push(Message {
+                    role: Role::User,
+                    content: vec![result],
+                }),
+            }
+        }
+        other => return Err(bad_message(&format!("unsupported message role `{other}`."))),
+    }
+    Ok(())
+}
+
+/// An assistant message: its reasoning, its text, its tool calls, in that order.
+fn assistant_blocks(m: &Value) -> Vec<Block> {
+    let mut blocks = Vec::new();
+    if let Some(r) = crate::wire::openai::message::reasoning_of(m) {
+        blocks.push(Block::Thinking {
+            text: r.to_owned(),
+            signature: None,
         });
     }
-    req.tool_choice = match obj.get("tool_choice") {
+    let text = content_text(m.get("content"), "\n");
+    if !text.is_empty() {
+        blocks.push(Block::Text(text));
+    }
+    let calls = m.get("tool_calls").and_then(Value::as_array);
+    for c in calls.into_iter().flatten() {
+        let f = c.get("function");
+        blocks.push(Block::ToolUse {
+            id: str_of(c.get("id")),
+            name: str_of(f.and_then(|f| f.get("name"))),
+            input: str_of(f.and_then(|f| f.get("arguments"))),
+        });
+    }
+    blocks
+}
+
+/// `tools`: function tools only (another upstream protocol has nothing to map the rest to).
+fn tools(obj: &Map<String, Value>) -> Result<Vec<Tool>, ApiError> {
+    let list = obj.get("tools").and_then(Value::as_array);
+    list.into_iter()
+        .flatten()
+        .map(|t| {
+            let Some(f) = t.get("function") else {
+                return Err(ApiError::bad_request(
+                    Some("tools"),
+                    "only `function` tools can be sent to this upstream.".to_owned(),
+                ));
+            };
+            Ok(Tool {
+                name: str_of(f.get("name")),
+                description: f
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+                schema: match f.get("parameters") {
+                    Some(p) => RawJson::from_value(p),
+                    None => RawJson::literal(r#"{"type":"object","properties":{}}"#),
+                },
+            })
+        })
+        .collect()
+}
+
+fn tool_choice(v: Option<&Value>) -> Option<ToolChoice> {
+    match v {
         Some(Value::String(s)) => match s.as_str() {
             "none" => Some(ToolChoice::None),
             "required" => Some(ToolChoice::Any),
@@ -141,17 +160,11 @@ pub fn decode(body: &[u8]) -> Result<Request, ApiError> {
             .and_then(Value::as_str)
             .map(|n| ToolChoice::Tool(n.to_owned())),
         _ => None,
-    };
-    // Translated upstreams (Messages) answer with one choice: more would silently be lost.
-    if obj.get("n").and_then(Value::as_u64).is_some_and(|n| n > 1) {
-        return Err(ApiError::bad_request(
-            Some("n"),
-            "`n` greater than 1 cannot be served by this model's upstream, which returns one \
-             choice per request (Anthropic Messages); send `n` requests instead."
-                .to_owned(),
-        ));
     }
-    req.parallel_tool_calls = obj.get("parallel_tool_calls").and_then(Value::as_bool);
+}
+
+/// Token limit, temperature, top_p, stop sequences, stream, reasoning effort.
+fn sampling(obj: &Map<String, Value>, req: &mut Request) {
     req.max_tokens = obj
         .get("max_completion_tokens")
         .or_else(|| obj.get("max_tokens"))
@@ -173,11 +186,6 @@ pub fn decode(body: &[u8]) -> Result<Request, ApiError> {
         .get("reasoning_effort")
         .and_then(Value::as_str)
         .and_then(Thinking::from_effort);
-    let format = obj.get("response_format");
-    let kind = format.and_then(|f| f.get("type")).and_then(Value::as_str);
-    let spec = format.and_then(|f| f.get("json_schema"));
-    req.format = Format::of_openai(kind, spec, "response_format.json_schema.schema")?;
-    Ok(req)
 }
 
 fn user_blocks(content: Option<&Value>) -> Result<Vec<Block>, ApiError> {
