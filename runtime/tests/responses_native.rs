@@ -223,3 +223,103 @@ fn store_false_keeps_no_record_and_bridged_providers_are_untouched() {
         "https://br.example/v1/chat/completions"
     );
 }
+
+static TWO_KEYS: [Provider; 1] = [Provider {
+    id: "nat2",
+    kind: Kind::OpenAi,
+    base_url: "https://nat2.example/v1",
+    api_keys: &["ALPHA_KEY_1", "ALPHA_KEY_2"],
+    api_version: None,
+    headers: &[],
+    timeout_ms: 1000,
+    native_responses: true,
+}];
+
+static CAPPED: [Model; 1] = [Model {
+    name: "gpt",
+    strategy: Strategy::Priority,
+    routes: &[Route {
+        provider: 0,
+        model: "gpt-5",
+        weight: 1,
+        max_tokens: Some(100),
+    }],
+}];
+
+static NATIVE_TWO_KEYS: Gateway = Gateway {
+    name: "native-two-keys",
+    providers: &TWO_KEYS,
+    models: &CAPPED,
+    auth_keys: &["GW_KEY"],
+    responses_store: Some(ResponsesStore {
+        kv: "RESPONSES",
+        ttl_seconds: 600,
+    }),
+    max_attempts: 3,
+    cooldown: Cooldown::DEFAULT,
+    pinning: apex_runtime::table::Pinning::Off,
+};
+
+/// A native response lives in the upstream account of the key that created it: follow-ups
+/// (GET, DELETE, input_items, a next turn) go through the attempt engine with that key, even
+/// when the create failed over from another key.
+#[test]
+fn follow_ups_use_the_key_that_created_the_response() {
+    let rt = Runtime::new(&NATIVE_TWO_KEYS);
+    let host = FakeHost::new();
+    host.then_status(
+        429,
+        r#"{"error":{"message":"slow down","type":"rate_limit"}}"#,
+    );
+    host.then_status(200, UPSTREAM_RESPONSE);
+    let resp = block_on(rt.handle(
+        &host,
+        post("/v1/responses", r#"{"model":"gpt","input":"hi"}"#),
+    ));
+    assert_eq!(resp.status, 200);
+    let creator = host.requests.borrow()[1]
+        .0
+        .header("authorization")
+        .unwrap()
+        .to_owned();
+    assert_ne!(
+        host.requests.borrow()[0].0.header("authorization"),
+        Some(creator.as_str())
+    );
+
+    host.then_status(200, UPSTREAM_RESPONSE);
+    let got = block_on(rt.handle(&host, get("/v1/responses/resp_upstream1")));
+    assert_eq!(got.status, 200);
+    assert_eq!(got.header("x-apex-provider"), Some("nat2"));
+    assert_eq!(got.header("x-apex-attempts"), Some("1"));
+    let reqs = host.requests.borrow();
+    assert_eq!(
+        reqs[2].0.url,
+        "https://nat2.example/v1/responses/resp_upstream1"
+    );
+    assert_eq!(reqs[2].0.header("authorization"), Some(creator.as_str()));
+}
+
+/// The route's `max_tokens` cap lowers (or sets) `max_output_tokens` on native passthrough.
+#[test]
+fn the_route_cap_holds_on_native_responses() {
+    for (body, expect) in [
+        (
+            r#"{"model":"gpt","input":"hi","max_output_tokens":5000}"#,
+            100,
+        ),
+        (r#"{"model":"gpt","input":"hi","max_output_tokens":50}"#, 50),
+        (r#"{"model":"gpt","input":"hi"}"#, 100),
+    ] {
+        let rt = Runtime::new(&NATIVE_TWO_KEYS);
+        let host = FakeHost::new();
+        host.then_status(200, UPSTREAM_RESPONSE);
+        assert_eq!(
+            block_on(rt.handle(&host, post("/v1/responses", body))).status,
+            200
+        );
+        let sent: Value = serde_json::from_slice(&host.requests.borrow()[0].0.body).unwrap();
+        assert_eq!(sent["max_output_tokens"], expect, "{body}");
+        assert_eq!(sent["model"], "gpt-5");
+    }
+}

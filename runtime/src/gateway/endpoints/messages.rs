@@ -54,10 +54,7 @@ pub async fn serve<H: Host>(
         resolved
             .targets
             .retain(|t| kind_of(t) == Some(Kind::Anthropic));
-        let native = resolved
-            .targets
-            .iter()
-            .any(|_| crate::upstream::compiled(Kind::Anthropic));
+        let native = !resolved.targets.is_empty() && crate::upstream::compiled(Kind::Anthropic);
         if !native {
             return count_locally(&x);
         }
