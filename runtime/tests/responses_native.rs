@@ -58,19 +58,28 @@ static MODELS: [Model; 2] = [
     },
 ];
 
-static NATIVE: Gateway = Gateway {
-    name: "native-gw",
-    auth_keys: &["GW_KEY"],
-    providers: &PROVIDERS,
-    models: &MODELS,
-    responses_store: Some(ResponsesStore {
-        kv: "RESPONSES",
-        ttl_seconds: 600,
-    }),
-    max_attempts: 3,
-    cooldown: Cooldown::DEFAULT,
-    pinning: apex_runtime::table::Pinning::Off,
-};
+/// A gateway with a responses store over `providers` and `models`.
+const fn with_store(
+    name: &'static str,
+    providers: &'static [Provider],
+    models: &'static [Model],
+) -> Gateway {
+    Gateway {
+        name,
+        auth_keys: &["GW_KEY"],
+        providers,
+        models,
+        responses_store: Some(ResponsesStore {
+            kv: "RESPONSES",
+            ttl_seconds: 600,
+        }),
+        max_attempts: 3,
+        cooldown: Cooldown::DEFAULT,
+        pinning: apex_runtime::table::Pinning::Off,
+    }
+}
+
+static NATIVE: Gateway = with_store("native-gw", &PROVIDERS, &MODELS);
 
 const UPSTREAM_RESPONSE: &str = r#"{"id":"resp_upstream1","object":"response","status":"completed","output":[],"model":"gpt-5"}"#;
 
@@ -246,19 +255,7 @@ static CAPPED: [Model; 1] = [Model {
     }],
 }];
 
-static NATIVE_TWO_KEYS: Gateway = Gateway {
-    name: "native-two-keys",
-    providers: &TWO_KEYS,
-    models: &CAPPED,
-    auth_keys: &["GW_KEY"],
-    responses_store: Some(ResponsesStore {
-        kv: "RESPONSES",
-        ttl_seconds: 600,
-    }),
-    max_attempts: 3,
-    cooldown: Cooldown::DEFAULT,
-    pinning: apex_runtime::table::Pinning::Off,
-};
+static NATIVE_TWO_KEYS: Gateway = with_store("native-two-keys", &TWO_KEYS, &CAPPED);
 
 /// A native response lives in the upstream account of the key that created it: follow-ups
 /// (GET, DELETE, input_items, a next turn) go through the attempt engine with that key, even
