@@ -174,102 +174,27 @@ pub fn convert(seed: &Seed, existing: &DevVars, source_name: &str) -> Result<Imp
     let models = seed.model_provider_config.as_ref().ok_or_else(|| {
         format!("{source_name} has no modelProviderConfig (looked for an export, a top-level const, and config.vars.MODEL_PROVIDER_CONFIG)")
     })?;
-    let mut out = Imported::default();
-    let mut book = KeyBook::new(existing);
-    let mut provs: Vec<Prov> = Vec::new();
-
-    // 1. Providers declared in providerConfig, in file order.
     let declared = seed.provider_config.clone().unwrap_or_default();
-    for (id, p) in &declared {
-        let Some(base) = p.get("base_url").and_then(Value::as_str) else {
-            out.todos
-                .push(format!("providerConfig.{id} has no base_url: skipped"));
-            continue;
-        };
-        let keys = key_values(p, &format!("providerConfig.{id}"), &mut out.todos);
-        let ep = endpoint(id, base, &mut out.todos);
-        let prov = add_provider(&mut provs, &mut book, id, ep, keys);
-        out.changes
-            .push(describe_provider(&provs[prov], "from providerConfig"));
-    }
-
+    let mut w = Work {
+        out: Imported::default(),
+        book: KeyBook::new(existing),
+        provs: Vec::new(),
+        declared: &declared,
+    };
+    // 1. Providers declared in providerConfig, in file order.
+    w.declared_providers();
     // 2. Models and their routes.
     let mut yaml_models = String::new();
     let mut routes_total = 0;
     for (public, m) in models {
         if public.contains('#') || public.trim().is_empty() {
-            out.todos.push(format!("model \"{public}\": a public name cannot contain \"#\" (clients use MODEL#PROVIDER): skipped"));
+            w.out.todos.push(format!("model \"{public}\": a public name cannot contain \"#\" (clients use MODEL#PROVIDER): skipped"));
             continue;
         }
-        let entries = m
-            .get("providers")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        let mut routes = Vec::new();
-        for (i, e) in entries.iter().enumerate() {
-            let at = format!("modelProviderConfig[\"{public}\"].providers[{i}]");
-            let Some(pid) = e.get("provider").and_then(Value::as_str) else {
-                out.todos.push(format!("{at} has no provider: skipped"));
-                continue;
-            };
-            let upstream_model = e
-                .get("model")
-                .and_then(Value::as_str)
-                .unwrap_or(public)
-                .to_string();
-            let decl = declared.get(pid);
-            let own_base = e.get("base_url").and_then(Value::as_str);
-            let own_keys = e.get("api_key").is_some() || e.get("api_keys").is_some();
-            let base =
-                own_base.or_else(|| decl.and_then(|d| d.get("base_url")).and_then(Value::as_str));
-            let Some(base) = base else {
-                out.todos.push(format!(
-                    "{at}: provider \"{pid}\" has no base_url here or in providerConfig: skipped"
-                ));
-                continue;
-            };
-            let keys = if own_keys {
-                key_values(e, &at, &mut out.todos)
-            } else {
-                decl.map(|d| key_values(d, &format!("providerConfig.{pid}"), &mut out.todos))
-                    .unwrap_or_default()
-            };
-            let ep = endpoint(pid, base, &mut out.todos);
-            let model = ep.deployment.clone().unwrap_or(upstream_model.clone());
-            if ep
-                .deployment
-                .as_deref()
-                .is_some_and(|d| d != upstream_model)
-            {
-                out.todos.push(format!(
-                    "model \"{public}\": the route to {pid} names model \"{upstream_model}\" but its URL names deployment \"{model}\"; the route uses the deployment"
-                ));
-            }
-            let before = provs.len();
-            let idx = add_provider(&mut provs, &mut book, pid, ep, keys);
-            if provs.len() > before {
-                let why = if declared.contains_key(pid) {
-                    let mut what = Vec::new();
-                    if own_base.is_some() {
-                        what.push("base_url");
-                    }
-                    if own_keys {
-                        what.push("api_key");
-                    }
-                    format!(
-                        "for model \"{public}\", whose route overrides {} of \"{pid}\"",
-                        what.join(" and ")
-                    )
-                } else {
-                    format!("from the routes of model \"{public}\"")
-                };
-                out.changes.push(describe_provider(&provs[idx], &why));
-            }
-            routes.push((provs[idx].id.clone(), model));
-        }
+        let routes = w.routes_of(public, m);
         if routes.is_empty() {
-            out.todos
+            w.out
+                .todos
                 .push(format!("model \"{public}\" has no usable routes: skipped"));
             continue;
         }
@@ -290,85 +215,206 @@ pub fn convert(seed: &Seed, existing: &DevVars, source_name: &str) -> Result<Imp
             "{source_name}: no model has a usable route; nothing to convert"
         ));
     }
-
     // 3. The gateway key.
-    let gateway = seed
-        .service_api_key
-        .as_ref()
-        .map(|v| book.name_for(v, "GATEWAY_KEY", false));
-    if let Some(g) = &gateway {
-        out.changes.push(format!(
-            "gateway key (serviceApiKey / SERVICE_API_KEY) -> auth.keys: secret {g}"
-        ));
-    } else {
-        out.todos.push("no serviceApiKey: the gateway is open to anyone with its URL; add auth: { keys: [{ secret: GATEWAY_KEY }] }".into());
-    }
-
+    let gateway = w.gateway_key(seed);
     // 4. The text.
-    let mut y = String::new();
-    let name = worker_name(seed.name.as_deref());
-    let _ = writeln!(y, "name: {}", scalar(&name));
-    if let Some(g) = &gateway {
-        let _ = writeln!(y, "# Clients send this key as `Authorization: Bearer <key>` (as with the seed) or `x-api-key`.");
-        let _ = writeln!(y, "auth:\n  keys: [{{ secret: {g} }}]");
-    }
-    // The seed let every client address `model#provider`; keep it, within each model's routes.
-    let _ = writeln!(y, "# The seed let clients pick a provider with `model#provider`: `routes` keeps that for each\n# model's own providers (`any` would let every key holder send any model name to any provider).");
-    let _ = writeln!(y, "provider_pinning: routes");
-    out.changes.push(
-        "model#provider addressing -> provider_pinning: routes (each model's own providers; `any` is the seed's unrestricted form)".into(),
-    );
-    if let Some(kv) = &seed.kv_binding {
-        let kv_name = if kv.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-            && !kv.starts_with(|c: char| c.is_ascii_digit())
-        {
-            kv.clone()
-        } else {
-            "RESPONSES_KV".to_string()
-        };
-        let _ = writeln!(y, "# Stored responses (POST /v1/responses with store: true), as the seed's kv_namespaces did.");
-        let _ = writeln!(y, "responses_store: {{ kv: {kv_name} }}");
-        out.changes.push(format!(
-            "kv_namespaces binding {kv} -> responses_store.kv {kv_name}"
-        ));
-    }
-    y.push_str("# Each provider is one endpoint with its pool of keys (secret names; the keys are in .dev.vars).\n");
-    y.push_str("providers:\n");
-    for p in &provs {
-        let _ = writeln!(y, "  {}:", key(&p.id));
-        let _ = writeln!(y, "    kind: {}", p.kind);
-        let _ = writeln!(y, "    base_url: {}", scalar(&p.base_url));
-        if let Some(v) = p.api_version {
-            let _ = writeln!(y, "    api_version: {}", scalar(v));
-        }
-        if p.key_names.is_empty() {
-            // A provider without keys does not load; name the secret so the user sees what to set.
-            let name = book.free_name(&format!("{}_KEY", stem(&p.id)), false);
-            out.todos.push(format!(
-                "provider {} had no API key in the seed's file: set {name} in .dev.vars",
-                p.id
-            ));
-            let _ = writeln!(y, "    api_keys: [{{ secret: {name} }}]");
-        } else {
-            let list: Vec<String> = p
-                .key_names
-                .iter()
-                .map(|n| format!("{{ secret: {n} }}"))
-                .collect();
-            let _ = writeln!(y, "    api_keys: [{}]", list.join(", "));
-        }
-    }
+    let mut y = w.head(seed, gateway.as_deref());
+    w.write_providers(&mut y);
     y.push_str(
         "# The seed picked a route uniformly at random; that is the default `strategy: random`.\n",
     );
     y.push_str("# Others: round-robin, weighted (with each route's weight), priority (first healthy route).\n");
     y.push_str("models:\n");
     y.push_str(&yaml_models);
-
+    let mut out = w.out;
     out.yaml = y;
-    out.new_secrets = std::mem::take(&mut book.new);
-    out.reused_secrets = book.reused;
+    out.new_secrets = std::mem::take(&mut w.book.new);
+    out.reused_secrets = w.book.reused;
     Ok(out)
+}
+
+/// What a conversion builds up: the report, the secret names handed out, the providers.
+struct Work<'a> {
+    out: Imported,
+    book: KeyBook<'a>,
+    provs: Vec<Prov>,
+    declared: &'a Map<String, Value>,
+}
+
+impl Work<'_> {
+    fn declared_providers(&mut self) {
+        for (id, p) in self.declared {
+            let Some(base) = p.get("base_url").and_then(Value::as_str) else {
+                self.out
+                    .todos
+                    .push(format!("providerConfig.{id} has no base_url: skipped"));
+                continue;
+            };
+            let keys = key_values(p, &format!("providerConfig.{id}"), &mut self.out.todos);
+            let ep = endpoint(id, base, &mut self.out.todos);
+            let prov = add_provider(&mut self.provs, &mut self.book, id, ep, keys);
+            self.out
+                .changes
+                .push(describe_provider(&self.provs[prov], "from providerConfig"));
+        }
+    }
+
+    /// The usable routes of model `public`, as (provider id, upstream model).
+    fn routes_of(&mut self, public: &str, m: &Value) -> Vec<(String, String)> {
+        let entries = m.get("providers").and_then(Value::as_array);
+        let mut routes = Vec::new();
+        for (i, e) in entries.into_iter().flatten().enumerate() {
+            if let Some(r) = self.route(public, i, e) {
+                routes.push(r);
+            }
+        }
+        routes
+    }
+
+    /// One route entry: its provider (declared, or one made from the entry's own base_url and
+    /// keys), and the model it asks for.
+    fn route(&mut self, public: &str, i: usize, e: &Value) -> Option<(String, String)> {
+        let at = format!("modelProviderConfig[\"{public}\"].providers[{i}]");
+        let todos = &mut self.out.todos;
+        let Some(pid) = e.get("provider").and_then(Value::as_str) else {
+            todos.push(format!("{at} has no provider: skipped"));
+            return None;
+        };
+        let upstream_model = e
+            .get("model")
+            .and_then(Value::as_str)
+            .unwrap_or(public)
+            .to_string();
+        let decl = self.declared.get(pid);
+        let own_base = e.get("base_url").and_then(Value::as_str);
+        let own_keys = e.get("api_key").is_some() || e.get("api_keys").is_some();
+        let base =
+            own_base.or_else(|| decl.and_then(|d| d.get("base_url")).and_then(Value::as_str));
+        let Some(base) = base else {
+            todos.push(format!(
+                "{at}: provider \"{pid}\" has no base_url here or in providerConfig: skipped"
+            ));
+            return None;
+        };
+        let keys = if own_keys {
+            key_values(e, &at, todos)
+        } else {
+            decl.map(|d| key_values(d, &format!("providerConfig.{pid}"), todos))
+                .unwrap_or_default()
+        };
+        let ep = endpoint(pid, base, todos);
+        let model = ep.deployment.clone().unwrap_or(upstream_model.clone());
+        if ep
+            .deployment
+            .as_deref()
+            .is_some_and(|d| d != upstream_model)
+        {
+            todos.push(format!(
+                "model \"{public}\": the route to {pid} names model \"{upstream_model}\" but its URL names deployment \"{model}\"; the route uses the deployment"
+            ));
+        }
+        let before = self.provs.len();
+        let idx = add_provider(&mut self.provs, &mut self.book, pid, ep, keys);
+        if self.provs.len() > before {
+            let why = if self.declared.contains_key(pid) {
+                let mut what = Vec::new();
+                if own_base.is_some() {
+                    what.push("base_url");
+                }
+                if own_keys {
+                    what.push("api_key");
+                }
+                format!(
+                    "for model \"{public}\", whose route overrides {} of \"{pid}\"",
+                    what.join(" and ")
+                )
+            } else {
+                format!("from the routes of model \"{public}\"")
+            };
+            self.out
+                .changes
+                .push(describe_provider(&self.provs[idx], &why));
+        }
+        Some((self.provs[idx].id.clone(), model))
+    }
+
+    /// The secret name of the seed's gateway key, if it had one.
+    fn gateway_key(&mut self, seed: &Seed) -> Option<String> {
+        let gateway = seed
+            .service_api_key
+            .as_ref()
+            .map(|v| self.book.name_for(v, "GATEWAY_KEY", false));
+        if let Some(g) = &gateway {
+            self.out.changes.push(format!(
+                "gateway key (serviceApiKey / SERVICE_API_KEY) -> auth.keys: secret {g}"
+            ));
+        } else {
+            self.out.todos.push("no serviceApiKey: the gateway is open to anyone with its URL; add auth: { keys: [{ secret: GATEWAY_KEY }] }".into());
+        }
+        gateway
+    }
+
+    /// The config's first lines: name, auth, pinning, the responses store.
+    fn head(&mut self, seed: &Seed, gateway: Option<&str>) -> String {
+        let mut y = String::new();
+        let name = worker_name(seed.name.as_deref());
+        let _ = writeln!(y, "name: {}", scalar(&name));
+        if let Some(g) = gateway {
+            let _ = writeln!(y, "# Clients send this key as `Authorization: Bearer <key>` (as with the seed) or `x-api-key`.");
+            let _ = writeln!(y, "auth:\n  keys: [{{ secret: {g} }}]");
+        }
+        // The seed let every client address `model#provider`; keep it, within each model's routes.
+        let _ = writeln!(y, "# The seed let clients pick a provider with `model#provider`: `routes` keeps that for each\n# model's own providers (`any` would let every key holder send any model name to any provider).");
+        let _ = writeln!(y, "provider_pinning: routes");
+        self.out.changes.push(
+            "model#provider addressing -> provider_pinning: routes (each model's own providers; `any` is the seed's unrestricted form)".into(),
+        );
+        if let Some(kv) = &seed.kv_binding {
+            let kv_name = if kv.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && !kv.starts_with(|c: char| c.is_ascii_digit())
+            {
+                kv.clone()
+            } else {
+                "RESPONSES_KV".to_string()
+            };
+            let _ = writeln!(y, "# Stored responses (POST /v1/responses with store: true), as the seed's kv_namespaces did.");
+            let _ = writeln!(y, "responses_store: {{ kv: {kv_name} }}");
+            self.out.changes.push(format!(
+                "kv_namespaces binding {kv} -> responses_store.kv {kv_name}"
+            ));
+        }
+        y
+    }
+
+    /// `providers:`, each with its kind, URL and key secrets (a keyless one gets a name to set).
+    fn write_providers(&mut self, y: &mut String) {
+        y.push_str("# Each provider is one endpoint with its pool of keys (secret names; the keys are in .dev.vars).\n");
+        y.push_str("providers:\n");
+        for p in &self.provs {
+            let _ = writeln!(y, "  {}:", key(&p.id));
+            let _ = writeln!(y, "    kind: {}", p.kind);
+            let _ = writeln!(y, "    base_url: {}", scalar(&p.base_url));
+            if let Some(v) = p.api_version {
+                let _ = writeln!(y, "    api_version: {}", scalar(v));
+            }
+            if p.key_names.is_empty() {
+                // A provider without keys does not load; name the secret so the user sees what to set.
+                let name = self.book.free_name(&format!("{}_KEY", stem(&p.id)), false);
+                self.out.todos.push(format!(
+                    "provider {} had no API key in the seed's file: set {name} in .dev.vars",
+                    p.id
+                ));
+                let _ = writeln!(y, "    api_keys: [{{ secret: {name} }}]");
+            } else {
+                let list: Vec<String> = p
+                    .key_names
+                    .iter()
+                    .map(|n| format!("{{ secret: {n} }}"))
+                    .collect();
+                let _ = writeln!(y, "    api_keys: [{}]", list.join(", "));
+            }
+        }
+    }
 }
 
 /// The header `apexc import` puts above the converted config.
