@@ -287,7 +287,7 @@ fn chat_clients_get_anthropic_errors_in_openai_shape() {
                 &json!({"model": "native", "input": "hi"}).to_string(),
             ),
         );
-        assert_eq!(host.requests.borrow().len().min(1), 1, "went upstream");
+        assert!(!host.requests.borrow().is_empty(), "went upstream");
         let e = common::assert_error(resp, status);
         assert_eq!(e["message"], "upstream says no", "/v1/responses");
     }
