@@ -1,5 +1,6 @@
-//! Golden files: the crate generated from every `examples/*.yaml` must equal the copy committed
-//! under `compiler/tests/golden/<example>/`, byte for byte.
+//! Golden files: the crate generated from every `examples/*.yaml` (and from
+//! `tests/fixtures/every-field.yaml`, which sets every routing field) must equal the copy
+//! committed under `compiler/tests/golden/<name>/`, byte for byte.
 //!
 //! A change to codegen or templates shows up here as a reviewable diff of real output.
 //! After an intended change: `UPDATE_GOLDEN=1 cargo test -p apexc --test golden`.
@@ -25,6 +26,7 @@ fn examples() -> Vec<PathBuf> {
         .collect();
     v.sort();
     assert!(!v.is_empty(), "no examples/*.yaml found");
+    v.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/every-field.yaml"));
     v
 }
 

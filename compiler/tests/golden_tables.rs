@@ -4,11 +4,12 @@
 //! Each golden `routes.rs` is `include!`d into a module of this test crate (apexc depends on
 //! apex-runtime), which type-checks the generated Rust natively without building a worker.
 //! `golden.rs` keeps the golden files equal to what apexc generates, so together they show
-//! that every example's generated tables compile and mean what the config says.
+//! that every example's generated tables compile and mean what the config says, and that
+//! `apexc serve` runs exactly these tables.
 
 use apex_runtime::table::{Gateway, Kind, Strategy};
-use apexc::codegen::routing::{kind_name, strategy_name, Routing};
-use std::path::Path;
+use apexc::codegen::routing::Routing;
+use std::path::{Path, PathBuf};
 
 mod claude_code {
     include!("golden/claude-code/src/routes.rs");
@@ -22,13 +23,26 @@ mod quickstart {
 mod seed {
     include!("golden/seed/src/routes.rs");
 }
+mod every_field {
+    include!("golden/every-field/src/routes.rs");
+}
 
 const GATEWAYS: &[(&str, &Gateway)] = &[
     ("claude-code", &claude_code::GATEWAY),
     ("codex", &codex::GATEWAY),
     ("quickstart", &quickstart::GATEWAY),
     ("seed", &seed::GATEWAY),
+    ("every-field", &every_field::GATEWAY),
 ];
+
+/// The config a golden crate was generated from.
+fn config_of(name: &str) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    match name {
+        "every-field" => root.join("tests/fixtures/every-field.yaml"),
+        example => root.join("../examples").join(format!("{example}.yaml")),
+    }
+}
 
 fn recorded_routing(example: &str) -> Routing {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -36,15 +50,6 @@ fn recorded_routing(example: &str) -> Routing {
         .join(example)
         .join("apex-routing.json");
     Routing::from_json(&std::fs::read_to_string(&path).unwrap()).unwrap()
-}
-
-fn strategy_spelling(s: Strategy) -> &'static str {
-    match s {
-        Strategy::Random => "random",
-        Strategy::RoundRobin => "round-robin",
-        Strategy::Weighted => "weighted",
-        Strategy::Priority => "priority",
-    }
 }
 
 #[test]
@@ -57,6 +62,7 @@ fn every_example_is_compiled_here() {
             .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
             .collect();
     examples.sort();
+    examples.push("every-field".into());
     let here: Vec<&str> = GATEWAYS.iter().map(|(n, _)| *n).collect();
     assert_eq!(
         examples, here,
@@ -64,53 +70,60 @@ fn every_example_is_compiled_here() {
     );
 }
 
+/// `apexc serve` builds its tables in memory from the same routing record `apexc build` prints
+/// as `src/routes.rs`: every field of both, compared through their `Debug` form (which names
+/// every field, so a field added to the tables cannot be left out of the comparison).
+#[test]
+fn serve_runs_the_tables_build_compiles() {
+    for (name, compiled) in GATEWAYS {
+        let loaded = apexc::load::load_path(&config_of(name)).unwrap_or_else(|d| panic!("{d}"));
+        let served = apexc::to_runtime::gateway(&Routing::from_config(&loaded.config));
+        assert_eq!(format!("{served:#?}"), format!("{compiled:#?}"), "{name}");
+    }
+}
+
+/// The fixture does set what the comparison above must see differ from the defaults.
+#[test]
+fn every_field_fixture_sets_the_non_defaults() {
+    let gw = &every_field::GATEWAY;
+    assert_eq!(
+        (gw.cooldown.default_ms, gw.cooldown.max_ms),
+        (7_000, 90_000)
+    );
+    assert_eq!(gw.pinning, apex_runtime::table::Pinning::Any);
+    let (_, openai) = gw.provider("openai").unwrap();
+    assert!(openai.native_responses);
+    assert_eq!(openai.headers.len(), 2);
+    let (_, azure) = gw.provider("azure").unwrap();
+    assert_eq!(
+        (azure.timeout_ms, azure.api_version),
+        (12_000, Some("2025-01-01-preview"))
+    );
+    let chat = gw.model("chat").unwrap();
+    assert_eq!(
+        (chat.routes[0].weight, chat.routes[0].max_tokens),
+        (3, Some(2048))
+    );
+    assert_eq!(chat.routes[1].max_tokens, None);
+}
+
+/// The `apex-routing.json` each build records (what `apexc diff` reads) holds the same tables
+/// the build compiled, and the router's binary search finds every model in them.
 #[test]
 fn compiled_tables_match_the_routing_record() {
-    for (example, gw) in GATEWAYS {
-        let r = recorded_routing(example);
-        assert_eq!(gw.name, r.name, "{example}");
-        assert_eq!(gw.auth_keys, r.auth_keys.as_slice(), "{example}");
-        assert_eq!(gw.max_attempts, r.max_attempts, "{example}");
-        assert_eq!(
-            gw.responses_store.as_ref().map(|s| (s.kv, s.ttl_seconds)),
-            r.responses_store
-                .as_ref()
-                .map(|s| (s.kv.as_str(), s.ttl_seconds)),
-            "{example}"
-        );
-        assert_eq!(gw.providers.len(), r.providers.len(), "{example}");
-        for (p, rp) in gw.providers.iter().zip(&r.providers) {
-            assert_eq!(p.id, rp.id);
-            assert_eq!(p.kind.as_str(), kind_name(rp.kind));
-            assert_eq!(p.base_url, rp.base_url);
-            assert!(!p.base_url.ends_with('/'), "{example}: {}", p.base_url);
-            assert_eq!(p.api_keys, rp.api_keys.as_slice());
-            assert_eq!(p.api_version, rp.api_version.as_deref());
-            assert_eq!(p.timeout_ms, rp.timeout_ms);
+    for (name, compiled) in GATEWAYS {
+        let recorded = apexc::to_runtime::gateway(&recorded_routing(name));
+        assert_eq!(format!("{recorded:#?}"), format!("{compiled:#?}"), "{name}");
+        for m in compiled.models {
+            assert!(
+                compiled
+                    .model(m.name)
+                    .is_some_and(|found| std::ptr::eq(found, m)),
+                "{name}: {}",
+                m.name
+            );
         }
-        assert_eq!(gw.models.len(), r.models.len(), "{example}");
-        for rm in &r.models {
-            // Looked up the way the router does (binary search over the sorted slice).
-            let m = gw
-                .model(&rm.name)
-                .unwrap_or_else(|| panic!("{example}: model {} not found", rm.name));
-            assert_eq!(strategy_spelling(m.strategy), strategy_name(rm.strategy));
-            assert_eq!(m.routes.len(), rm.routes.len());
-            for (route, rr) in m.routes.iter().zip(&rm.routes) {
-                let provider = gw
-                    .providers
-                    .get(usize::from(route.provider))
-                    .expect("provider index in range");
-                assert_eq!(provider.id, rr.provider, "{example}/{}", rm.name);
-                assert_eq!(route.model, rr.model);
-                assert_eq!(route.weight, rr.weight);
-                assert_eq!(
-                    gw.provider(&rr.provider).map(|(i, _)| i),
-                    Some(route.provider)
-                );
-            }
-        }
-        assert!(gw.model("no-such-model").is_none());
+        assert!(compiled.model("no-such-model").is_none());
     }
 }
 

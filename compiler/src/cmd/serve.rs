@@ -92,7 +92,9 @@ pub fn run(args: Args) -> u8 {
         );
     }
 
-    let gateway = crate::to_runtime::gateway(&loaded.config);
+    let gateway = crate::to_runtime::gateway(&crate::codegen::routing::Routing::from_config(
+        &loaded.config,
+    ));
     let mut options = native::Options::new(args.listen);
     options.threads = usize::from(args.threads);
     options.access_log = !args.quiet;
