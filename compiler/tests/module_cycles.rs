@@ -558,3 +558,64 @@ fn the_checker_sees_cycles() {
     assert!(found.contains("b.rs:2 names crate::a::inner"), "{found}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The places outside `upstream/` and `table.rs` whose code names a provider kind
+/// (`Kind::…`, or a type path ending in `::Kind::…`), as `file:line`.
+fn kind_mentions(src: &Path) -> Vec<String> {
+    let mut files = Vec::new();
+    rust_files(src, &mut files);
+    let mut found = Vec::new();
+    for file in files {
+        let rel = file.strip_prefix(src).unwrap();
+        if rel.starts_with("upstream") || rel == Path::new("table.rs") {
+            continue;
+        }
+        let code = code_of(&std::fs::read_to_string(&file).unwrap());
+        for (n, line) in code.lines().enumerate() {
+            let named = line
+                .match_indices("Kind::")
+                .any(|(at, _)| !line[..at].chars().next_back().is_some_and(is_ident));
+            if named {
+                found.push(format!("{}:{}", rel.display(), n + 1));
+            }
+        }
+    }
+    found
+}
+
+/// Adding an upstream kind touches only `upstream/`, the table and the compiler: everything
+/// else asks `upstream::codec` which protocol a route speaks, never which kind it is.
+#[test]
+fn only_upstream_and_the_table_name_a_kind() {
+    let found = kind_mentions(&root().join("../runtime/src"));
+    assert!(
+        found.is_empty(),
+        "code outside runtime/src/upstream/ matches on a provider kind (ask upstream::codec::speaks instead): {found:?}"
+    );
+}
+
+/// The check above sees a kind named in code, and not in comments, tests or other `…Kind::`.
+#[test]
+fn the_kind_check_sees_kinds() {
+    let dir = std::env::temp_dir().join(format!("apexc-kinds-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("upstream")).unwrap();
+    std::fs::write(
+        dir.join("upstream/mod.rs"),
+        "fn f(k: Kind) -> bool { k == Kind::Mock }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("a.rs"),
+        "// Kind::Mock in a comment\nfn g() { let _ = ToolKind::Custom; }\n#[cfg(test)]\nmod tests { fn t() { let _ = Kind::Mock; } }\n",
+    )
+    .unwrap();
+    assert!(kind_mentions(&dir).is_empty(), "{:?}", kind_mentions(&dir));
+    std::fs::write(
+        dir.join("b.rs"),
+        "fn h(p: &P) -> bool {\n    p.kind == crate::table::Kind::Anthropic\n}\n",
+    )
+    .unwrap();
+    assert_eq!(kind_mentions(&dir), ["b.rs:2"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -132,11 +132,16 @@ pub const FILES: &[(&str, &str)] = &[
     ("src/source.rs", include_str!("source.rs")),
     ("src/table.rs", include_str!("table.rs")),
     (
-        "src/upstream/anthropic.rs",
-        include_str!("upstream/anthropic.rs"),
+        "src/upstream/anthropic/codec.rs",
+        include_str!("upstream/anthropic/codec.rs"),
+    ),
+    (
+        "src/upstream/anthropic/mod.rs",
+        include_str!("upstream/anthropic/mod.rs"),
     ),
     ("src/upstream/azure.rs", include_str!("upstream/azure.rs")),
     ("src/upstream/call.rs", include_str!("upstream/call.rs")),
+    ("src/upstream/codec.rs", include_str!("upstream/codec.rs")),
     ("src/upstream/http.rs", include_str!("upstream/http.rs")),
     ("src/upstream/kind.rs", include_str!("upstream/kind.rs")),
     ("src/upstream/mock.rs", include_str!("upstream/mock.rs")),
@@ -161,10 +166,6 @@ pub const FILES: &[(&str, &str)] = &[
     (
         "src/wire/anthropic/mod.rs",
         include_str!("wire/anthropic/mod.rs"),
-    ),
-    (
-        "src/wire/anthropic/upstream.rs",
-        include_str!("wire/anthropic/upstream.rs"),
     ),
     (
         "src/wire/canonical/events.rs",

@@ -30,7 +30,7 @@ use crate::attempt::streams::{self, Checked, First, Terminated};
 use crate::errors::ApiError;
 use crate::host::{Body, FetchError, Host, HttpResponse};
 use crate::log::RequestLog;
-use crate::table::{Kind, Provider};
+use crate::table::Provider;
 use crate::upstream::{self, Call, Endpoint, Prepared};
 use std::rc::Rc;
 
@@ -337,7 +337,7 @@ impl<H: Host, X: Exchange> Run<'_, H, X> {
         let marker = if outbound.endpoint == Endpoint::Responses {
             None
         } else {
-            stream_end_marker(provider.kind)
+            upstream::codec::stream_end_marker(provider.kind)
         };
         let checked = Checked::new(chunk, upstream, marker);
         let client = self.x.stream_body(at, Box::pin(checked));
@@ -419,14 +419,6 @@ impl<H: Host, X: Exchange> Run<'_, H, X> {
 
 fn provider_of(engine: &Engine, t: &Target<'_>) -> Option<&'static Provider> {
     engine.gateway.providers.get(usize::from(t.provider))
-}
-
-/// What the last non-blank bytes of a complete upstream stream are, per kind.
-const fn stream_end_marker(kind: Kind) -> Option<&'static [u8]> {
-    match kind {
-        Kind::OpenAi | Kind::AzureOpenAi | Kind::Mock => Some(b"data: [DONE]"),
-        Kind::Anthropic => Some(b"\"message_stop\"}"),
-    }
 }
 
 /// How many keys an attempt on `provider` can choose from (1 for keyless kinds).

@@ -1,9 +1,10 @@
 //! The [`Exchange`] for OpenAI requests (`/v1/chat/completions`, `/v1/embeddings`).
 //!
-//! OpenAI-protocol upstreams (openai, azure-openai, mock) get the client's bytes with only
-//! `model` spliced, and their answers pass through untouched. An `anthropic` upstream
-//! (`kind-anthropic`) gets the chat request translated to Messages through the canonical
-//! model, and its answers — whole or streamed — translated back to chat completions.
+//! Upstreams that speak chat (`upstream::codec::speaks`: openai, azure-openai, mock) get the client's
+//! bytes with only `model` spliced, and their answers pass through untouched. Any other
+//! (feature `chat-translated`, which such kinds enable) gets the chat request decoded into the
+//! canonical model and encoded by its kind's codec, and its answers — whole or streamed —
+//! translated back to chat completions.
 
 use crate::attempt::exchange::{Attempt, Exchange, Outbound};
 use crate::attempt::plan::Target;
@@ -13,6 +14,8 @@ use crate::gateway::runtime::Runtime;
 use crate::host::{ByteStream, Headers, Host, HttpRequest, HttpResponse};
 use crate::log::RequestLog;
 use crate::table::Provider;
+#[cfg(feature = "chat-translated")]
+use crate::upstream::codec::{self, Speaks};
 use crate::upstream::Endpoint;
 use crate::wire::openai::Routing;
 use bytes::Bytes;
@@ -39,20 +42,20 @@ pub struct OpenAiExchange<'a> {
     endpoint: Endpoint,
     routing: &'a Routing<'a>,
     body: &'a Bytes,
-    #[cfg(feature = "kind-anthropic")]
+    #[cfg(feature = "chat-translated")]
     translated: translate::Lazy,
 }
 
 impl<'a> OpenAiExchange<'a> {
     /// `now_ms` stamps translated answers (`created`).
     pub fn new(endpoint: Endpoint, routing: &'a Routing<'a>, body: &'a Bytes, now_ms: u64) -> Self {
-        #[cfg(not(feature = "kind-anthropic"))]
+        #[cfg(not(feature = "chat-translated"))]
         let _ = now_ms;
         OpenAiExchange {
             endpoint,
             routing,
             body,
-            #[cfg(feature = "kind-anthropic")]
+            #[cfg(feature = "chat-translated")]
             translated: translate::Lazy::new(now_ms / 1000),
         }
     }
@@ -91,9 +94,11 @@ impl Exchange for OpenAiExchange<'_> {
         provider: &'static Provider,
         target: &Target<'_>,
     ) -> Result<Outbound, ApiError> {
-        #[cfg(feature = "kind-anthropic")]
-        if provider.kind == crate::table::Kind::Anthropic {
-            return self.translated.encode(self.endpoint, self.body, target);
+        #[cfg(feature = "chat-translated")]
+        if codec::speaks(provider.kind) != Speaks::Chat {
+            return self
+                .translated
+                .encode(provider, self.endpoint, self.body, target);
         }
         let _ = provider;
         Ok(Outbound {
@@ -107,31 +112,31 @@ impl Exchange for OpenAiExchange<'_> {
     }
 
     fn stream_body(&self, at: Attempt, upstream: ByteStream) -> ByteStream {
-        let provider = at.provider;
-        #[cfg(feature = "kind-anthropic")]
-        if provider.kind == crate::table::Kind::Anthropic {
-            return self.translated.stream_body(&self.routing.model, upstream);
+        #[cfg(feature = "chat-translated")]
+        if codec::speaks(at.provider.kind) != Speaks::Chat {
+            return self
+                .translated
+                .stream_body(at.provider, &self.routing.model, upstream);
         }
-        let _ = provider;
+        let _ = at;
         upstream
     }
 
     async fn respond(&self, at: Attempt, resp: HttpResponse) -> HttpResponse {
-        let provider = at.provider;
-        #[cfg(feature = "kind-anthropic")]
-        if provider.kind == crate::table::Kind::Anthropic {
+        #[cfg(feature = "chat-translated")]
+        if codec::speaks(at.provider.kind) != Speaks::Chat {
             return self
                 .translated
-                .respond(&self.routing.model, self.routing.stream, resp)
+                .respond(at.provider, &self.routing.model, self.routing.stream, resp)
                 .await;
         }
-        let _ = provider;
+        let _ = at;
         resp
     }
 }
 
-/// Chat ⇄ Messages for `anthropic` upstreams.
-#[cfg(feature = "kind-anthropic")]
+/// Chat ⇄ canonical ⇄ the upstream's protocol, for kinds that do not speak chat.
+#[cfg(feature = "chat-translated")]
 mod translate {
     use crate::attempt::exchange::{
         decode_whole, translated, untranslatable, Outbound, Translated,
@@ -139,8 +144,9 @@ mod translate {
     use crate::attempt::plan::Target;
     use crate::errors::ApiError;
     use crate::host::{ByteStream, Headers, HttpResponse};
+    use crate::table::Provider;
+    use crate::upstream::codec;
     use crate::upstream::Endpoint;
-    use crate::wire::anthropic::upstream;
     use crate::wire::canonical::stream::{replay, translate};
     use crate::wire::canonical::Request;
     use crate::wire::openai::{chat_request, chat_response};
@@ -186,6 +192,7 @@ mod translate {
 
         pub fn encode(
             &self,
+            provider: &Provider,
             endpoint: Endpoint,
             body: &[u8],
             target: &Target<'_>,
@@ -193,15 +200,20 @@ mod translate {
             if endpoint != Endpoint::ChatCompletions {
                 return Err(ApiError::bad_request(
                     None,
-                    "`anthropic` providers serve chat completions only (no embeddings).".to_owned(),
+                    format!(
+                        "`{}` providers serve chat completions only (no embeddings).",
+                        provider.kind.as_str()
+                    ),
                 ));
             }
             let (req, _) = self.request(body)?;
+            let (endpoint, body) =
+                codec::encode(provider.kind, req, target.model, target.max_tokens)?;
             Ok(Outbound {
-                endpoint: Endpoint::Messages,
+                endpoint,
                 method: "POST",
                 suffix: String::new(),
-                body: Bytes::from(upstream::encode(req, target.model, target.max_tokens)?),
+                body: Bytes::from(body),
                 stream: req.stream,
                 headers: Headers::new(),
             })
@@ -214,21 +226,23 @@ mod translate {
                 .is_some_and(|(_, u)| *u)
         }
 
-        pub fn stream_body(&self, model: &str, up: ByteStream) -> ByteStream {
+        pub fn stream_body(&self, provider: &Provider, model: &str, up: ByteStream) -> ByteStream {
             translate(
                 up,
-                upstream::StreamDecoder::new(),
+                codec::StreamDecoder::new(provider.kind, String::new(), model.to_owned()),
                 chat_response::StreamEncoder::new(model, self.created, self.include_usage()),
             )
         }
 
         pub async fn respond(
             &self,
+            provider: &Provider,
             model: &str,
             stream: bool,
             mut resp: HttpResponse,
         ) -> HttpResponse {
-            let answer = match decode_whole(&mut resp, upstream::response).await {
+            let kind = provider.kind;
+            let answer = match decode_whole(&mut resp, |v| codec::response(kind, v)).await {
                 Ok(a) => a,
                 Err(why) => return untranslatable(resp, &why),
             };

@@ -2,15 +2,15 @@
 //!
 //! [`MessagesExchange`] is the [`Exchange`] the attempt loop drives for a Messages request:
 //!
-//! - to an `anthropic` provider: the client's bytes with only `model` spliced (and
-//!   `max_tokens` lowered when the route caps it), `anthropic-version` / `anthropic-beta`
-//!   forwarded; the answer passes through untouched;
-//! - to any other kind (OpenAI-compatible, Azure, mock): decoded once into the canonical
-//!   request, encoded as chat completions per route, and the answer translated back —
+//! - to a provider that speaks Messages (`anthropic`): the client's bytes with only `model`
+//!   spliced (and `max_tokens` lowered when the route caps it), `anthropic-version` /
+//!   `anthropic-beta` forwarded; the answer passes through untouched;
+//! - to any other (OpenAI-compatible, Azure, mock): decoded once into the canonical request,
+//!   encoded by the kind's codec per route ([`codec`]), and the answer translated back —
 //!   streams event by event ([`translate`]), whole bodies at once.
 //!
-//! count_tokens goes to an `anthropic` provider's own endpoint when the model has one, and
-//! is otherwise estimated locally ([`count`]).
+//! count_tokens goes to the endpoint of a provider that speaks Messages when the model has
+//! one, and is otherwise estimated locally ([`count`]).
 
 use crate::attempt::exchange::{
     decode_whole, translated, untranslatable, Attempt, Exchange, Outbound, Translated,
@@ -22,13 +22,13 @@ use crate::gateway::runtime::Runtime;
 use crate::host::Host;
 use crate::host::{Body, ByteStream, Headers, HttpRequest, HttpResponse};
 use crate::log::RequestLog;
-use crate::table::{Kind, Provider};
+use crate::table::Provider;
+use crate::upstream::codec::{self, Speaks};
 use crate::upstream::Endpoint;
 use crate::wire::anthropic::{count, decode, encode};
 use crate::wire::canonical::stream::{replay, translate};
 use crate::wire::canonical::Request;
-use crate::wire::openai::chat_response;
-use crate::wire::openai::{chat_request, Routing};
+use crate::wire::openai::Routing;
 use bytes::Bytes;
 
 /// `POST /v1/messages` and `/v1/messages/count_tokens`.
@@ -43,19 +43,16 @@ pub async fn serve<H: Host>(
     let mut x = MessagesExchange::parse(endpoint, req, id)?;
     let model = x.routing.model.to_string();
     let mut resolved = rt.resolve_logged(&model, log)?;
-    let kind_of = |t: &Target<'_>| {
+    let counts = |t: &Target<'_>| {
         rt.gateway
             .providers
             .get(usize::from(t.provider))
-            .map(|p| p.kind)
+            .is_some_and(|p| speaks_messages(p) && crate::upstream::compiled(p.kind))
     };
     if endpoint == Endpoint::CountTokens {
-        // Anthropic upstreams count for real; otherwise the local estimate.
-        resolved
-            .targets
-            .retain(|t| kind_of(t) == Some(Kind::Anthropic));
-        let native = !resolved.targets.is_empty() && crate::upstream::compiled(Kind::Anthropic);
-        if !native {
+        // Upstreams that speak Messages count for real; otherwise the local estimate.
+        resolved.targets.retain(counts);
+        if resolved.targets.is_empty() {
             return count_locally(&x);
         }
     } else {
@@ -67,6 +64,10 @@ pub async fn serve<H: Host>(
         )?;
     }
     Ok(crate::attempt::forward::forward(&rt.engine, host, &x, resolved, log).await)
+}
+
+fn speaks_messages(provider: &Provider) -> bool {
+    codec::speaks(provider.kind) == Speaks::Messages
 }
 
 /// A Messages request on its way upstream.
@@ -109,7 +110,7 @@ impl<'a> MessagesExchange<'a> {
         &mut self,
         mut providers: impl Iterator<Item = &'p Provider>,
     ) -> Result<(), ApiError> {
-        if providers.any(|p| p.kind != Kind::Anthropic) {
+        if providers.any(|p| !speaks_messages(p)) {
             self.canonical = Some(decode::request(self.body)?);
         }
         Ok(())
@@ -157,7 +158,7 @@ impl Exchange for MessagesExchange<'_> {
         provider: &'static Provider,
         target: &Target<'_>,
     ) -> Result<Outbound, ApiError> {
-        if provider.kind == Kind::Anthropic {
+        if speaks_messages(provider) {
             return Ok(Outbound {
                 endpoint: self.endpoint,
                 method: "POST",
@@ -183,32 +184,38 @@ impl Exchange for MessagesExchange<'_> {
                 "the request was not decoded for translation".to_owned(),
             ));
         };
+        let (endpoint, body) = codec::encode(provider.kind, req, target.model, target.max_tokens)?;
         Ok(Outbound {
-            endpoint: Endpoint::ChatCompletions,
+            endpoint,
             method: "POST",
             suffix: String::new(),
-            body: Bytes::from(chat_request::encode(req, target.model, target.max_tokens)?),
+            body: Bytes::from(body),
             stream: req.stream,
             headers: Headers::new(),
         })
     }
 
     fn stream_body(&self, at: Attempt, upstream: ByteStream) -> ByteStream {
-        if at.provider.kind == Kind::Anthropic {
+        if speaks_messages(at.provider) {
             return upstream;
         }
         translate(
             upstream,
-            chat_response::StreamDecoder::new(self.id.clone(), self.routing.model.to_string()),
+            codec::StreamDecoder::new(
+                at.provider.kind,
+                self.id.clone(),
+                self.routing.model.to_string(),
+            ),
             self.stream_encoder(),
         )
     }
 
     async fn respond(&self, at: Attempt, mut resp: HttpResponse) -> HttpResponse {
-        if at.provider.kind == Kind::Anthropic {
+        if speaks_messages(at.provider) {
             return resp;
         }
-        let mut answer = match decode_whole(&mut resp, chat_response::response).await {
+        let kind = at.provider.kind;
+        let mut answer = match decode_whole(&mut resp, |v| codec::response(kind, v)).await {
             Ok(a) => a,
             Err(why) => return untranslatable(resp, &why),
         };

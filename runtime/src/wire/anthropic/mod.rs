@@ -7,17 +7,12 @@
 //! | [`encode`] | canonical response / events → Messages body / SSE |
 //! | [`errors`] | the `{"type":"error",...}` shape and re-shaping other errors into it |
 //! | [`count`] | the local token estimate behind count_tokens |
-//! | [`upstream`] | (`kind-anthropic`) talking Messages to an Anthropic upstream for other clients |
 //!
-//! What is gated: any gateway may receive Messages requests (clients pick the protocol, not
-//! the config), so the inbound side (decode, encode, errors, count, the chat translation it
-//! needs in `openai::chat_request` / `chat_response`) is always compiled. The `anthropic`
-//! upstream kind and everything only it needs (Messages encoding for other clients, the
-//! Messages response/stream decoder, chat encoding of its answers) is behind `kind-anthropic`.
+//! Nothing here is gated: any gateway may receive Messages requests (clients pick the
+//! protocol, not the config). Talking Messages *to* an Anthropic upstream for other clients
+//! is the `anthropic` kind's, in `upstream::anthropic::codec` (behind `kind-anthropic`).
 
 pub mod count;
 pub mod decode;
 pub mod encode;
 pub mod errors;
-#[cfg(feature = "kind-anthropic")]
-pub mod upstream;

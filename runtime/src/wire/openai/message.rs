@@ -2,9 +2,9 @@
 //! the text of a `content`, the reasoning of a message or delta, an assistant message built
 //! from canonical blocks.
 
-#[cfg(feature = "kind-anthropic")]
+#[cfg(feature = "chat-translated")]
 use crate::wire::canonical::Block;
-#[cfg(feature = "kind-anthropic")]
+#[cfg(feature = "chat-translated")]
 use serde_json::Map;
 use serde_json::Value;
 
@@ -34,7 +34,7 @@ pub fn reasoning_of(v: &Value) -> Option<&str> {
 /// The chat `assistant` message of a turn's blocks as a tree: the `message` of a translated
 /// `chat.completion` (`chat_response::encode`). Same members as
 /// `chat_request`'s `write_assistant`.
-#[cfg(feature = "kind-anthropic")]
+#[cfg(feature = "chat-translated")]
 pub fn assistant(blocks: &[Block]) -> Value {
     let mut text = String::new();
     let mut reasoning = String::new();

@@ -1,9 +1,9 @@
 //! The [`Exchange`] for `POST /v1/responses`: what each route is sent and how its answer
 //! becomes a Responses object or stream.
 //!
-//! - **Bridge** (the default): the canonical request goes to the route's upstream protocol
-//!   (chat completions for `openai`, `azure-openai` and `mock`; Messages for `anthropic`),
-//!   and the answer comes back through [`Encoder`]. A stored response is written to KV just
+//! - **Bridge** (the default): the canonical request goes out in the protocol the route's
+//!   upstream speaks (its kind's codec: chat completions for `openai`, `azure-openai` and
+//!   `mock`; Messages for `anthropic`), and the answer comes back through [`Encoder`]. A stored response is written to KV just
 //!   before its final event leaves, so a client that reads `response.completed` and at once
 //!   asks for the stored copy finds it.
 //! - **Native** (`responses: native` on the provider): the client's bytes go to the upstream's
@@ -19,10 +19,11 @@ use crate::errors::ApiError;
 use crate::gateway::endpoints::responses::store::{self, NativeHome};
 use crate::host::{Body, ByteStream, Headers, HttpResponse, Kv, LocalFuture, StreamError};
 use crate::table::Provider;
+use crate::upstream::codec;
 use crate::upstream::Endpoint;
 use crate::wire::canonical::stream::{replay, translate, Encode};
 use crate::wire::canonical::Request;
-use crate::wire::openai::{chat_request, chat_response, Routing};
+use crate::wire::openai::Routing;
 use crate::wire::responses::events::{Encoder, Finished, Head, Slot};
 use crate::wire::responses::tools::ToolMap;
 use bytes::Bytes;
@@ -141,30 +142,13 @@ impl Exchange for ResponsesExchange<'_> {
                 headers: Headers::new(),
             });
         }
-        #[cfg(feature = "kind-anthropic")]
-        if provider.kind == crate::table::Kind::Anthropic {
-            return Ok(Outbound {
-                endpoint: Endpoint::Messages,
-                method: "POST",
-                suffix: String::new(),
-                body: Bytes::from(crate::wire::anthropic::upstream::encode(
-                    &self.req,
-                    target.model,
-                    target.max_tokens,
-                )?),
-                stream: self.req.stream,
-                headers: Headers::new(),
-            });
-        }
+        let (endpoint, body) =
+            codec::encode(provider.kind, &self.req, target.model, target.max_tokens)?;
         Ok(Outbound {
-            endpoint: Endpoint::ChatCompletions,
+            endpoint,
             method: "POST",
             suffix: String::new(),
-            body: Bytes::from(chat_request::encode(
-                &self.req,
-                target.model,
-                target.max_tokens,
-            )?),
+            body: Bytes::from(body),
             stream: self.req.stream,
             headers: Headers::new(),
         })
@@ -179,19 +163,9 @@ impl Exchange for ResponsesExchange<'_> {
         let slot: Slot = Rc::new(RefCell::new(None));
         let shared = Rc::new(RefCell::new(self.encoder(true, Rc::clone(&slot))));
         let encoder = SharedEncoder(Rc::clone(&shared));
-        let translated = match provider.kind {
-            #[cfg(feature = "kind-anthropic")]
-            crate::table::Kind::Anthropic => translate(
-                upstream,
-                crate::wire::anthropic::upstream::StreamDecoder::new(),
-                encoder,
-            ),
-            _ => translate(
-                upstream,
-                chat_response::StreamDecoder::new(self.head.id.clone(), self.req.model.clone()),
-                encoder,
-            ),
-        };
+        let decoder =
+            codec::StreamDecoder::new(provider.kind, self.head.id.clone(), self.req.model.clone());
+        let translated = translate(upstream, decoder, encoder);
         Box::pin(SaveOnFinish {
             inner: translated,
             encoder: shared,
@@ -221,12 +195,7 @@ impl Exchange for ResponsesExchange<'_> {
             resp.body = Body::Bytes(raw);
             return resp;
         }
-        let decoded = decode_whole(&mut resp, |v| match provider.kind {
-            #[cfg(feature = "kind-anthropic")]
-            crate::table::Kind::Anthropic => crate::wire::anthropic::upstream::response(v),
-            _ => chat_response::response(v),
-        })
-        .await;
+        let decoded = decode_whole(&mut resp, |v| codec::response(provider.kind, v)).await;
         let answer = match decoded {
             Ok(a) => a,
             Err(why) => return untranslatable(resp, &why),

@@ -32,20 +32,12 @@ use crate::errors::ApiError;
 use crate::gateway::runtime::Runtime;
 use crate::host::{Body, Host, HttpRequest, HttpResponse, Kv};
 use crate::log::RequestLog;
-use crate::table::{Kind, Provider};
 use crate::wire::openai::Routing;
 use crate::wire::responses::{events, request};
 use bytes::Bytes;
 use exchange::{ResponsesExchange, Saving};
 use serde_json::{json, Value};
 use std::rc::Rc;
-
-/// Whether `provider` serves `/responses` itself (`responses: native`).
-/// Only `openai` upstreams: Azure's Responses API is per resource, not per deployment, and
-/// its URL does not follow from a deployment `base_url`.
-pub fn native(provider: &Provider) -> bool {
-    provider.native_responses && provider.kind == Kind::OpenAi
-}
 
 /// A fresh id with `prefix`: 128 random bits in hex.
 fn new_id<H: Host>(host: &H, prefix: &str) -> String {
@@ -126,7 +118,7 @@ pub async fn create<H: Host>(
         rt.gateway
             .providers
             .get(usize::from(t.provider))
-            .is_some_and(native)
+            .is_some_and(crate::upstream::codec::serves_responses)
     });
     let routing = if any_native {
         Some(Routing::parse(&req.body, None)?)
@@ -140,7 +132,7 @@ pub async fn create<H: Host>(
         saving,
         body: &req.body,
         routing,
-        native,
+        native: crate::upstream::codec::serves_responses,
         key,
     };
     Ok(crate::attempt::forward::forward(&rt.engine, host, &x, resolved, log).await)
@@ -184,7 +176,7 @@ async fn previous(
         rt.gateway
             .providers
             .get(usize::from(t.provider))
-            .is_some_and(|p| p.id == home.provider && native(p))
+            .is_some_and(|p| p.id == home.provider && crate::upstream::codec::serves_responses(p))
     });
     if resolved.targets.is_empty() {
         return Err(ApiError::bad_request(

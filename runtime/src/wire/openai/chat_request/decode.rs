@@ -1,5 +1,5 @@
 //! A chat completions request → [`canonical::Request`](crate::wire::canonical::Request), for an
-//! upstream that speaks another protocol (with `kind-anthropic`, the only kind that needs it).
+//! upstream that speaks another protocol (feature `chat-translated`, which such kinds enable).
 
 use crate::errors::ApiError;
 use crate::wire::canonical::{

@@ -19,8 +19,8 @@
 //!   `reasoning_effort` (low ≤ 4k budget, medium ≤ 16k, high above); streams ask for usage
 //!   (`stream_options.include_usage`) so the translated stream can report it.
 //!
-//! [`decode`] (with `kind-anthropic`, the only kind that needs chat requests in canonical
-//! form) reads a chat request for an Anthropic upstream.
+//! [`decode`] (feature `chat-translated`, enabled by the kinds that do not speak chat) reads a
+//! chat request for such an upstream.
 //!
 //! [`canonical::Request`]: crate::wire::canonical::Request
 
@@ -700,9 +700,9 @@ impl Cleaner<'_> {
     }
 }
 
-#[cfg(feature = "kind-anthropic")]
+#[cfg(feature = "chat-translated")]
 mod decode;
-#[cfg(feature = "kind-anthropic")]
+#[cfg(feature = "chat-translated")]
 pub use decode::decode;
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
-//! Canonical responses and events → OpenAI chat completions (with `kind-anthropic`: chat
-//! clients of Anthropic upstreams): [`encode`] for a whole `chat.completion`, [`StreamEncoder`]
+//! Canonical responses and events → OpenAI chat completions (feature `chat-translated`:
+//! chat clients of upstreams that speak another protocol): [`encode`] for a whole `chat.completion`, [`StreamEncoder`]
 //! for `chat.completion.chunk` SSE.
 
 use crate::wire::canonical::{BlockStart, Delta, Event, Response, Stop, Usage};

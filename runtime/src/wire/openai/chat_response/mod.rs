@@ -21,7 +21,8 @@
 //! tree: a stream has one chunk per token or so, and building a tree for each was most of
 //! a translated stream's cost. The view reads every member as leniently as the tree did.
 //!
-//! Encoding (with `kind-anthropic`, for chat clients of Anthropic upstreams): [`encode`] and
+//! Encoding (feature `chat-translated`, for chat clients of upstreams that speak another
+//! protocol): [`encode`] and
 //! [`StreamEncoder`].
 
 use crate::wire::canonical::stream::Decode;
@@ -477,9 +478,9 @@ impl Decode for StreamDecoder {
 
 mod view;
 
-#[cfg(feature = "kind-anthropic")]
+#[cfg(feature = "chat-translated")]
 mod encode;
-#[cfg(feature = "kind-anthropic")]
+#[cfg(feature = "chat-translated")]
 pub use encode::{encode, StreamEncoder};
 
 #[cfg(test)]

@@ -4,7 +4,10 @@
 //! be given with or without the trailing `/v1`.
 //!
 //! The body is what the exchange made of the request: the client's own bytes with the model
-//! spliced (Messages clients), or a translation (OpenAI chat clients, `openai::inbound`).
+//! spliced (Messages clients), or the canonical request in Messages ([`codec`], for chat and
+//! Responses clients).
+
+pub mod codec;
 
 use crate::host::HttpRequest;
 use crate::upstream::call::Call;

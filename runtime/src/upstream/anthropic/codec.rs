@@ -1,5 +1,5 @@
-//! Talking Messages to an Anthropic upstream on behalf of another protocol's client
-//! (`kind-anthropic`): canonical request → Messages body, Messages answer → canonical.
+//! Talking Messages to an Anthropic upstream on behalf of another protocol's client:
+//! canonical request → Messages body, Messages answer → canonical.
 //!
 //! - [`encode`]: `max_tokens` is required by Messages (default [`DEFAULT_MAX_TOKENS`], then
 //!   the route's cap); with thinking on, the budget stays below `max_tokens` and sampling
