@@ -181,6 +181,23 @@ pub enum Source {
     Text(String),
 }
 
+impl Source {
+    /// `data:<media type>;base64,<data>` → a base64 source; `None` for any other URL.
+    pub fn of_data_url(url: &str) -> Option<Source> {
+        let (meta, data) = url.strip_prefix("data:")?.split_once(',')?;
+        let media_type = meta.strip_suffix(";base64")?;
+        Some(Source::Base64 {
+            media_type: media_type.to_owned(),
+            data: data.to_owned(),
+        })
+    }
+
+    /// A data URL → base64 source; anything else → URL.
+    pub fn of_url(url: &str) -> Source {
+        Source::of_data_url(url).unwrap_or_else(|| Source::Url(url.to_owned()))
+    }
+}
+
 /// A tool the model may call.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tool {
@@ -274,6 +291,33 @@ pub struct Usage {
     pub cache_write: Option<u64>,
     /// Reasoning tokens, when the upstream reports them (part of `output`).
     pub reasoning: Option<u64>,
+}
+
+/// The counts of an OpenAI `usage` object, as read from a body or a stream chunk.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OpenAiCounts {
+    pub prompt_tokens: Option<u64>,
+    /// `prompt_tokens_details.cached_tokens`, or DeepSeek's `prompt_cache_hit_tokens`.
+    pub cached_tokens: Option<u64>,
+    pub completion_tokens: Option<u64>,
+    /// `completion_tokens_details.reasoning_tokens`.
+    pub reasoning_tokens: Option<u64>,
+}
+
+impl From<OpenAiCounts> for Usage {
+    /// OpenAI counts cached tokens inside `prompt_tokens`; here they move out of `input`.
+    fn from(c: OpenAiCounts) -> Usage {
+        Usage {
+            input: c
+                .prompt_tokens
+                .unwrap_or(0)
+                .saturating_sub(c.cached_tokens.unwrap_or(0)),
+            output: c.completion_tokens.unwrap_or(0),
+            cache_read: c.cached_tokens,
+            cache_write: None,
+            reasoning: c.reasoning_tokens,
+        }
+    }
 }
 
 /// A response as a stream of events (see the module docs for the ordering contract).

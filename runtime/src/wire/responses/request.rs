@@ -513,7 +513,7 @@ fn parts(content: Option<&Value>) -> Result<Vec<Block>, ApiError> {
                     .get("image_url")
                     .and_then(|u| u.as_str().or_else(|| u.get("url").and_then(Value::as_str)));
                 match url {
-                    Some(url) => out.push(Block::Image(source_of(url))),
+                    Some(url) => out.push(Block::Image(Source::of_url(url))),
                     None => {
                         return Err(bad_item(
                             "`input_image` parts need an `image_url` (a URL or a data: URL); \
@@ -527,7 +527,7 @@ fn parts(content: Option<&Value>) -> Result<Vec<Block>, ApiError> {
                 let data = p.get("file_data").and_then(Value::as_str);
                 match data {
                     Some(d) => out.push(Block::Document {
-                        source: match source_of(d) {
+                        source: match Source::of_url(d) {
                             Source::Url(raw) => Source::Base64 {
                                 media_type: "application/pdf".to_owned(),
                                 data: raw,
@@ -553,22 +553,6 @@ fn parts(content: Option<&Value>) -> Result<Vec<Block>, ApiError> {
         }
     }
     Ok(out)
-}
-
-/// A data URL → base64 source; anything else → URL.
-fn source_of(url: &str) -> Source {
-    if let Some((meta, data)) = url
-        .strip_prefix("data:")
-        .and_then(|rest| rest.split_once(','))
-    {
-        if let Some(media_type) = meta.strip_suffix(";base64") {
-            return Source::Base64 {
-                media_type: media_type.to_owned(),
-                data: data.to_owned(),
-            };
-        }
-    }
-    Source::Url(url.to_owned())
 }
 
 /// The item as stored and listed by `input_items`: with `type`, an `id`, a `status`, and

@@ -208,15 +208,13 @@ fn user_blocks(content: Option<&Value>) -> Result<Vec<Block>, ApiError> {
                     .pointer("/image_url/url")
                     .and_then(Value::as_str)
                     .unwrap_or_default();
-                out.push(Block::Image(
-                    data_url(url).unwrap_or_else(|| Source::Url(url.to_owned())),
-                ));
+                out.push(Block::Image(Source::of_url(url)));
             }
             Some("file") => {
                 let data = p
                     .pointer("/file/file_data")
                     .and_then(Value::as_str)
-                    .and_then(data_url);
+                    .and_then(Source::of_data_url);
                 let Some(source) = data else {
                     return Err(ApiError::bad_request(
                         Some("messages"),
@@ -244,15 +242,4 @@ fn user_blocks(content: Option<&Value>) -> Result<Vec<Block>, ApiError> {
         }
     }
     Ok(out)
-}
-
-/// `data:<media type>;base64,<data>` → a base64 source.
-fn data_url(url: &str) -> Option<Source> {
-    let rest = url.strip_prefix("data:")?;
-    let (meta, data) = rest.split_once(',')?;
-    let media_type = meta.strip_suffix(";base64")?;
-    Some(Source::Base64 {
-        media_type: media_type.to_owned(),
-        data: data.to_owned(),
-    })
 }

@@ -26,7 +26,9 @@
 //! [`StreamEncoder`].
 
 use crate::wire::canonical::stream::Decode;
-use crate::wire::canonical::{Block, BlockStart, Delta, Event, Response, Stop, Usage};
+use crate::wire::canonical::{
+    Block, BlockStart, Delta, Event, OpenAiCounts, Response, Stop, Usage,
+};
 use crate::wire::openai::message::reasoning_of;
 use crate::wire::sse;
 use serde_json::Value;
@@ -113,15 +115,12 @@ fn stop_of(finish: Option<&str>, matched: Option<&str>, made_calls: bool) -> Sto
 /// OpenAI usage → canonical (cached prompt tokens moved out of `input`).
 pub fn usage_of(u: &Value) -> Usage {
     let n = |p: &str| u.pointer(p).and_then(Value::as_u64);
-    let prompt = n("/prompt_tokens").unwrap_or(0);
-    let cached = n("/prompt_tokens_details/cached_tokens").or(n("/prompt_cache_hit_tokens"));
-    Usage {
-        input: prompt.saturating_sub(cached.unwrap_or(0)),
-        output: n("/completion_tokens").unwrap_or(0),
-        cache_read: cached,
-        cache_write: None,
-        reasoning: n("/completion_tokens_details/reasoning_tokens"),
-    }
+    Usage::from(OpenAiCounts {
+        prompt_tokens: n("/prompt_tokens"),
+        cached_tokens: n("/prompt_tokens_details/cached_tokens").or(n("/prompt_cache_hit_tokens")),
+        completion_tokens: n("/completion_tokens"),
+        reasoning_tokens: n("/completion_tokens_details/reasoning_tokens"),
+    })
 }
 
 /// Which block is open.

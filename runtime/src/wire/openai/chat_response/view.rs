@@ -121,24 +121,21 @@ pub struct Reasoning<'a> {
 impl Usage<'_> {
     /// OpenAI usage → canonical (cached prompt tokens moved out of `input`).
     pub fn canonical(&self) -> crate::wire::canonical::Usage {
-        let prompt = self.prompt_tokens.as_u64().unwrap_or(0);
-        let cached = self
-            .prompt_tokens_details
-            .0
-            .as_ref()
-            .and_then(|d| d.cached_tokens.as_u64())
-            .or(self.prompt_cache_hit_tokens.as_u64());
-        crate::wire::canonical::Usage {
-            input: prompt.saturating_sub(cached.unwrap_or(0)),
-            output: self.completion_tokens.as_u64().unwrap_or(0),
-            cache_read: cached,
-            cache_write: None,
-            reasoning: self
+        crate::wire::canonical::Usage::from(crate::wire::canonical::OpenAiCounts {
+            prompt_tokens: self.prompt_tokens.as_u64(),
+            cached_tokens: self
+                .prompt_tokens_details
+                .0
+                .as_ref()
+                .and_then(|d| d.cached_tokens.as_u64())
+                .or(self.prompt_cache_hit_tokens.as_u64()),
+            completion_tokens: self.completion_tokens.as_u64(),
+            reasoning_tokens: self
                 .completion_tokens_details
                 .0
                 .as_ref()
                 .and_then(|d| d.reasoning_tokens.as_u64()),
-        }
+        })
     }
 }
 
