@@ -184,6 +184,7 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("wire/canonical/stream.rs"),
     ),
     ("src/wire/error_body.rs", include_str!("wire/error_body.rs")),
+    ("src/wire/lenient.rs", include_str!("wire/lenient.rs")),
     ("src/wire/mod.rs", include_str!("wire/mod.rs")),
     (
         "src/wire/openai/chat_request/decode.rs",

@@ -5,6 +5,7 @@
 pub mod anthropic;
 pub mod canonical;
 pub mod error_body;
+pub mod lenient;
 pub mod openai;
 pub mod percent;
 pub mod responses;

@@ -12,10 +12,10 @@
 //! 400 naming it, never a silent drop.
 
 use crate::errors::ApiError;
-use crate::wire::canonical::raw::{self, List, Members, Obj};
 use crate::wire::canonical::{
     Block, Message, RawJson, Request, Role, Source, Thinking, Tool, ToolChoice,
 };
+use crate::wire::lenient::{self, List, Members, Obj};
 use serde::de::MapAccess;
 use serde_json::{Map, Value};
 
@@ -56,7 +56,7 @@ impl<'de> Members<'de> for Body {
             "stream" => &mut self.stream,
             "stop_sequences" => &mut self.stop_sequences,
             "thinking" => &mut self.thinking,
-            _ => return raw::skip(map),
+            _ => return lenient::skip(map),
         };
         *slot = Some(map.next_value()?);
         Ok(())
@@ -79,7 +79,7 @@ impl<'de> Members<'de> for ToolIn {
             "name" => self.name = Some(map.next_value()?),
             "description" => self.description = Some(map.next_value()?),
             "input_schema" => self.input_schema = Some(map.next_value()?),
-            _ => raw::skip(map)?,
+            _ => lenient::skip(map)?,
         }
         Ok(())
     }
@@ -87,7 +87,8 @@ impl<'de> Members<'de> for ToolIn {
 
 /// Decodes a Messages request body.
 pub fn request(body: &[u8]) -> Result<Request, ApiError> {
-    let Some(mut obj) = raw::body::<Body>(body).map_err(|e| ApiError::bad_json(&e.to_string()))?
+    let Some(mut obj) =
+        lenient::body::<Body>(body).map_err(|e| ApiError::bad_json(&e.to_string()))?
     else {
         return Err(ApiError::bad_json("the body is not a JSON object"));
     };

@@ -1,23 +1,15 @@
-//! JSON kept as text, and one-pass readers of the request bodies that keep it.
+//! JSON kept as text ([`RawJson`]), and JSON written straight into bytes ([`Writer`]).
 //!
 //! Big parts of a request pass through a translation unchanged (tool schemas: ~15 KB in a
 //! Claude Code request). Parsing them into a `serde_json::Value` tree only to serialize the
 //! tree again costs an allocation per node and a copy per string; in wasm that was most of a
-//! translated request's CPU. [`RawJson`] holds such a part as the client's JSON text, and the
-//! decoders read a body in one pass with [`Obj`] / [`List`]: typed slots for the members they
-//! use, everything else skipped without building anything.
-//!
-//! The readers never fail on a value of the wrong *type* (they record it as
-//! [`Obj::Other`] / [`List::Other`]): each decoder still checks the types itself, in the same
-//! order as before, so its 400s name the same parameter with the same message. Only JSON
-//! syntax errors come out of the parse.
+//! translated request's CPU. [`RawJson`] holds such a part as the client's JSON text; the
+//! decoders that keep it read bodies through `wire::lenient`.
 
-use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use serde::{Serialize, Serializer};
 use serde_json::value::RawValue;
 use serde_json::Value;
-use std::borrow::Cow;
-use std::fmt;
 
 /// A JSON value as text (valid JSON, as the client wrote it or as we serialized it).
 #[derive(Debug, Clone)]
@@ -77,152 +69,6 @@ impl<'de> Deserialize<'de> for RawJson {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         Box::<RawValue>::deserialize(d).map(RawJson)
     }
-}
-
-/// The members of a JSON object a decoder reads. `member` deserializes the value of each key
-/// it wants into its slot (a repeated key overwrites, as in a map) and skips the rest with
-/// [`skip`].
-pub trait Members<'de>: Default {
-    fn member<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error>;
-}
-
-/// Skips the value of a member nobody reads (nothing is built or copied).
-pub fn skip<'de, A: MapAccess<'de>>(map: &mut A) -> Result<(), A::Error> {
-    map.next_value::<IgnoredAny>().map(|_| ())
-}
-
-/// A value that should be an object with members `T`.
-#[derive(Debug)]
-pub enum Obj<T> {
-    Object(T),
-    Null,
-    /// Any other type.
-    Other,
-}
-
-/// A value that should be an array of `T`.
-#[derive(Debug)]
-pub enum List<T> {
-    Items(Vec<T>),
-    Null,
-    /// Any other type.
-    Other,
-}
-
-/// An object key, borrowed from the body unless it has escapes.
-struct Key<'de>(Cow<'de, str>);
-
-impl<'de> Deserialize<'de> for Key<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Key<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string key")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(v)))
-            }
-        }
-        d.deserialize_str(V)
-    }
-}
-
-/// Visits any JSON value; `T` says what to make of arrays and objects, everything else is
-/// `other` (`null` is `null`).
-macro_rules! scalar_visits {
-    ($out:ty, $null:expr, $other:expr) => {
-        fn visit_bool<E: de::Error>(self, _: bool) -> Result<$out, E> {
-            Ok($other)
-        }
-        fn visit_i64<E: de::Error>(self, _: i64) -> Result<$out, E> {
-            Ok($other)
-        }
-        fn visit_u64<E: de::Error>(self, _: u64) -> Result<$out, E> {
-            Ok($other)
-        }
-        fn visit_f64<E: de::Error>(self, _: f64) -> Result<$out, E> {
-            Ok($other)
-        }
-        fn visit_str<E: de::Error>(self, _: &str) -> Result<$out, E> {
-            Ok($other)
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<$out, E> {
-            Ok($null)
-        }
-        fn visit_none<E: de::Error>(self) -> Result<$out, E> {
-            Ok($null)
-        }
-    };
-}
-
-impl<'de, T: Members<'de>> Deserialize<'de> for Obj<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<T>(std::marker::PhantomData<T>);
-        impl<'de, T: Members<'de>> Visitor<'de> for V<T> {
-            type Value = Obj<T>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-            scalar_visits!(Obj<T>, Obj::Null, Obj::Other);
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Obj<T>, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(Obj::Other)
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Obj<T>, A::Error> {
-                let mut out = T::default();
-                while let Some(Key(k)) = map.next_key::<Key<'de>>()? {
-                    out.member(&k, &mut map)?;
-                }
-                Ok(Obj::Object(out))
-            }
-        }
-        d.deserialize_any(V(std::marker::PhantomData))
-    }
-}
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for List<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<T>(std::marker::PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
-            type Value = List<T>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-            scalar_visits!(List<T>, List::Null, List::Other);
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<List<T>, A::Error> {
-                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-                while let Some(item) = seq.next_element::<T>()? {
-                    out.push(item);
-                }
-                Ok(List::Items(out))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<List<T>, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(List::Other)
-            }
-        }
-        d.deserialize_any(V(std::marker::PhantomData))
-    }
-}
-
-/// Reads a whole body as `T` in one pass. `Ok(None)`: valid JSON but not an object. The
-/// error is serde_json's, as a parse into a `Value` would give it (syntax, trailing
-/// characters).
-pub fn body<'de, T: Members<'de>>(body: &'de [u8]) -> Result<Option<T>, serde_json::Error> {
-    let mut de = serde_json::Deserializer::from_slice(body);
-    let obj = Obj::<T>::deserialize(&mut de)?;
-    de.end()?;
-    Ok(match obj {
-        Obj::Object(t) => Some(t),
-        Obj::Null | Obj::Other => None,
-    })
 }
 
 /// Whether any of the eight bytes of `w` is a control character, `"` or `\\` (the classic
@@ -401,36 +247,6 @@ impl Writer {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-
-    #[derive(Default, Debug)]
-    struct Two {
-        a: Option<Value>,
-        b: Option<RawJson>,
-    }
-
-    impl<'de> Members<'de> for Two {
-        fn member<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-            match key {
-                "a" => self.a = Some(map.next_value()?),
-                "b" => self.b = Some(map.next_value()?),
-                _ => skip(map)?,
-            }
-            Ok(())
-        }
-    }
-
-    #[test]
-    fn reads_wanted_members_last_one_wins() {
-        let t: Two = body(br#"{"a":1,"x":{"deep":[1,2]},"b": {"k" : [true]},"\u0061":2}"#)
-            .unwrap()
-            .unwrap();
-        assert_eq!(t.a, Some(serde_json::json!(2)));
-        assert_eq!(t.b.unwrap().get(), r#"{"k" : [true]}"#);
-        assert!(body::<Two>(b"[1]").unwrap().is_none());
-        assert!(body::<Two>(b"\"s\"").unwrap().is_none());
-        assert!(body::<Two>(br#"{"a":}"#).is_err());
-        assert!(body::<Two>(br#"{"a":1} x"#).is_err());
-    }
 
     #[test]
     fn strings_escape_like_serde_json() {

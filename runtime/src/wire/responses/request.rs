@@ -23,8 +23,9 @@
 
 use super::tools::{self, ToolMap, Tools};
 use crate::errors::ApiError;
-use crate::wire::canonical::raw::{self, Members, Writer};
+use crate::wire::canonical::raw::Writer;
 use crate::wire::canonical::{Block, Format, Message, Request, Role, Source, Thinking};
+use crate::wire::lenient::{self, Members};
 use serde::de::MapAccess;
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
@@ -91,7 +92,7 @@ impl<'de> Members<'de> for Known<'de> {
             self.obj.insert(key.to_owned(), map.next_value()?);
             Ok(())
         } else {
-            raw::skip(map)
+            lenient::skip(map)
         }
     }
 }
@@ -101,7 +102,7 @@ pub fn parse(body: &[u8]) -> Result<Parsed, ApiError> {
     let Some(Known {
         mut obj,
         tools: raw_tools,
-    }) = raw::body::<Known>(body).map_err(|e| ApiError::bad_json(&e.to_string()))?
+    }) = lenient::body::<Known>(body).map_err(|e| ApiError::bad_json(&e.to_string()))?
     else {
         return Err(ApiError::bad_json("the body is not a JSON object"));
     };

@@ -11,8 +11,8 @@
 //! what a client sending them to a model that lacks them would see from OpenAI too.
 
 use crate::errors::ApiError;
-use crate::wire::canonical::raw::{self, List, Members, Obj};
 use crate::wire::canonical::{RawJson, Tool, ToolChoice};
+use crate::wire::lenient::{self, List, Members, Obj};
 use serde::de::MapAccess;
 use serde_json::{json, Value};
 
@@ -116,9 +116,9 @@ impl<'de> Members<'de> for ToolIn {
             "tools" => self.tools = Some(map.next_value()?),
             "strict" => {
                 self.has_strict = true;
-                raw::skip(map)?;
+                lenient::skip(map)?;
             }
-            _ => raw::skip(map)?,
+            _ => lenient::skip(map)?,
         }
         Ok(())
     }

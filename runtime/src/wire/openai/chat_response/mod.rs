@@ -231,14 +231,13 @@ impl StreamDecoder {
             out.push(Event::Error { message });
             return;
         }
-        if let Some(u) = &c.usage.0 {
+        if let Some(u) = &c.usage {
             self.usage = u.canonical();
         }
-        let Some(choice) = c.choices.0 else {
+        let Some(choice) = c.choice else {
             return;
         };
-        let choice = choice.0.unwrap_or_default();
-        if let Some(delta) = choice.delta.0 {
+        if let Some(delta) = choice.delta {
             let (reasoning, content, calls) = delta.into_parts();
             if let Some(r) = reasoning {
                 self.text(r, true, out);
@@ -247,7 +246,7 @@ impl StreamDecoder {
                 self.text(t, false, out);
             }
             for call in calls {
-                self.tool_fragment(call.0.unwrap_or_default(), out);
+                self.tool_fragment(call, out);
             }
         }
         if let Some(reason) = choice.finish_reason.as_str() {
@@ -296,9 +295,9 @@ impl StreamDecoder {
 
     fn tool_fragment(&mut self, call: view::Call<'_>, out: &mut Vec<Event>) {
         let upstream_index = call.index.as_u64().unwrap_or(0);
-        let (name, args) = match call.function.0 {
+        let (name, args) = match call.function {
             Some(f) => (f.name, f.arguments.into_str().unwrap_or_default()),
-            None => (view::Json::Absent, Cow::Borrowed("")),
+            None => (crate::wire::lenient::Json::Absent, Cow::Borrowed("")),
         };
         let slot = match self
             .tools
@@ -440,20 +439,9 @@ impl Decode for StreamDecoder {
             out.push(Event::Error { message });
             return;
         }
-        match serde_json::from_str::<view::Obj<view::Chunk<'_>>>(data) {
-            Ok(c) => self.chunk(c.0.unwrap_or_default(), data, out),
-            // Not JSON (ignored), or a chunk repeating a key the view reads: as a tree, the
-            // last of the repeated keys wins, as it always did; read the view from the
-            // tree's text (one reader of the view in the binary, not two).
-            Err(_) => {
-                let Ok(v) = serde_json::from_str::<Value>(data) else {
-                    return;
-                };
-                let text = v.to_string();
-                if let Ok(c) = serde_json::from_str::<view::Obj<view::Chunk<'_>>>(&text) {
-                    self.chunk(c.0.unwrap_or_default(), data, out);
-                }
-            }
+        // Not JSON: ignored. Valid JSON that is not an object: an empty chunk.
+        if let Ok(c) = crate::wire::lenient::body::<view::Chunk<'_>>(data.as_bytes()) {
+            self.chunk(c.unwrap_or_default(), data, out);
         }
     }
 
