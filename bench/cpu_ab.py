@@ -44,14 +44,15 @@ def ticks(pid: int) -> int:
 
 
 def wait_up(port: int) -> None:
-    for _ in range(200):
+    # Up to a minute: several workerds start at once on one pinned core.
+    for _ in range(600):
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
             return
         except urllib.error.HTTPError:
             return
         except OSError:
-            time.sleep(0.05)
+            time.sleep(0.1)
     raise SystemExit(f"workerd on port {port} did not come up")
 
 

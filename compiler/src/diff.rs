@@ -228,6 +228,10 @@ fn gateway_changes(old: &Routing, new: &Routing, out: &mut Vec<RoutingChange>) {
             ),
         );
     }
+    store_changes(old, new, out);
+}
+
+fn store_changes(old: &Routing, new: &Routing, out: &mut Vec<RoutingChange>) {
     match (&old.responses_store, &new.responses_store) {
         (None, Some(s)) => push(
             out,

@@ -113,6 +113,14 @@ pub fn starter(words: &[String], opts: &Options) -> Result<String, String> {
     );
     let _ = writeln!(y, "name: {}\n", scalar(&opts.name));
 
+    write_auth(&mut y, &real);
+    write_providers(&mut y, &chosen);
+    write_models(&mut y, &chosen, &real);
+    Ok(y)
+}
+
+/// `auth`: open (commented out) when only the mock is configured, else one gateway key.
+fn write_auth(y: &mut String, real: &[&Known]) {
     if real.is_empty() {
         y.push_str(
             "# Who may call the gateway. The mock provider costs nothing, so this starter is open; once\n\
@@ -130,14 +138,17 @@ pub fn starter(words: &[String], opts: &Options) -> Result<String, String> {
              auth:\n  keys: [{ secret: GATEWAY_KEY }]\n\n",
         );
     }
+}
 
+/// `providers`, one per chosen provider with its key's secret name.
+fn write_providers(y: &mut String, chosen: &[&Known]) {
     y.push_str(
         "# Upstream providers by id. A route names one by id; clients can also pick one directly with\n\
          # \"model\": \"MODEL#PROVIDER\". `kind` is the protocol: openai (any OpenAI-compatible API),\n\
          # azure-openai, anthropic, or mock.\n\
          providers:\n",
     );
-    for k in &chosen {
+    for k in chosen {
         let _ = writeln!(y, "  # {}", k.about);
         let _ = writeln!(y, "  {}:", key(k.id));
         let _ = writeln!(y, "    kind: {}", k.kind);
@@ -157,18 +168,22 @@ pub fn starter(words: &[String], opts: &Options) -> Result<String, String> {
         }
     }
     y.push('\n');
+}
 
+/// `models`: one public name per provider, and `default` over every real one when there are
+/// several.
+fn write_models(y: &mut String, chosen: &[&Known], real: &[&Known]) {
     y.push_str(
         "# Public model names clients send in \"model\", each with the routes that can serve it.\n\
          # strategy: random (default) | round-robin | weighted (by each route's weight) | priority\n\
          # (first healthy route in order). A route that fails (429, 5xx, timeout) falls over to the next.\n\
          models:\n",
     );
-    for k in &chosen {
+    for k in chosen {
         let public = if k.kind == "mock" {
             "demo".to_string()
         } else {
-            public_name(k, &real)
+            public_name(k, real)
         };
         let _ = writeln!(y, "  {}:", key(&public));
         let _ = writeln!(y, "    routes:");
@@ -182,7 +197,7 @@ pub fn starter(words: &[String], opts: &Options) -> Result<String, String> {
     if real.len() > 1 {
         y.push_str("  # One name over several providers: the first that answers wins, the others are the fallback.\n");
         y.push_str("  default:\n    strategy: priority\n    routes:\n");
-        for k in &real {
+        for k in real {
             let _ = writeln!(
                 y,
                 "      - {{ provider: {}, model: {} }}",
@@ -191,7 +206,6 @@ pub fn starter(words: &[String], opts: &Options) -> Result<String, String> {
             );
         }
     }
-    Ok(y)
 }
 
 /// The public model name for a provider's starter route: the upstream model's last path part

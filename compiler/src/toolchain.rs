@@ -190,8 +190,24 @@ fn run_install(program: &str, args: &[&str], cwd: Option<&Path>) -> Result<(), T
 /// missing tool is an error that says what to run).
 pub fn ensure(install: bool) -> Result<Tools, ToolError> {
     let cargo_bin = cargo_bin_dir();
+    check_node()?;
+    ensure_wasm_target(install)?;
+    let wasm_bindgen = cargo_bin.join("wasm-bindgen");
+    ensure_wasm_bindgen(&wasm_bindgen, install)?;
+    let worker_build = cargo_bin.join("worker-build");
+    ensure_worker_build(&worker_build, install)?;
+    let tools = Tools {
+        cargo_bin,
+        worker_build,
+        wasm_bindgen,
+        tools_dir: tools_dir(),
+    };
+    ensure_wrangler(&tools, install)?;
+    Ok(tools)
+}
 
-    // Node.js (for wrangler): checked, never installed.
+/// Node.js (for wrangler): checked, never installed.
+fn check_node() -> Result<(), ToolError> {
     let node = output_of(Path::new("node"), &["--version"]).ok_or_else(|| ToolError {
         what: "node not found (wrangler needs Node.js)".into(),
         fix: format!("install Node.js {MIN_NODE_MAJOR} or newer with npm"),
@@ -208,8 +224,10 @@ pub fn ensure(install: bool) -> Result<Tools, ToolError> {
             fix: format!("install Node.js {MIN_NODE_MAJOR} or newer"),
         });
     }
+    Ok(())
+}
 
-    // 1. wasm target.
+fn ensure_wasm_target(install: bool) -> Result<(), ToolError> {
     let step = Step::start("rust target wasm32-unknown-unknown");
     let installed =
         output_of(Path::new("rustup"), &["target", "list", "--installed"]).unwrap_or_default();
@@ -227,12 +245,14 @@ pub fn ensure(install: bool) -> Result<Tools, ToolError> {
             "rustup target add wasm32-unknown-unknown",
         ));
     }
+    Ok(())
+}
 
-    // 2. wasm-bindgen-cli (must equal the crate version the generated Cargo.toml pins).
-    let wasm_bindgen = cargo_bin.join("wasm-bindgen");
+/// wasm-bindgen-cli, which must equal the crate version the generated Cargo.toml pins.
+fn ensure_wasm_bindgen(wasm_bindgen: &Path, install: bool) -> Result<(), ToolError> {
     let step = Step::start(&format!("wasm-bindgen-cli {WASM_BINDGEN_VERSION}"));
     let want = format!("wasm-bindgen {WASM_BINDGEN_VERSION}");
-    if output_of(&wasm_bindgen, &["--version"]).as_deref() == Some(want.as_str()) {
+    if output_of(wasm_bindgen, &["--version"]).as_deref() == Some(want.as_str()) {
         step.done("installed");
     } else if install {
         eprintln!("    installing (about 3 minutes the first time)");
@@ -255,11 +275,12 @@ pub fn ensure(install: bool) -> Result<Tools, ToolError> {
             &format!("cargo install wasm-bindgen-cli --version {WASM_BINDGEN_VERSION} --force"),
         ));
     }
+    Ok(())
+}
 
-    // 3. worker-build.
-    let worker_build = cargo_bin.join("worker-build");
+fn ensure_worker_build(worker_build: &Path, install: bool) -> Result<(), ToolError> {
     let step = Step::start(&format!("worker-build {WORKER_VERSION}"));
-    if output_of(&worker_build, &["--version"]).is_some_and(|v| v.contains(WORKER_VERSION)) {
+    if output_of(worker_build, &["--version"]).is_some_and(|v| v.contains(WORKER_VERSION)) {
         step.done("installed");
     } else if install {
         eprintln!("    installing (about 5 minutes the first time)");
@@ -282,45 +303,23 @@ pub fn ensure(install: bool) -> Result<Tools, ToolError> {
             &format!("cargo install worker-build --version {WORKER_VERSION} --locked"),
         ));
     }
+    Ok(())
+}
 
-    // 4. wrangler, in the shared tools dir.
-    let tools_dir = tools_dir();
+/// wrangler (and its esbuild), in the shared tools dir.
+fn ensure_wrangler(tools: &Tools, install: bool) -> Result<(), ToolError> {
+    let tools_dir = &tools.tools_dir;
     let step = Step::start(&format!(
         "wrangler {WRANGLER_VERSION} (in {})",
         tools_dir.display()
     ));
-    let tools = Tools {
-        cargo_bin,
-        worker_build,
-        wasm_bindgen,
-        tools_dir: tools_dir.clone(),
-    };
-    if installed_wrangler(&tools_dir).as_deref() == Some(WRANGLER_VERSION)
+    if installed_wrangler(tools_dir).as_deref() == Some(WRANGLER_VERSION)
         && tools.esbuild().exists()
     {
         step.done("installed");
-    } else if install {
-        std::fs::create_dir_all(&tools_dir).map_err(|e| ToolError {
-            what: format!("cannot create {}: {e}", tools_dir.display()),
-            fix: "set APEXC_TOOLS_DIR to a writable directory".into(),
-        })?;
-        let manifest = format!(
-            "{{ \"private\": true, \"description\": \"tools shared by apexc's generated workers\", \"devDependencies\": {{ \"wrangler\": \"{WRANGLER_VERSION}\" }} }}\n"
-        );
-        std::fs::write(tools_dir.join("package.json"), manifest).map_err(|e| ToolError {
-            what: format!(
-                "cannot write {}: {e}",
-                tools_dir.join("package.json").display()
-            ),
-            fix: "set APEXC_TOOLS_DIR to a writable directory".into(),
-        })?;
-        run_install(
-            "npm",
-            &["install", "--no-audit", "--no-fund", "--loglevel=error"],
-            Some(&tools_dir),
-        )?;
-        step.done("installed now");
-    } else {
+        return Ok(());
+    }
+    if !install {
         return Err(missing(
             &format!("wrangler {WRANGLER_VERSION}"),
             &format!(
@@ -329,7 +328,27 @@ pub fn ensure(install: bool) -> Result<Tools, ToolError> {
             ),
         ));
     }
-    Ok(tools)
+    std::fs::create_dir_all(tools_dir).map_err(|e| ToolError {
+        what: format!("cannot create {}: {e}", tools_dir.display()),
+        fix: "set APEXC_TOOLS_DIR to a writable directory".into(),
+    })?;
+    let manifest = format!(
+        "{{ \"private\": true, \"description\": \"tools shared by apexc's generated workers\", \"devDependencies\": {{ \"wrangler\": \"{WRANGLER_VERSION}\" }} }}\n"
+    );
+    std::fs::write(tools_dir.join("package.json"), manifest).map_err(|e| ToolError {
+        what: format!(
+            "cannot write {}: {e}",
+            tools_dir.join("package.json").display()
+        ),
+        fix: "set APEXC_TOOLS_DIR to a writable directory".into(),
+    })?;
+    run_install(
+        "npm",
+        &["install", "--no-audit", "--no-fund", "--loglevel=error"],
+        Some(tools_dir),
+    )?;
+    step.done("installed now");
+    Ok(())
 }
 
 fn missing(what: &str, fix: &str) -> ToolError {

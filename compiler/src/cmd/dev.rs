@@ -105,49 +105,14 @@ fn dev(args: &Args) -> Result<(), String> {
         .unwrap_or_else(|| PathBuf::from("."));
     let out = match &args.out {
         Some(o) => crate::build::absolute(o),
-        None => {
-            // The default work dir sits beside the config: keep it out of the user's git.
-            let work = config_dir.join(".apexc");
-            std::fs::create_dir_all(&work)
-                .map_err(|e| format!("cannot create {}: {e}", work.display()))?;
-            let ignore = work.join(".gitignore");
-            if !ignore.exists() {
-                std::fs::write(
-                    &ignore,
-                    "# apexc dev's work dirs (generated crates, builds, .dev.vars)\n*\n",
-                )
-                .map_err(|e| format!("cannot write {}: {e}", ignore.display()))?;
-            }
-            crate::build::absolute(&work.join(&name))
-        }
+        None => default_work_dir(&config_dir, &name)?,
     };
 
     // 2. Toolchain.
     let tools = toolchain::ensure(!args.no_install).map_err(|e| e.to_string())?;
 
     // 3. Crate, secrets, dev wrangler config.
-    let step = Step::start(&format!("generating the worker crate in {}", out.display()));
-    let krate = crate::cmd::build::generate(&loaded).map_err(|e| e.to_string())?;
-    let report = write_crate(&krate, &out, false).map_err(|e| e.to_string())?;
-    let missing = write_dev_vars(
-        &loaded.secret_names(),
-        args.dev_vars.as_deref(),
-        &config_dir,
-        &out,
-    )?;
-    write_dev_wrangler_config(&out)?;
-    step.done(&format!(
-        "{} files written, {} unchanged",
-        report.written.len(),
-        report.unchanged.len()
-    ));
-    if !missing.is_empty() {
-        eprintln!(
-            "    warning: no value for secret(s) {}: set them in the environment or in {} (NAME=value per line)",
-            missing.join(", "),
-            args.dev_vars.clone().unwrap_or_else(|| config_dir.join(".dev.vars")).display()
-        );
-    }
+    generate_into(args, &loaded, &config_dir, &out)?;
 
     // 4. worker-build.
     build_worker(&tools, &out, &interrupted)?;
@@ -161,16 +126,74 @@ fn dev(args: &Args) -> Result<(), String> {
     }
 
     // 5. wrangler dev.
+    serve_with_wrangler(args, &tools, &out, &name, &interrupted)
+}
+
+/// `.apexc/<name>` beside the config, with a `.gitignore` that keeps it out of the user's git.
+fn default_work_dir(config_dir: &Path, name: &str) -> Result<PathBuf, String> {
+    let work = config_dir.join(".apexc");
+    std::fs::create_dir_all(&work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
+    let ignore = work.join(".gitignore");
+    if !ignore.exists() {
+        std::fs::write(
+            &ignore,
+            "# apexc dev's work dirs (generated crates, builds, .dev.vars)\n*\n",
+        )
+        .map_err(|e| format!("cannot write {}: {e}", ignore.display()))?;
+    }
+    Ok(crate::build::absolute(&work.join(name)))
+}
+
+/// The generated crate, its `.dev.vars` and its dev wrangler config, written to `out`.
+fn generate_into(
+    args: &Args,
+    loaded: &load::Loaded,
+    config_dir: &Path,
+    out: &Path,
+) -> Result<(), String> {
+    let step = Step::start(&format!("generating the worker crate in {}", out.display()));
+    let krate = crate::cmd::build::generate(loaded).map_err(|e| e.to_string())?;
+    let report = write_crate(&krate, out, false).map_err(|e| e.to_string())?;
+    let missing = write_dev_vars(
+        &loaded.secret_names(),
+        args.dev_vars.as_deref(),
+        config_dir,
+        out,
+    )?;
+    write_dev_wrangler_config(out)?;
+    step.done(&format!(
+        "{} files written, {} unchanged",
+        report.written.len(),
+        report.unchanged.len()
+    ));
+    if !missing.is_empty() {
+        eprintln!(
+            "    warning: no value for secret(s) {}: set them in the environment or in {} (NAME=value per line)",
+            missing.join(", "),
+            args.dev_vars.clone().unwrap_or_else(|| config_dir.join(".dev.vars")).display()
+        );
+    }
+    Ok(())
+}
+
+/// Runs wrangler dev on the built worker until Ctrl-C or until it exits.
+fn serve_with_wrangler(
+    args: &Args,
+    tools: &Tools,
+    out: &Path,
+    name: &str,
+    interrupted: &AtomicBool,
+) -> Result<(), String> {
     let step = Step::start(&format!(
         "starting wrangler dev {WRANGLER_VERSION} on {}",
         args.listen
     ));
-    let mut child = spawn_wrangler(&tools, &out, args.listen)?;
+    let mut child = spawn_wrangler(tools, out, args.listen)?;
     let ready = wait_ready(
         &mut child,
         args.listen,
         Duration::from_secs(args.ready_timeout),
-        &interrupted,
+        interrupted,
     );
     if let Err(msg) = ready {
         stop(&mut child);

@@ -126,22 +126,52 @@ pub fn run(args: Args) -> u8 {
 
     let mut out = String::new();
     if !args.summary {
+        out.push_str(&file_diffs(&changes, &dir_label, style));
+    }
+    out.push_str(&format!(
+        "Routing changes ({dir_label}/{ROUTING_FILE} -> {config_label}):\n"
+    ));
+    out.push_str(&routing_section(&args.dir, &generated, &dir_label, style));
+    let names = changed_file_names(&changes);
+    let n = changes.len();
+    out.push_str(&format!(
+        "\napexc diff: {n} file{} would change: {}\n",
+        if n == 1 { "" } else { "s" },
+        names.join(", ")
+    ));
+    print_out(&out);
+    1
+}
+
+/// The unified diff of each changed file; apex-routing.json and the vendored runtime are
+/// summarised in the routing section instead.
+fn file_diffs(changes: &[FileChange], dir_label: &str, style: Style) -> String {
+    let mut out = String::new();
+    {
         // apex-routing.json and the vendored runtime are summarised below, not diffed line by line.
         for change in changes
             .iter()
             .filter(|c| c.path() != Path::new(ROUTING_FILE) && !is_vendored(c.path()))
         {
-            out.push_str(&diff::render_file_change(change, &dir_label, style));
+            out.push_str(&diff::render_file_change(change, dir_label, style));
             out.push('\n');
         }
     }
+    out
+}
 
-    out.push_str(&format!(
-        "Routing changes ({dir_label}/{ROUTING_FILE} -> {config_label}):\n"
-    ));
-    match (diff::previous_routing(&args.dir), generated.routing()) {
+/// What the new config changes in routing against the record the crate was built from, and
+/// the secrets it adds.
+fn routing_section(
+    dir: &Path,
+    generated: &crate::codegen::GeneratedCrate,
+    dir_label: &str,
+    style: Style,
+) -> String {
+    let mut out = String::new();
+    match (diff::previous_routing(dir), generated.routing()) {
         (Ok(Some(old)), Some(new)) => {
-            let routing = all_routing_changes(&old, &new, &args.dir, &generated);
+            let routing = all_routing_changes(&old, &new, dir, generated);
             if routing.is_empty() {
                 out.push_str("  none (only generated code differs, e.g. a different apexc)\n");
             } else {
@@ -163,16 +193,7 @@ pub fn run(args: Args) -> u8 {
         (Err(e), _) => out.push_str(&format!("  unknown: {e}\n")),
         (Ok(Some(_)), None) => out.push_str("  unknown: internal error: no routing generated\n"),
     }
-
-    let names = changed_file_names(&changes);
-    let n = changes.len();
-    out.push_str(&format!(
-        "\napexc diff: {n} file{} would change: {}\n",
-        if n == 1 { "" } else { "s" },
-        names.join(", ")
-    ));
-    print_out(&out);
-    1
+    out
 }
 
 /// Writes to stdout; a closed pipe (`apexc diff ... | head`) is not worth a panic.

@@ -59,45 +59,67 @@ pub fn run(args: Args) -> u8 {
         .dev_vars
         .clone()
         .unwrap_or_else(|| beside(&out, ".dev.vars"));
+    let imported = match convert(&args, &out, &vars_path) {
+        Ok(i) => i,
+        Err(code) => return code,
+    };
+    let schema_written = match write_all(&args, &imported, &out, &vars_path) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    report(
+        &args,
+        &imported,
+        &out,
+        &vars_path,
+        schema_written.as_deref(),
+    );
+    check_written(&out)
+}
+
+/// Evaluates the seed's file and converts it (the error, printed, as the exit code).
+fn convert(args: &Args, out: &Path, vars_path: &Path) -> Result<import::Imported, u8> {
     if out.exists() && !args.force {
         eprintln!("apexc import: {} already exists; not overwriting it (use --force, or -o to write elsewhere)", out.display());
-        return 1;
+        return Err(1);
     }
     if !args.input.is_file() {
         eprintln!("apexc import: {}: no such file", args.input.display());
-        return 1;
+        return Err(1);
     }
-    let json = match node::evaluate(&args.input) {
-        Ok(v) => v,
-        Err(e) => {
-            eprintln!("apexc import: {e}");
-            return 1;
-        }
-    };
+    let json = node::evaluate(&args.input).map_err(|e| {
+        eprintln!("apexc import: {e}");
+        1u8
+    })?;
     let seed = Seed::from_json(&json);
     drop(json);
-    let existing = match devvars::read(&vars_path) {
+    let existing = match devvars::read(vars_path) {
         Ok(v) => v.unwrap_or_default(),
         Err(e) => {
             eprintln!("apexc import: cannot read {}: {e}", vars_path.display());
-            return 2;
+            return Err(2);
         }
     };
     let source = args.input.display().to_string();
-    let imported = match import::convert(&seed, &existing, &source) {
-        Ok(i) => i,
-        Err(e) => {
-            eprintln!("apexc import: {e}");
-            return 1;
-        }
-    };
-    drop(seed);
+    import::convert(&seed, &existing, &source).map_err(|e| {
+        eprintln!("apexc import: {e}");
+        1
+    })
+}
 
-    // Keys first: once they are safe in .dev.vars, the config only names them.
+/// Writes the keys to the secrets file first (once they are safe there, the config only names
+/// them), then the schema beside the config unless one was given, then the config. Returns
+/// where the schema was written.
+fn write_all(
+    args: &Args,
+    imported: &import::Imported,
+    out: &Path,
+    vars_path: &Path,
+) -> Result<Option<PathBuf>, u8> {
     if !imported.new_secrets.is_empty() {
-        if let Err(e) = append_private(&vars_path, &import::dev_vars_lines(&imported.new_secrets)) {
+        if let Err(e) = append_private(vars_path, &import::dev_vars_lines(&imported.new_secrets)) {
             eprintln!("apexc import: cannot write {}: {e}", vars_path.display());
-            return 2;
+            return Err(2);
         }
     }
     let schema = args
@@ -106,39 +128,52 @@ pub fn run(args: Args) -> u8 {
         .unwrap_or_else(|| crate::init::SCHEMA_FILE.to_string());
     let schema_written = match &args.schema {
         Some(_) => None,
-        None => match crate::init::write_schema_beside(&out) {
+        None => match crate::init::write_schema_beside(out) {
             Ok(path) => Some(path),
             Err(e) => {
                 eprintln!("apexc import: {e}");
-                return 2;
+                return Err(2);
             }
         },
     };
-    let out_name = out.display().to_string();
-    let vars_name = vars_path.display().to_string();
     let file_name = |p: &Path| {
         p.file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default()
     };
     let vars_label = if vars_path.parent() == out.parent() {
-        file_name(&vars_path)
+        file_name(vars_path)
     } else {
-        vars_name.clone()
+        vars_path.display().to_string()
     };
     let text = import::with_header(
-        &imported,
+        imported,
         &schema,
         &file_name(&args.input),
         &vars_label,
-        &file_name(&out),
+        &file_name(out),
     );
-    if let Err(e) = std::fs::write(&out, &text) {
-        eprintln!("apexc import: cannot write {out_name}: {e}");
-        return 2;
+    if let Err(e) = std::fs::write(out, &text) {
+        eprintln!("apexc import: cannot write {}: {e}", out.display());
+        return Err(2);
     }
+    Ok(schema_written)
+}
 
-    let mut msg = format!("apexc import: wrote {out_name} from {source}\n");
+/// What was written, which key names moved, and what to check by hand (never a key value).
+fn report(
+    args: &Args,
+    imported: &import::Imported,
+    out: &Path,
+    vars_path: &Path,
+    schema_written: Option<&Path>,
+) {
+    let vars_name = vars_path.display().to_string();
+    let mut msg = format!(
+        "apexc import: wrote {} from {}\n",
+        out.display(),
+        args.input.display()
+    );
     for c in &imported.changes {
         msg.push_str(&format!("  {c}\n"));
     }
@@ -167,14 +202,18 @@ pub fn run(args: Args) -> u8 {
     for t in &imported.todos {
         msg.push_str(&format!("  check: {t}\n"));
     }
-    if !gitignored(&vars_path) {
+    if !gitignored(vars_path) {
         msg.push_str(&format!(
             "  note: keep {vars_name} out of git (add `.dev.vars` to .gitignore)\n"
         ));
     }
     let _ = std::io::stdout().write_all(msg.as_bytes());
+}
 
-    match crate::load::load_path(&out) {
+/// Whether the written config passes `apexc check` (0), or its diagnostics (1).
+fn check_written(out: &Path) -> u8 {
+    let out_name = out.display();
+    match crate::load::load_path(out) {
         Ok(loaded) => {
             if !loaded.warnings.is_empty() {
                 eprintln!("{}", loaded.warnings);

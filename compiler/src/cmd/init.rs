@@ -104,8 +104,16 @@ pub fn run(args: Args) -> u8 {
             }
         }
     }
+    msg.push_str(&next_steps(&args, &name));
+    print!("{msg}");
+    0
+}
+
+/// What to run next: check, where the keys go (names only), serve, and a first request when
+/// the mock is configured.
+fn next_steps(args: &Args, name: &str) -> String {
     let secrets = init::secrets_for(&args.providers);
-    msg.push_str("\nNext steps:\n");
+    let mut msg = String::from("\nNext steps:\n");
     msg.push_str(&format!("  apexc check {name}\n"));
     if !secrets.is_empty() {
         let vars = args
@@ -136,6 +144,5 @@ pub fn run(args: Args) -> u8 {
     if secrets.is_empty() {
         msg.push_str(&format!("  apexc dev {name}              # the same, as a Worker under wrangler dev (builds wasm)\n"));
     }
-    print!("{msg}");
-    0
+    msg
 }

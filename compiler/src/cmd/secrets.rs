@@ -203,14 +203,7 @@ fn run_push(args: PushArgs) -> u8 {
         );
         return 0;
     }
-    let mut values = Vec::new();
-    let mut missing = Vec::new();
-    for need in &needs {
-        match secrets::value_of(&need.name, &vars) {
-            Some(v) => values.push((need.name.clone(), v)),
-            None => missing.push(need.name.clone()),
-        }
-    }
+    let (values, missing) = values_of(&needs, &vars);
     if !missing.is_empty() {
         eprintln!(
             "apexc secrets push: nothing uploaded: no local value for {}\n  to fix: add a NAME=value line for each to {} (or export it); `apexc secrets {}` shows the list",
@@ -256,12 +249,37 @@ fn run_push(args: PushArgs) -> u8 {
         if names.len() == 1 { "" } else { "s" },
         names.join(", ")
     );
+    upload(&program, &argv, args.dir.as_deref(), values, &worker)
+}
+
+/// The local value of each needed secret, and the names that have none.
+fn values_of(needs: &[secrets::Need], vars: &DevVars) -> (Vec<(String, String)>, Vec<String>) {
+    let mut values = Vec::new();
+    let mut missing = Vec::new();
+    for need in needs {
+        match secrets::value_of(&need.name, vars) {
+            Some(v) => values.push((need.name.clone(), v)),
+            None => missing.push(need.name.clone()),
+        }
+    }
+    (values, missing)
+}
+
+/// Runs `wrangler secret bulk` with the values as JSON on its stdin (never on its command
+/// line, where `ps` would show them).
+fn upload(
+    program: &Path,
+    argv: &[String],
+    dir: Option<&Path>,
+    values: Vec<(String, String)>,
+    worker: &str,
+) -> u8 {
     let started = std::time::Instant::now();
-    let mut cmd = Command::new(&program);
-    cmd.args(&argv)
+    let mut cmd = Command::new(program);
+    cmd.args(argv)
         .stdin(Stdio::piped())
         .env("WRANGLER_SEND_METRICS", "false");
-    if let Some(dir) = &args.dir {
+    if let Some(dir) = dir {
         cmd.current_dir(dir);
     }
     let mut child = match cmd.spawn() {

@@ -462,11 +462,17 @@ fn check_auth(root: &Map<String, Value>, providers: &[ProviderInfo], cx: &mut Co
     }
 }
 
+/// Which providers the routes name, and whether one names none that exists.
+struct Uses {
+    used: Vec<bool>,
+    unknown_seen: bool,
+}
+
 fn check_models(root: &Map<String, Value>, providers: &[ProviderInfo], cx: &mut Context) {
-    let mut used = vec![false; providers.len()];
-    // A route naming an unknown provider is likely a misspelling of an "unused" one: one
-    // error is enough.
-    let mut unknown_seen = false;
+    let mut uses = Uses {
+        used: vec![false; providers.len()],
+        unknown_seen: false,
+    };
     if root
         .get("models")
         .and_then(Value::as_object)
@@ -485,17 +491,7 @@ fn check_models(root: &Map<String, Value>, providers: &[ProviderInfo], cx: &mut 
         let ids: Vec<&str> = providers.iter().map(|p| p.id.as_str()).collect();
         for (name, model) in models {
             let m = path(&["models", name]);
-            if name.contains('#') {
-                cx.push(
-                    Diagnostic::error(cx.key_span(&m), format!("invalid model name \"{name}\": a public model name cannot contain \"#\""))
-                        .with_help("clients write MODEL#PROVIDER to pick a provider directly, so \"#\" separates the two"),
-                );
-            } else if name.trim().is_empty() || name.trim() != name {
-                cx.push(Diagnostic::error(
-                    cx.key_span(&m),
-                    format!("invalid model name \"{name}\": it must not be empty or start or end with a space"),
-                ));
-            }
+            check_model_name(name, &m, cx);
             let Some(fields) = model.as_object() else {
                 continue;
             };
@@ -532,39 +528,23 @@ fn check_models(root: &Map<String, Value>, providers: &[ProviderInfo], cx: &mut 
                 continue;
             };
             for (i, route) in routes.iter().enumerate() {
-                let r = child(&routes_at, i);
-                if let Some(Value::String(provider)) = route.get("provider") {
-                    match ids.iter().position(|id| id == provider) {
-                        Some(idx) => {
-                            used[idx] = true;
-                            if providers[idx].kind == Some(Kind::Azure) {
-                                check_deployment(&r, route, cx);
-                            }
-                        }
-                        None => {
-                            unknown_seen = true;
-                            unknown_provider(&child(&r, "provider"), provider, &ids, cx)
-                        }
-                    }
-                }
-                let weighted = route
-                    .get("weight")
-                    .and_then(Value::as_u64)
-                    .is_some_and(|w| w >= 1);
-                if let Some(strategy) = strategy.filter(|s| weighted && *s != "weighted") {
-                    let w = child(&r, "weight");
-                    cx.push(
-                        Diagnostic::warning(cx.key_span(&w), format!("\"weight\" has no effect: model \"{name}\" uses strategy {strategy}"))
-                            .with_help("set strategy: weighted to share traffic by weight"),
-                    );
-                }
+                let at = child(&routes_at, i);
+                let route = RouteAt {
+                    model: name,
+                    strategy,
+                    at: &at,
+                    route,
+                };
+                check_route(&route, providers, &ids, &mut uses, cx);
             }
         }
     }
-    if unknown_seen {
+    // A route naming an unknown provider is likely a misspelling of an "unused" one: one
+    // error is enough.
+    if uses.unknown_seen {
         return;
     }
-    for (p, used) in providers.iter().zip(used) {
+    for (p, used) in providers.iter().zip(uses.used) {
         if !used {
             let at = path(&["providers", &p.id]);
             cx.push(Diagnostic::warning(
@@ -572,6 +552,74 @@ fn check_models(root: &Map<String, Value>, providers: &[ProviderInfo], cx: &mut 
                 format!("provider \"{}\" is not used by any model", p.id),
             ));
         }
+    }
+}
+
+fn check_model_name(name: &str, m: &[String], cx: &mut Context) {
+    if name.contains('#') {
+        cx.push(
+            Diagnostic::error(cx.key_span(m), format!("invalid model name \"{name}\": a public model name cannot contain \"#\""))
+                .with_help("clients write MODEL#PROVIDER to pick a provider directly, so \"#\" separates the two"),
+        );
+    } else if name.trim().is_empty() || name.trim() != name {
+        cx.push(Diagnostic::error(
+            cx.key_span(m),
+            format!(
+                "invalid model name \"{name}\": it must not be empty or start or end with a space"
+            ),
+        ));
+    }
+}
+
+/// One route of a model, where it is in the file.
+struct RouteAt<'a> {
+    model: &'a str,
+    /// The model's strategy when it is a known one.
+    strategy: Option<&'a str>,
+    at: &'a [String],
+    route: &'a Value,
+}
+
+/// The route's provider exists (and, for Azure, its deployment is one path segment); a
+/// weight outside a weighted model is a warning.
+fn check_route(
+    r: &RouteAt<'_>,
+    providers: &[ProviderInfo],
+    ids: &[&str],
+    uses: &mut Uses,
+    cx: &mut Context,
+) {
+    if let Some(Value::String(provider)) = r.route.get("provider") {
+        match ids.iter().position(|id| id == provider) {
+            Some(idx) => {
+                uses.used[idx] = true;
+                if providers[idx].kind == Some(Kind::Azure) {
+                    check_deployment(r.at, r.route, cx);
+                }
+            }
+            None => {
+                uses.unknown_seen = true;
+                unknown_provider(&child(r.at, "provider"), provider, ids, cx)
+            }
+        }
+    }
+    let weighted = r
+        .route
+        .get("weight")
+        .and_then(Value::as_u64)
+        .is_some_and(|w| w >= 1);
+    if let Some(strategy) = r.strategy.filter(|s| weighted && *s != "weighted") {
+        let w = child(r.at, "weight");
+        cx.push(
+            Diagnostic::warning(
+                cx.key_span(&w),
+                format!(
+                    "\"weight\" has no effect: model \"{}\" uses strategy {strategy}",
+                    r.model
+                ),
+            )
+            .with_help("set strategy: weighted to share traffic by weight"),
+        );
     }
 }
 

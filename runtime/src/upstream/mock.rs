@@ -56,26 +56,31 @@ fn chat(call: &Call<'_>, request: &Value) -> HttpResponse {
         "total_tokens": prompt_tokens + completion_tokens,
     });
     let id = format!("chatcmpl-mock-{:016x}", fnv1a64(&call.body));
-    if !call.stream {
-        let body = json!({
-            "id": id,
-            "object": "chat.completion",
-            "created": 0,
-            "model": call.model,
-            "choices": [{
-                "index": 0,
-                "message": { "role": "assistant", "content": reply, "refusal": null },
-                "logprobs": null,
-                "finish_reason": "stop",
-            }],
-            "usage": usage,
-        });
-        return json_response(&body);
+    if call.stream {
+        let include_usage = request
+            .pointer("/stream_options/include_usage")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        return chat_stream(call, &id, &reply, include_usage.then_some(&usage));
     }
-    let include_usage = request
-        .pointer("/stream_options/include_usage")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
+    json_response(&json!({
+        "id": id,
+        "object": "chat.completion",
+        "created": 0,
+        "model": call.model,
+        "choices": [{
+            "index": 0,
+            "message": { "role": "assistant", "content": reply, "refusal": null },
+            "logprobs": null,
+            "finish_reason": "stop",
+        }],
+        "usage": usage,
+    }))
+}
+
+/// The reply streamed a word per chunk; `usage` (when the client asked for it) in a last
+/// chunk without choices, and `"usage": null` on every other, as OpenAI sends it.
+fn chat_stream(call: &Call<'_>, id: &str, reply: &str, usage: Option<&Value>) -> HttpResponse {
     let chunk = |delta: Value, finish: Value| {
         let mut c = json!({
             "id": id,
@@ -84,7 +89,7 @@ fn chat(call: &Call<'_>, request: &Value) -> HttpResponse {
             "model": call.model,
             "choices": [{ "index": 0, "delta": delta, "logprobs": null, "finish_reason": finish }],
         });
-        if include_usage {
+        if usage.is_some() {
             if let Some(o) = c.as_object_mut() {
                 o.insert("usage".to_owned(), Value::Null);
             }
@@ -105,7 +110,7 @@ fn chat(call: &Call<'_>, request: &Value) -> HttpResponse {
         events.push(chunk(json!({ "content": piece }), Value::Null));
     }
     events.push(chunk(json!({}), json!("stop")));
-    if include_usage {
+    if let Some(usage) = usage {
         events.push(sse(&json!({
             "id": id,
             "object": "chat.completion.chunk",

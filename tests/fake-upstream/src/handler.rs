@@ -163,40 +163,8 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Resp, D
             .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&raw).into_owned()))
     };
 
-    // Control endpoints: not recorded.
-    match (method.as_str(), path.split('?').next().unwrap_or("")) {
-        ("GET", "/_health") => return Ok(json_resp(200, &json!({"ok": true}), &[])),
-        ("GET", "/_requests") => return Ok(json_resp(200, &state.requests_json(), &[])),
-        ("DELETE", "/_requests") => {
-            state.clear_requests();
-            return Ok(json_resp(200, &json!({"ok": true}), &[]));
-        }
-        ("POST", "/_control") => {
-            let list = body
-                .get("rules")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_else(|| vec![body.clone()]);
-            return Ok(
-                match list
-                    .iter()
-                    .map(Rule::from_json)
-                    .collect::<Result<Vec<_>, _>>()
-                {
-                    Ok(rules) => {
-                        let n = rules.len();
-                        state.add_rules(rules);
-                        json_resp(200, &json!({"ok": true, "added": n}), &[])
-                    }
-                    Err(e) => json_resp(400, &openai::error(400, &e, "invalid_request_error"), &[]),
-                },
-            );
-        }
-        ("DELETE", "/_control") => {
-            state.clear_rules();
-            return Ok(json_resp(200, &json!({"ok": true}), &[]));
-        }
-        _ => {}
+    if let Some(resp) = control(&state, &method, &path, &body) {
+        return Ok(resp);
     }
 
     let key = key_of(&headers);
@@ -261,6 +229,43 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Resp, D
         }
     }
     Ok(resp)
+}
+
+/// The control endpoints (health, recorded requests, fault rules): answered, not recorded.
+fn control(state: &State, method: &str, path: &str, body: &Value) -> Option<Resp> {
+    let ok = || json_resp(200, &json!({"ok": true}), &[]);
+    Some(match (method, path.split('?').next().unwrap_or("")) {
+        ("GET", "/_health") => ok(),
+        ("GET", "/_requests") => json_resp(200, &state.requests_json(), &[]),
+        ("DELETE", "/_requests") => {
+            state.clear_requests();
+            ok()
+        }
+        ("POST", "/_control") => {
+            let list = body
+                .get("rules")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_else(|| vec![body.clone()]);
+            match list
+                .iter()
+                .map(Rule::from_json)
+                .collect::<Result<Vec<_>, _>>()
+            {
+                Ok(rules) => {
+                    let n = rules.len();
+                    state.add_rules(rules);
+                    json_resp(200, &json!({"ok": true, "added": n}), &[])
+                }
+                Err(e) => json_resp(400, &openai::error(400, &e, "invalid_request_error"), &[]),
+            }
+        }
+        ("DELETE", "/_control") => {
+            state.clear_rules();
+            ok()
+        }
+        _ => return None,
+    })
 }
 
 /// A recorded request, as far as answering it goes.

@@ -29,74 +29,17 @@ pub fn encode(req: &Request, model: &str, cap: Option<u32>) -> Result<Vec<u8>, A
     let mut body = Map::new();
     body.insert("model".into(), json!(model));
     body.insert("max_tokens".into(), json!(max_tokens));
-    // Messages has no structured outputs: the format is asked for in the system prompt.
-    let format = req
-        .format
-        .as_ref()
-        .map(crate::wire::canonical::Format::instruction);
-    let system: Vec<&str> = req
-        .system
-        .iter()
-        .map(String::as_str)
-        .chain(format.as_deref())
-        .collect();
-    if !system.is_empty() {
-        body.insert("system".into(), json!(system.join("\n\n")));
+    if let Some(system) = system_of(req) {
+        body.insert("system".into(), json!(system));
     }
-    let mut messages = Vec::with_capacity(req.messages.len());
-    for m in &req.messages {
-        let content: Vec<Value> = m.content.iter().filter_map(block).collect();
-        if content.is_empty() {
-            continue;
-        }
-        messages.push(json!({
-            "role": match m.role { Role::User => "user", Role::Assistant => "assistant" },
-            "content": content,
-        }));
-    }
-    body.insert("messages".into(), Value::Array(messages));
+    body.insert("messages".into(), messages_of(req));
     if !req.tools.is_empty() {
-        let tools: Vec<Value> = req
-            .tools
-            .iter()
-            .map(|t| {
-                let mut o = Map::new();
-                o.insert("name".into(), json!(t.name));
-                if let Some(d) = &t.description {
-                    o.insert("description".into(), json!(d));
-                }
-                o.insert("input_schema".into(), t.schema.to_value());
-                Value::Object(o)
-            })
-            .collect();
-        body.insert("tools".into(), Value::Array(tools));
-        let mut choice = match &req.tool_choice {
-            Some(ToolChoice::Any) => json!({"type": "any"}),
-            Some(ToolChoice::None) => json!({"type": "none"}),
-            Some(ToolChoice::Tool(n)) => json!({"type": "tool", "name": n}),
-            Some(ToolChoice::Auto) | None => json!({"type": "auto"}),
-        };
-        if req.parallel_tool_calls == Some(false) {
-            if let Some(o) = choice.as_object_mut() {
-                o.insert("disable_parallel_tool_use".into(), json!(true));
-            }
-        }
-        if req.tool_choice.is_some() || req.parallel_tool_calls == Some(false) {
-            body.insert("tool_choice".into(), choice);
-        }
+        insert_tools(req, &mut body);
     }
-    let thinking = match req.thinking {
-        Some(Thinking::Enabled { budget_tokens }) => {
-            let budget = budget_tokens.unwrap_or(max_tokens / 2).max(1024);
-            let budget = budget.min(max_tokens.saturating_sub(1));
-            (budget >= 1024).then(|| json!({"type": "enabled", "budget_tokens": budget}))
-        }
-        Some(Thinking::Adaptive) => Some(json!({"type": "adaptive"})),
-        Some(Thinking::Disabled) | None => None,
-    };
-    if let Some(t) = thinking {
+    if let Some(t) = thinking_of(req, max_tokens) {
         body.insert("thinking".into(), t);
     } else {
+        // Messages refuses these alongside thinking.
         if let Some(t) = req.temperature {
             body.insert("temperature".into(), json!(t.clamp(0.0, 1.0)));
         }
@@ -115,6 +58,83 @@ pub fn encode(req: &Request, model: &str, cap: Option<u32>) -> Result<Vec<u8>, A
     }
     serde_json::to_vec(&Value::Object(body))
         .map_err(|e| ApiError::server("encode_failed", format!("could not encode: {e}")))
+}
+
+/// The system text, with the response format asked for in it (Messages has no structured
+/// outputs).
+fn system_of(req: &Request) -> Option<String> {
+    let format = req
+        .format
+        .as_ref()
+        .map(crate::wire::canonical::Format::instruction);
+    let system: Vec<&str> = req
+        .system
+        .iter()
+        .map(String::as_str)
+        .chain(format.as_deref())
+        .collect();
+    (!system.is_empty()).then(|| system.join("\n\n"))
+}
+
+/// The turns, each with the blocks Messages takes (a turn left empty is dropped).
+fn messages_of(req: &Request) -> Value {
+    let mut messages = Vec::with_capacity(req.messages.len());
+    for m in &req.messages {
+        let content: Vec<Value> = m.content.iter().filter_map(block).collect();
+        if content.is_empty() {
+            continue;
+        }
+        messages.push(json!({
+            "role": match m.role { Role::User => "user", Role::Assistant => "assistant" },
+            "content": content,
+        }));
+    }
+    Value::Array(messages)
+}
+
+/// `tools`, and `tool_choice` when the request chose or turned parallel calls off.
+fn insert_tools(req: &Request, body: &mut Map<String, Value>) {
+    let tools: Vec<Value> = req
+        .tools
+        .iter()
+        .map(|t| {
+            let mut o = Map::new();
+            o.insert("name".into(), json!(t.name));
+            if let Some(d) = &t.description {
+                o.insert("description".into(), json!(d));
+            }
+            o.insert("input_schema".into(), t.schema.to_value());
+            Value::Object(o)
+        })
+        .collect();
+    body.insert("tools".into(), Value::Array(tools));
+    let mut choice = match &req.tool_choice {
+        Some(ToolChoice::Any) => json!({"type": "any"}),
+        Some(ToolChoice::None) => json!({"type": "none"}),
+        Some(ToolChoice::Tool(n)) => json!({"type": "tool", "name": n}),
+        Some(ToolChoice::Auto) | None => json!({"type": "auto"}),
+    };
+    if req.parallel_tool_calls == Some(false) {
+        if let Some(o) = choice.as_object_mut() {
+            o.insert("disable_parallel_tool_use".into(), json!(true));
+        }
+    }
+    if req.tool_choice.is_some() || req.parallel_tool_calls == Some(false) {
+        body.insert("tool_choice".into(), choice);
+    }
+}
+
+/// `thinking`: a budget of at least 1024 tokens and below `max_tokens` (none fits: off).
+fn thinking_of(req: &Request, max_tokens: u32) -> Option<Value> {
+    match req.thinking {
+        Some(Thinking::Enabled { budget_tokens }) => {
+            let budget = budget_tokens.unwrap_or(max_tokens / 2).max(1024);
+            let budget = budget.min(max_tokens.saturating_sub(1));
+            (budget >= 1024).then(|| json!({"type": "enabled", "budget_tokens": budget}))
+        }
+        Some(Thinking::Adaptive) => Some(json!({"type": "adaptive"})),
+        Some(Thinking::Disabled) | None => None,
+    }
 }
 
 fn source(s: &Source) -> Value {
@@ -186,12 +206,7 @@ pub fn response(v: &Value) -> Result<Response, String> {
         .into_iter()
         .flatten()
     {
-        let s = |k: &str| {
-            b.get(k)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned()
-        };
+        let s = |k: &str| str_of(Some(b), k);
         match b.get("type").and_then(Value::as_str) {
             Some("text") => content.push(Block::Text(s("text"))),
             Some("thinking") => content.push(Block::Thinking {
@@ -210,16 +225,8 @@ pub fn response(v: &Value) -> Result<Response, String> {
         }
     }
     Ok(Response {
-        id: v
-            .get("id")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned(),
-        model: v
-            .get("model")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned(),
+        id: str_of(Some(v), "id"),
+        model: str_of(Some(v), "model"),
         content,
         stop: stop_of(
             v.get("stop_reason").and_then(Value::as_str),
@@ -252,6 +259,27 @@ fn usage_of(u: &Value) -> Usage {
     }
 }
 
+/// A string member of an optional object (`""` when absent or not a string).
+fn str_of(o: Option<&Value>, key: &str) -> String {
+    o.and_then(|o| o.get(key))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// A `content_block_delta`'s delta; `None` for a type we do not know.
+fn delta_of(d: Option<&Value>) -> Option<Delta> {
+    Some(
+        match d.and_then(|d| d.get("type")).and_then(Value::as_str) {
+            Some("text_delta") => Delta::Text(str_of(d, "text")),
+            Some("thinking_delta") => Delta::Thinking(str_of(d, "thinking")),
+            Some("signature_delta") => Delta::Signature(str_of(d, "signature")),
+            Some("input_json_delta") => Delta::ToolInput(str_of(d, "partial_json")),
+            _ => return None,
+        },
+    )
+}
+
 /// Messages SSE → canonical events (the shapes map one to one).
 #[derive(Debug, Default)]
 pub struct StreamDecoder {
@@ -263,6 +291,51 @@ pub struct StreamDecoder {
 }
 
 impl StreamDecoder {
+    /// A block begins; one of a type we do not know is skipped with its deltas and stop.
+    fn block_start(&mut self, b: Option<&Value>, index: u32, out: &mut Vec<Event>) {
+        let block = match b.and_then(|b| b.get("type")).and_then(Value::as_str) {
+            Some("text") => BlockStart::Text,
+            Some("thinking") => BlockStart::Thinking,
+            Some("redacted_thinking") => BlockStart::RedactedThinking(str_of(b, "data")),
+            Some("tool_use") => BlockStart::ToolUse {
+                id: str_of(b, "id"),
+                name: str_of(b, "name"),
+            },
+            _ => return,
+        };
+        self.known.push(index);
+        out.push(Event::BlockStart { index, block });
+        if let Some(t) = b
+            .and_then(|b| b.get("text"))
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+        {
+            out.push(Event::Delta {
+                index,
+                delta: Delta::Text(t.to_owned()),
+            });
+        }
+    }
+
+    /// The stop reason, and usage: output tokens are final here, input and cache counts
+    /// only when the event has them (`message_start` gave them otherwise).
+    fn message_delta(&mut self, v: &Value) {
+        let d = v.get("delta");
+        self.stop = Some(stop_of(
+            d.and_then(|d| d.get("stop_reason")).and_then(Value::as_str),
+            d.and_then(|d| d.get("stop_sequence")),
+        ));
+        if let Some(u) = v.get("usage") {
+            let later = usage_of(u);
+            self.usage.output = later.output;
+            if later.input > 0 {
+                self.usage.input = later.input;
+            }
+            self.usage.cache_read = later.cache_read.or(self.usage.cache_read);
+            self.usage.cache_write = later.cache_write.or(self.usage.cache_write);
+        }
+    }
+
     pub fn new() -> Self {
         Self::default()
     }
@@ -284,12 +357,6 @@ impl Decode for StreamDecoder {
             .and_then(Value::as_u64)
             .and_then(|i| u32::try_from(i).ok())
             .unwrap_or(0);
-        let s = |o: Option<&Value>, k: &str| {
-            o.and_then(|o| o.get(k))
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned()
-        };
         match kind {
             "message_start" => {
                 let m = v.get("message");
@@ -297,65 +364,20 @@ impl Decode for StreamDecoder {
                     self.usage = usage_of(u);
                 }
                 out.push(Event::Start {
-                    id: s(m, "id"),
-                    model: s(m, "model"),
+                    id: str_of(m, "id"),
+                    model: str_of(m, "model"),
                 });
             }
-            "content_block_start" => {
-                let b = v.get("content_block");
-                let block = match b.and_then(|b| b.get("type")).and_then(Value::as_str) {
-                    Some("text") => BlockStart::Text,
-                    Some("thinking") => BlockStart::Thinking,
-                    Some("redacted_thinking") => BlockStart::RedactedThinking(s(b, "data")),
-                    Some("tool_use") => BlockStart::ToolUse {
-                        id: s(b, "id"),
-                        name: s(b, "name"),
-                    },
-                    _ => return,
-                };
-                self.known.push(index);
-                out.push(Event::BlockStart { index, block });
-                if let Some(t) = b
-                    .and_then(|b| b.get("text"))
-                    .and_then(Value::as_str)
-                    .filter(|t| !t.is_empty())
-                {
-                    out.push(Event::Delta {
-                        index,
-                        delta: Delta::Text(t.to_owned()),
-                    });
-                }
-            }
+            "content_block_start" => self.block_start(v.get("content_block"), index, out),
             "content_block_delta" if self.known.contains(&index) => {
-                let d = v.get("delta");
-                let delta = match d.and_then(|d| d.get("type")).and_then(Value::as_str) {
-                    Some("text_delta") => Delta::Text(s(d, "text")),
-                    Some("thinking_delta") => Delta::Thinking(s(d, "thinking")),
-                    Some("signature_delta") => Delta::Signature(s(d, "signature")),
-                    Some("input_json_delta") => Delta::ToolInput(s(d, "partial_json")),
-                    _ => return,
-                };
-                out.push(Event::Delta { index, delta });
+                if let Some(delta) = delta_of(v.get("delta")) {
+                    out.push(Event::Delta { index, delta });
+                }
             }
             "content_block_stop" if self.known.contains(&index) => {
                 out.push(Event::BlockStop { index });
             }
-            "message_delta" => {
-                let d = v.get("delta");
-                self.stop = Some(stop_of(
-                    d.and_then(|d| d.get("stop_reason")).and_then(Value::as_str),
-                    d.and_then(|d| d.get("stop_sequence")),
-                ));
-                if let Some(u) = v.get("usage") {
-                    let later = usage_of(u);
-                    self.usage.output = later.output;
-                    if later.input > 0 {
-                        self.usage.input = later.input;
-                    }
-                    self.usage.cache_read = later.cache_read.or(self.usage.cache_read);
-                    self.usage.cache_write = later.cache_write.or(self.usage.cache_write);
-                }
-            }
+            "message_delta" => self.message_delta(&v),
             "message_stop" => {
                 self.done = true;
                 out.push(Event::Finish {

@@ -58,7 +58,7 @@ pub fn estimate(req: &Request) -> u64 {
                 n += text(d);
             }
             // The compact serialization the calibration used (whatever spacing the client sent).
-            n += text(&t.schema.to_value().to_string());
+            n += compact_json(t.schema.get());
         }
     }
     (n.round() as u64).max(1)
@@ -89,58 +89,192 @@ fn block(b: &Block) -> f64 {
 
 /// The token estimate of a piece of text (see the module docs).
 pub fn text(s: &str) -> f64 {
-    let mut n = 0.0;
-    let mut letters = 0usize;
-    let mut digits = 0usize;
-    let mut spaces = 0usize;
-    let flush = |n: &mut f64, letters: &mut usize, digits: &mut usize, spaces: &mut usize| {
-        if *letters > 0 {
-            *n += 1.0 + ((*letters - 1) / LETTERS_PER_TOKEN) as f64;
-            *letters = 0;
+    memo::of(s, |s| {
+        let mut c = Counter::default();
+        c.feed(s);
+        c.total()
+    })
+}
+
+/// The estimate of a JSON text as its compact serialization would measure (whitespace
+/// between tokens left out, whatever spacing the client sent), read in place: no tree.
+fn compact_json(json: &str) -> f64 {
+    memo::of(json, |json| {
+        let mut c = Counter::default();
+        let (mut in_string, mut escaped, mut from) = (false, false, 0);
+        for (i, b) in json.bytes().enumerate() {
+            if in_string {
+                match b {
+                    _ if escaped => escaped = false,
+                    b'\\' => escaped = true,
+                    b'"' => in_string = false,
+                    _ => {}
+                }
+            } else if b == b'"' {
+                in_string = true;
+            } else if matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
+                c.feed(json.get(from..i).unwrap_or_default());
+                from = i + 1;
+            }
         }
-        if *digits > 0 {
-            *n += digits.div_ceil(DIGITS_PER_TOKEN) as f64;
-            *digits = 0;
+        c.feed(json.get(from..).unwrap_or_default());
+        c.total()
+    })
+}
+
+/// Estimates of long texts already measured in this isolate (or thread), by a hash of the
+/// whole text. A client sends the same system prompt, tools and history with every turn of
+/// a conversation (Claude Code: ~85 KB a request), and measuring them is a scan that costs
+/// about as much as decoding the request; hashing them is a tenth of that. The hash is 64
+/// bits plus the length: a collision would only misstate an estimate.
+mod memo {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+
+    /// Shorter texts are measured every time (a scan is as cheap as a lookup).
+    const MIN_LEN: usize = 512;
+    /// Entries kept before the memo starts over (about 30 KB).
+    const MAX_ENTRIES: usize = 1024;
+
+    thread_local! {
+        static MEMO: RefCell<HashMap<(u64, usize), f64>> = RefCell::new(HashMap::new());
+    }
+
+    pub fn of(s: &str, measure: impl FnOnce(&str) -> f64) -> f64 {
+        if s.len() < MIN_LEN {
+            return measure(s);
         }
-        if *spaces > 1 {
-            *n += 1.0;
+        let key = (hash(s.as_bytes()), s.len());
+        if let Some(n) = MEMO.with(|m| m.borrow().get(&key).copied()) {
+            return n;
         }
-        *spaces = 0;
-    };
-    for c in s.chars() {
-        if c.is_ascii_alphabetic() {
-            if digits > 0 || spaces > 0 {
-                let mut l = 0;
-                flush(&mut n, &mut l, &mut digits, &mut spaces);
+        let n = measure(s);
+        MEMO.with(|m| {
+            let mut m = m.borrow_mut();
+            if m.len() >= MAX_ENTRIES {
+                m.clear();
             }
-            letters += 1;
-        } else if c.is_ascii_digit() {
-            if letters > 0 || spaces > 0 {
-                let mut d = 0;
-                flush(&mut n, &mut letters, &mut d, &mut spaces);
-            }
-            digits += 1;
-        } else if c == ' ' || c == '\t' {
-            if letters > 0 || digits > 0 {
-                let mut sp = 0;
-                flush(&mut n, &mut letters, &mut digits, &mut sp);
-            }
-            spaces += 1;
-        } else {
-            flush(&mut n, &mut letters, &mut digits, &mut spaces);
-            if c == '\n' || c == '\r' {
-                n += NEWLINE;
-            } else if c.is_ascii() {
-                n += PUNCT;
-            } else if is_wide(c) {
-                n += 1.0;
-            } else {
-                letters += 2;
-            }
+            m.insert(key, n);
+        });
+        n
+    }
+
+    /// A fast 64-bit hash over 8-byte words (FxHash's multiply-rotate), then a final mix.
+    fn hash(bytes: &[u8]) -> u64 {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut h: u64 = 0;
+        let mut words = bytes.chunks_exact(8);
+        for w in &mut words {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(w);
+            h = (h.rotate_left(5) ^ u64::from_le_bytes(b)).wrapping_mul(K);
+        }
+        for &b in words.remainder() {
+            h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^ (h >> 33)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn remembers_long_texts_only_and_by_content() {
+            let long = "word ".repeat(200);
+            let calls = std::cell::Cell::new(0);
+            let measure = |s: &str| {
+                calls.set(calls.get() + 1);
+                s.len() as f64
+            };
+            assert_eq!(of(&long, measure), 1000.0);
+            assert_eq!(of(&long.clone(), measure), 1000.0);
+            assert_eq!(calls.get(), 1, "the second, equal text is remembered");
+            let other = format!("{}x", &long[..999]);
+            assert_eq!(of(&other, measure), 1000.0);
+            assert_eq!(calls.get(), 2, "same length, other content: measured");
+            assert_eq!(of("short", measure), 5.0);
+            assert_eq!(of("short", measure), 5.0);
+            assert_eq!(calls.get(), 4, "short texts are measured every time");
         }
     }
-    flush(&mut n, &mut letters, &mut digits, &mut spaces);
-    n
+}
+
+/// The scan behind [`text`]: the run being measured (letters, digits or blanks) and what the
+/// runs and single characters before it came to. Counts are whole numbers until
+/// [`Counter::total`], so pieces of one text (see [`compact_json`]) add up exactly.
+#[derive(Default)]
+struct Counter {
+    tokens: u64,
+    punct: u64,
+    newlines: u64,
+    run: Run,
+    len: usize,
+}
+
+#[derive(Default, Clone, Copy, PartialEq, Eq)]
+enum Run {
+    #[default]
+    None,
+    Letters,
+    Digits,
+    Blanks,
+}
+
+impl Counter {
+    fn feed(&mut self, s: &str) {
+        for c in s.chars() {
+            let run = match c {
+                'a'..='z' | 'A'..='Z' => Run::Letters,
+                '0'..='9' => Run::Digits,
+                ' ' | '\t' => Run::Blanks,
+                _ => {
+                    self.single(c);
+                    continue;
+                }
+            };
+            if run != self.run {
+                self.flush();
+                self.run = run;
+            }
+            self.len += 1;
+        }
+    }
+
+    /// A character that is not a letter, digit or blank of ASCII.
+    fn single(&mut self, c: char) {
+        self.flush();
+        if c == '\n' || c == '\r' {
+            self.newlines += 1;
+        } else if c.is_ascii() {
+            self.punct += 1;
+        } else if is_wide(c) {
+            self.tokens += 1;
+        } else {
+            // Accented and other letters: a letter run that counts them double.
+            self.run = Run::Letters;
+            self.len = 2;
+        }
+    }
+
+    /// Ends the current run, adding what it costs.
+    fn flush(&mut self) {
+        self.tokens += match self.run {
+            Run::None => 0,
+            Run::Letters => 1 + (self.len.saturating_sub(1) / LETTERS_PER_TOKEN) as u64,
+            Run::Digits => self.len.div_ceil(DIGITS_PER_TOKEN) as u64,
+            Run::Blanks => u64::from(self.len > 1),
+        };
+        self.run = Run::None;
+        self.len = 0;
+    }
+
+    fn total(mut self) -> f64 {
+        self.flush();
+        self.tokens as f64 + self.punct as f64 * PUNCT + self.newlines as f64 * NEWLINE
+    }
 }
 
 /// Scripts whose characters are roughly a token each.

@@ -105,16 +105,7 @@ pub fn request(body: &[u8]) -> Result<Request, ApiError> {
         model,
         ..Request::default()
     };
-    match obj.system.take() {
-        None | Some(Value::Null) => {}
-        Some(Value::String(s)) => req.system.push(s),
-        Some(Value::Array(blocks)) => {
-            for b in blocks {
-                req.system.push(text_only(b, "system")?);
-            }
-        }
-        Some(_) => return Err(bad("system", "`system` must be a string or text blocks.")),
-    }
+    system(obj.system.take(), &mut req)?;
     let Some(Value::Array(messages)) = obj.messages.take() else {
         return Err(bad("messages", "`messages` must be an array of messages."));
     };
@@ -122,38 +113,9 @@ pub fn request(body: &[u8]) -> Result<Request, ApiError> {
     for m in messages {
         message(m, &mut req)?;
     }
-    match obj.tools.take() {
-        None | Some(List::Null) => {}
-        Some(List::Other) => return Err(bad("tools", "`tools` must be an array.")),
-        Some(List::Items(tools)) => {
-            req.tools.reserve(tools.len());
-            for t in tools {
-                let Obj::Object(t) = t else {
-                    return Err(bad("tools", "each tool must be an object."));
-                };
-                req.tools.push(tool(t)?);
-            }
-        }
-    }
-    if let Some(Value::Object(mut choice)) = obj.tool_choice.take() {
-        if choice.get("disable_parallel_tool_use") == Some(&Value::Bool(true)) {
-            req.parallel_tool_calls = Some(false);
-        }
-        req.tool_choice = Some(match choice.get("type").and_then(Value::as_str) {
-            Some("auto") | None => ToolChoice::Auto,
-            Some("any") => ToolChoice::Any,
-            Some("none") => ToolChoice::None,
-            Some("tool") => match choice.remove("name") {
-                Some(Value::String(n)) => ToolChoice::Tool(n),
-                _ => return Err(bad("tool_choice", "`tool_choice.name` must be a string.")),
-            },
-            Some(other) => {
-                return Err(bad_owned(
-                    "tool_choice",
-                    format!("unknown `tool_choice.type` `{other}` (auto, any, tool or none)."),
-                ))
-            }
-        });
+    tools(obj.tools.take(), &mut req)?;
+    if let Some(Value::Object(choice)) = obj.tool_choice.take() {
+        tool_choice(choice, &mut req)?;
     }
     req.max_tokens = uint(obj.max_tokens.as_ref(), "max_tokens")?;
     req.temperature = obj.temperature.as_ref().and_then(Value::as_f64);
@@ -184,6 +146,61 @@ pub fn request(body: &[u8]) -> Result<Request, ApiError> {
         };
     }
     Ok(req)
+}
+
+/// `system`: a string or text blocks.
+fn system(value: Option<Value>, req: &mut Request) -> Result<(), ApiError> {
+    match value {
+        None | Some(Value::Null) => {}
+        Some(Value::String(s)) => req.system.push(s),
+        Some(Value::Array(blocks)) => {
+            for b in blocks {
+                req.system.push(text_only(b, "system")?);
+            }
+        }
+        Some(_) => return Err(bad("system", "`system` must be a string or text blocks.")),
+    }
+    Ok(())
+}
+
+fn tools(value: Option<List<Obj<ToolIn>>>, req: &mut Request) -> Result<(), ApiError> {
+    match value {
+        None | Some(List::Null) => {}
+        Some(List::Other) => return Err(bad("tools", "`tools` must be an array.")),
+        Some(List::Items(tools)) => {
+            req.tools.reserve(tools.len());
+            for t in tools {
+                let Obj::Object(t) = t else {
+                    return Err(bad("tools", "each tool must be an object."));
+                };
+                req.tools.push(tool(t)?);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `tool_choice` (an object); `disable_parallel_tool_use` turns parallel calls off.
+fn tool_choice(mut choice: Map<String, Value>, req: &mut Request) -> Result<(), ApiError> {
+    if choice.get("disable_parallel_tool_use") == Some(&Value::Bool(true)) {
+        req.parallel_tool_calls = Some(false);
+    }
+    req.tool_choice = Some(match choice.get("type").and_then(Value::as_str) {
+        Some("auto") | None => ToolChoice::Auto,
+        Some("any") => ToolChoice::Any,
+        Some("none") => ToolChoice::None,
+        Some("tool") => match choice.remove("name") {
+            Some(Value::String(n)) => ToolChoice::Tool(n),
+            _ => return Err(bad("tool_choice", "`tool_choice.name` must be a string.")),
+        },
+        Some(other) => {
+            return Err(bad_owned(
+                "tool_choice",
+                format!("unknown `tool_choice.type` `{other}` (auto, any, tool or none)."),
+            ))
+        }
+    });
+    Ok(())
 }
 
 fn message(m: Value, req: &mut Request) -> Result<(), ApiError> {
@@ -272,42 +289,11 @@ fn block(b: Value) -> Result<Block, ApiError> {
                 Some(_) => return Err(bad("messages", "`tool_use.input` must be an object.")),
             },
         },
-        "tool_result" => {
-            let id = take_str(&mut b, "tool_use_id");
-            let is_error = b.get("is_error").and_then(Value::as_bool).unwrap_or(false);
-            let content = match b.remove("content") {
-                None | Some(Value::Null) => Vec::new(),
-                Some(Value::String(s)) => vec![Block::Text(s)],
-                Some(Value::Array(parts)) => {
-                    let mut out = Vec::with_capacity(parts.len());
-                    for p in parts {
-                        match block(p)? {
-                            inner @ (Block::Text(_) | Block::Image(_) | Block::Document { .. }) => {
-                                out.push(inner)
-                            }
-                            _ => {
-                                return Err(bad(
-                                    "messages",
-                                    "`tool_result.content` may hold text, image and document blocks only.",
-                                ))
-                            }
-                        }
-                    }
-                    out
-                }
-                Some(_) => {
-                    return Err(bad(
-                        "messages",
-                        "`tool_result.content` must be a string or content blocks.",
-                    ))
-                }
-            };
-            Block::ToolResult {
-                id,
-                content,
-                is_error,
-            }
-        }
+        "tool_result" => Block::ToolResult {
+            id: take_str(&mut b, "tool_use_id"),
+            is_error: b.get("is_error").and_then(Value::as_bool).unwrap_or(false),
+            content: tool_result_content(b.remove("content"))?,
+        },
         other => {
             return Err(bad_owned(
                 "messages",
@@ -318,6 +304,35 @@ fn block(b: Value) -> Result<Block, ApiError> {
             ))
         }
     })
+}
+
+/// A `tool_result`'s `content`: a string, or text, image and document blocks.
+fn tool_result_content(content: Option<Value>) -> Result<Vec<Block>, ApiError> {
+    match content {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::String(s)) => Ok(vec![Block::Text(s)]),
+        Some(Value::Array(parts)) => {
+            let mut out = Vec::with_capacity(parts.len());
+            for p in parts {
+                match block(p)? {
+                    inner @ (Block::Text(_) | Block::Image(_) | Block::Document { .. }) => {
+                        out.push(inner)
+                    }
+                    _ => {
+                        return Err(bad(
+                            "messages",
+                            "`tool_result.content` may hold text, image and document blocks only.",
+                        ))
+                    }
+                }
+            }
+            Ok(out)
+        }
+        Some(_) => Err(bad(
+            "messages",
+            "`tool_result.content` must be a string or content blocks.",
+        )),
+    }
 }
 
 fn source(b: &mut Map<String, Value>) -> Result<Source, ApiError> {

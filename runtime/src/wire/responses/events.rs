@@ -252,54 +252,60 @@ impl Encoder {
                 self.open = Some(Open::Skipped);
                 return;
             }
-            BlockStart::ToolUse { id: call_id, name } => {
-                let entry = self.tools.lookup(name);
-                let (namespace, plain) = match entry {
-                    Some(e) => (e.namespace.clone(), e.name.clone()),
-                    None => (None, name.clone()),
-                };
-                let call_id = if call_id.is_empty() {
-                    self.item_id("call")
-                } else {
-                    call_id.clone()
-                };
-                if entry.is_some_and(|e| e.kind == ToolKind::Custom) {
-                    let id = self.item_id("ctc");
-                    let mut item = json!({"id": id, "type": "custom_tool_call",
-                        "status": "in_progress", "call_id": call_id, "name": plain, "input": ""});
-                    add_namespace(&mut item, namespace.as_deref());
-                    (
-                        Open::Custom {
-                            id,
-                            call_id,
-                            name: plain,
-                            namespace,
-                            arguments: String::new(),
-                            input: tools::InputStream::default(),
-                        },
-                        item,
-                    )
-                } else {
-                    let id = self.item_id("fc");
-                    let mut item = json!({"id": id, "type": "function_call",
-                        "status": "in_progress", "call_id": call_id, "name": plain, "arguments": ""});
-                    add_namespace(&mut item, namespace.as_deref());
-                    (
-                        Open::Function {
-                            id,
-                            call_id,
-                            name: plain,
-                            namespace,
-                            arguments: String::new(),
-                        },
-                        item,
-                    )
-                }
-            }
+            BlockStart::ToolUse { id: call_id, name } => self.open_call(call_id, name),
         };
         let at = format!("\"output_index\":{index}");
         self.emit_value("response.output_item.added", "item", &item, &at, out);
-        match &open {
+        self.first_part(&open, index, out);
+        self.open = Some(open);
+    }
+
+    /// A tool call's item: a `custom_tool_call` for the client's custom tools, else a
+    /// `function_call`, under the client's own name and namespace.
+    fn open_call(&mut self, call_id: &str, name: &str) -> (Open, Value) {
+        let entry = self.tools.lookup(name);
+        let (namespace, plain) = match entry {
+            Some(e) => (e.namespace.clone(), e.name.clone()),
+            None => (None, name.to_owned()),
+        };
+        let call_id = if call_id.is_empty() {
+            self.item_id("call")
+        } else {
+            call_id.to_owned()
+        };
+        if entry.is_some_and(|e| e.kind == ToolKind::Custom) {
+            let id = self.item_id("ctc");
+            let mut item = json!({"id": id, "type": "custom_tool_call",
+                "status": "in_progress", "call_id": call_id, "name": plain, "input": ""});
+            add_namespace(&mut item, namespace.as_deref());
+            let open = Open::Custom {
+                id,
+                call_id,
+                name: plain,
+                namespace,
+                arguments: String::new(),
+                input: tools::InputStream::default(),
+            };
+            (open, item)
+        } else {
+            let id = self.item_id("fc");
+            let mut item = json!({"id": id, "type": "function_call",
+                "status": "in_progress", "call_id": call_id, "name": plain, "arguments": ""});
+            add_namespace(&mut item, namespace.as_deref());
+            let open = Open::Function {
+                id,
+                call_id,
+                name: plain,
+                namespace,
+                arguments: String::new(),
+            };
+            (open, item)
+        }
+    }
+
+    /// The empty first part a message or reasoning item announces right after it is added.
+    fn first_part(&mut self, open: &Open, index: usize, out: &mut Vec<u8>) {
+        match open {
             Open::Message { id, .. } => {
                 let at = format!(
                     "\"item_id\":{},\"output_index\":{index},\"content_index\":0",
@@ -325,7 +331,6 @@ impl Encoder {
             }
             _ => {}
         }
-        self.open = Some(open);
     }
 
     fn delta(&mut self, delta: &Delta, out: &mut Vec<u8>) {
@@ -400,46 +405,8 @@ impl Encoder {
         let index = self.output_index();
         let item = match open {
             Open::Skipped => return,
-            Open::Message { id, text } => {
-                let at = format!(
-                    "\"item_id\":{},\"output_index\":{index},\"content_index\":0",
-                    crate::wire::openai::quote(&id)
-                );
-                let part =
-                    json!({"type": "output_text", "text": text, "annotations": [], "logprobs": []});
-                self.emit_value(
-                    "response.output_text.done",
-                    "text",
-                    &Value::String(text.clone()),
-                    &format!("{at},\"logprobs\":[]"),
-                    out,
-                );
-                self.emit_value("response.content_part.done", "part", &part, &at, out);
-                json!({"id": id, "type": "message", "status": "completed", "role": "assistant",
-                    "content": [part]})
-            }
-            Open::Reasoning { id, text } => {
-                let at = format!(
-                    "\"item_id\":{},\"output_index\":{index},\"summary_index\":0",
-                    crate::wire::openai::quote(&id)
-                );
-                let part = json!({"type": "summary_text", "text": text});
-                self.emit_value(
-                    "response.reasoning_summary_text.done",
-                    "text",
-                    &Value::String(text.clone()),
-                    &at,
-                    out,
-                );
-                self.emit_value(
-                    "response.reasoning_summary_part.done",
-                    "part",
-                    &part,
-                    &at,
-                    out,
-                );
-                json!({"id": id, "type": "reasoning", "summary": [part]})
-            }
+            Open::Message { id, text } => self.close_message(&id, text, index, out),
+            Open::Reasoning { id, text } => self.close_reasoning(&id, text, index, out),
             Open::Function {
                 id,
                 call_id,
@@ -452,10 +419,11 @@ impl Encoder {
                     crate::wire::openai::quote(&id),
                     crate::wire::openai::quote(&name)
                 );
+                let done = Value::String(arguments.clone());
                 self.emit_value(
                     "response.function_call_arguments.done",
                     "arguments",
-                    &Value::String(arguments.clone()),
+                    &done,
                     &at,
                     out,
                 );
@@ -472,28 +440,7 @@ impl Encoder {
                 arguments,
                 input: streamed,
             } => {
-                let input = tools::custom_input(&arguments);
-                let at = format!(
-                    "\"item_id\":{},\"output_index\":{index}",
-                    crate::wire::openai::quote(&id)
-                );
-                // Arguments that were not `{"input": "..."}` streamed nothing: all at once.
-                if streamed.sent.is_empty() && !input.is_empty() {
-                    self.emit_value(
-                        "response.custom_tool_call_input.delta",
-                        "delta",
-                        &Value::String(input.clone()),
-                        &at,
-                        out,
-                    );
-                }
-                self.emit_value(
-                    "response.custom_tool_call_input.done",
-                    "input",
-                    &Value::String(input.clone()),
-                    &at,
-                    out,
-                );
+                let input = self.close_custom_input(&id, &arguments, &streamed, index, out);
                 let mut item = json!({"id": id, "type": "custom_tool_call", "status": "completed",
                     "call_id": call_id, "name": name, "input": input});
                 add_namespace(&mut item, namespace.as_deref());
@@ -503,6 +450,93 @@ impl Encoder {
         let at = format!("\"output_index\":{index}");
         self.emit_value("response.output_item.done", "item", &item, &at, out);
         self.output.push(item);
+    }
+
+    /// The text's `done` events; the completed message item.
+    fn close_message(&mut self, id: &str, text: String, index: usize, out: &mut Vec<u8>) -> Value {
+        let at = format!(
+            "\"item_id\":{},\"output_index\":{index},\"content_index\":0",
+            crate::wire::openai::quote(id)
+        );
+        let done = Value::String(text.clone());
+        let with_logprobs = format!("{at},\"logprobs\":[]");
+        self.emit_value(
+            "response.output_text.done",
+            "text",
+            &done,
+            &with_logprobs,
+            out,
+        );
+        let part = json!({"type": "output_text", "text": text, "annotations": [], "logprobs": []});
+        self.emit_value("response.content_part.done", "part", &part, &at, out);
+        json!({"id": id, "type": "message", "status": "completed", "role": "assistant",
+            "content": [part]})
+    }
+
+    /// The summary's `done` events; the completed reasoning item.
+    fn close_reasoning(
+        &mut self,
+        id: &str,
+        text: String,
+        index: usize,
+        out: &mut Vec<u8>,
+    ) -> Value {
+        let at = format!(
+            "\"item_id\":{},\"output_index\":{index},\"summary_index\":0",
+            crate::wire::openai::quote(id)
+        );
+        let done = Value::String(text.clone());
+        self.emit_value(
+            "response.reasoning_summary_text.done",
+            "text",
+            &done,
+            &at,
+            out,
+        );
+        let part = json!({"type": "summary_text", "text": text});
+        self.emit_value(
+            "response.reasoning_summary_part.done",
+            "part",
+            &part,
+            &at,
+            out,
+        );
+        json!({"id": id, "type": "reasoning", "summary": [part]})
+    }
+
+    /// A custom tool call's input `done` event (and the whole input as one delta when the
+    /// arguments were not `{"input": "..."}` and so streamed nothing); the input.
+    fn close_custom_input(
+        &mut self,
+        id: &str,
+        arguments: &str,
+        streamed: &tools::InputStream,
+        index: usize,
+        out: &mut Vec<u8>,
+    ) -> String {
+        let input = tools::custom_input(arguments);
+        let at = format!(
+            "\"item_id\":{},\"output_index\":{index}",
+            crate::wire::openai::quote(id)
+        );
+        let whole = Value::String(input.clone());
+        if streamed.sent.is_empty() && !input.is_empty() {
+            self.emit_value(
+                "response.custom_tool_call_input.delta",
+                "delta",
+                &whole,
+                &at,
+                out,
+            );
+        }
+        self.emit_value(
+            "response.custom_tool_call_input.done",
+            "input",
+            &whole,
+            &at,
+            out,
+        );
+        input
     }
 
     /// The final lifecycle event; the object it carries is also left in the slot (the

@@ -388,48 +388,9 @@ fn tool_result(req: &mut Request, block: Block) {
 
 fn one_item(req: &mut Request, item: &Value) -> Result<(), ApiError> {
     match item_type(item) {
-        "message" => {
-            let role = item.get("role").and_then(Value::as_str).unwrap_or("user");
-            match role {
-                "system" | "developer" => {
-                    if let Some(t) = message_text(item).filter(|t| !t.is_empty()) {
-                        req.system.push(t);
-                    }
-                }
-                "assistant" => {
-                    if let Some(t) = message_text(item).filter(|t| !t.is_empty()) {
-                        assistant_block(req, Block::Text(t));
-                    }
-                }
-                "user" => {
-                    let content = parts(item.get("content"))?;
-                    if !content.is_empty() {
-                        req.messages.push(Message {
-                            role: Role::User,
-                            content,
-                        });
-                    }
-                }
-                other => return Err(bad_item(format!("unsupported message role `{other}`."))),
-            }
-        }
+        "message" => message_item(req, item)?,
         "reasoning" => {
-            let mut text = String::new();
-            let lists = [item.get("content"), item.get("summary")];
-            // Full reasoning text when present, else the summary.
-            for list in lists.into_iter().flatten() {
-                for p in list.as_array().into_iter().flatten() {
-                    if let Some(t) = p.get("text").and_then(Value::as_str) {
-                        if !text.is_empty() {
-                            text.push('\n');
-                        }
-                        text.push_str(t);
-                    }
-                }
-                if !text.is_empty() {
-                    break;
-                }
-            }
+            let text = reasoning_text(item);
             if !text.is_empty() {
                 assistant_block(
                     req,
@@ -476,6 +437,55 @@ fn one_item(req: &mut Request, item: &Value) -> Result<(), ApiError> {
         _ => {}
     }
     Ok(())
+}
+
+/// A `message` item: system and developer text joins the system prompt.
+fn message_item(req: &mut Request, item: &Value) -> Result<(), ApiError> {
+    match item.get("role").and_then(Value::as_str).unwrap_or("user") {
+        "system" | "developer" => {
+            if let Some(t) = message_text(item).filter(|t| !t.is_empty()) {
+                req.system.push(t);
+            }
+        }
+        "assistant" => {
+            if let Some(t) = message_text(item).filter(|t| !t.is_empty()) {
+                assistant_block(req, Block::Text(t));
+            }
+        }
+        "user" => {
+            let content = parts(item.get("content"))?;
+            if !content.is_empty() {
+                req.messages.push(Message {
+                    role: Role::User,
+                    content,
+                });
+            }
+        }
+        other => return Err(bad_item(format!("unsupported message role `{other}`."))),
+    }
+    Ok(())
+}
+
+/// A `reasoning` item's text: its full `content` when present, else its `summary`.
+fn reasoning_text(item: &Value) -> String {
+    let mut text = String::new();
+    for list in [item.get("content"), item.get("summary")]
+        .into_iter()
+        .flatten()
+    {
+        for p in list.as_array().into_iter().flatten() {
+            if let Some(t) = p.get("text").and_then(Value::as_str) {
+                if !text.is_empty() {
+                    text.push('\n');
+                }
+                text.push_str(t);
+            }
+        }
+        if !text.is_empty() {
+            break;
+        }
+    }
+    text
 }
 
 fn call_id(item: &Value) -> String {

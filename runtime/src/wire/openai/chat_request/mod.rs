@@ -40,6 +40,31 @@ pub fn encode(req: &Request, model: &str, cap: Option<u32>) -> Result<Vec<u8>, A
     w.key("model");
     w.string(model);
     w.key("messages");
+    write_messages(req, &mut w)?;
+    write_sampling(req, cap, &mut w);
+    if !req.tools.is_empty() {
+        write_tools(req, &mut w);
+    }
+    if let Some(format) = &req.format {
+        w.key("response_format");
+        response_format(format, &mut w);
+    }
+    if let Some(effort) = req.thinking.and_then(Thinking::effort) {
+        w.key("reasoning_effort");
+        w.string(effort);
+    }
+    if req.stream {
+        w.key("stream");
+        w.bool(true);
+        w.key("stream_options");
+        w.raw(r#"{"include_usage":true}"#);
+    }
+    w.close();
+    Ok(w.buf)
+}
+
+/// `messages`: the system text as one `system` message, then the turns.
+fn write_messages(req: &Request, w: &mut Writer) -> Result<(), ApiError> {
     w.open_list();
     if !req.system.is_empty() {
         w.item();
@@ -52,14 +77,19 @@ pub fn encode(req: &Request, model: &str, cap: Option<u32>) -> Result<Vec<u8>, A
     }
     for m in &req.messages {
         match m.role {
-            Role::User => user(&m.content, &mut w)?,
+            Role::User => user(&m.content, w)?,
             Role::Assistant => {
                 w.item();
-                write_assistant(&m.content, &mut w);
+                write_assistant(&m.content, w);
             }
         }
     }
     w.close_list();
+    Ok(())
+}
+
+/// `max_tokens` (clamped to the route's cap), `temperature`, `top_p`, `stop`.
+fn write_sampling(req: &Request, cap: Option<u32>, w: &mut Writer) {
     if let Some(max) = clamp(req.max_tokens, cap) {
         w.key("max_tokens");
         w.uint(u64::from(max));
@@ -81,62 +111,48 @@ pub fn encode(req: &Request, model: &str, cap: Option<u32>) -> Result<Vec<u8>, A
         }
         w.close_list();
     }
-    if !req.tools.is_empty() {
-        w.key("tools");
-        w.open_list();
-        for t in &req.tools {
-            w.item();
-            w.open();
-            w.key("type");
-            w.string("function");
-            w.key("function");
-            w.open();
-            w.key("name");
-            w.string(&t.name);
-            if let Some(d) = &t.description {
-                w.key("description");
-                w.string(d);
+}
+
+/// `tools` as functions, `tool_choice`, `parallel_tool_calls`.
+fn write_tools(req: &Request, w: &mut Writer) {
+    w.key("tools");
+    w.open_list();
+    for t in &req.tools {
+        w.item();
+        w.open();
+        w.key("type");
+        w.string("function");
+        w.key("function");
+        w.open();
+        w.key("name");
+        w.string(&t.name);
+        if let Some(d) = &t.description {
+            w.key("description");
+            w.string(d);
+        }
+        w.key("parameters");
+        write_schema(&t.schema, w);
+        w.close();
+        w.close();
+    }
+    w.close_list();
+    if let Some(choice) = &req.tool_choice {
+        w.key("tool_choice");
+        match choice {
+            ToolChoice::Auto => w.string("auto"),
+            ToolChoice::Any => w.string("required"),
+            ToolChoice::None => w.string("none"),
+            ToolChoice::Tool(name) => {
+                w.raw(r#"{"type":"function","function":{"name":"#);
+                w.string(name);
+                w.raw("}}");
             }
-            w.key("parameters");
-            write_schema(&t.schema, &mut w);
-            w.close();
-            w.close();
-        }
-        w.close_list();
-        if let Some(choice) = &req.tool_choice {
-            w.key("tool_choice");
-            match choice {
-                ToolChoice::Auto => w.string("auto"),
-                ToolChoice::Any => w.string("required"),
-                ToolChoice::None => w.string("none"),
-                ToolChoice::Tool(name) => {
-                    w.raw(r#"{"type":"function","function":{"name":"#);
-                    w.string(name);
-                    w.raw("}}");
-                }
-            }
-        }
-        if let Some(p) = req.parallel_tool_calls {
-            w.key("parallel_tool_calls");
-            w.bool(p);
         }
     }
-    if let Some(format) = &req.format {
-        w.key("response_format");
-        response_format(format, &mut w);
+    if let Some(p) = req.parallel_tool_calls {
+        w.key("parallel_tool_calls");
+        w.bool(p);
     }
-    if let Some(effort) = req.thinking.and_then(Thinking::effort) {
-        w.key("reasoning_effort");
-        w.string(effort);
-    }
-    if req.stream {
-        w.key("stream");
-        w.bool(true);
-        w.key("stream_options");
-        w.raw(r#"{"include_usage":true}"#);
-    }
-    w.close();
-    Ok(w.buf)
 }
 
 /// Roughly the body's size, so the buffer grows at most once or twice.
