@@ -17,6 +17,6 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok(req) = chat_request::decode(data) {
         let _ = chat_request::encode(&req, "m", Some(1024));
-        let _ = apex_runtime::wire::anthropic::upstream::encode(&req, "m", Some(1024));
+        let _ = apex_runtime::upstream::anthropic::codec::encode(&req, "m", Some(1024));
     }
 });

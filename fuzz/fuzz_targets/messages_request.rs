@@ -15,6 +15,6 @@ fuzz_target!(|data: &[u8]| {
                 serde_json::from_slice::<serde_json::Value>(&body).expect("chat body parses");
             }
         }
-        let _ = anthropic::upstream::encode(&req, "m", None);
+        let _ = apex_runtime::upstream::anthropic::codec::encode(&req, "m", None);
     }
 });
