@@ -136,33 +136,7 @@ fn model_of(path: &str, body: &Value) -> String {
 }
 
 pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Resp, DropConnection> {
-    let method = req.method().as_str().to_string();
-    let path = req
-        .uri()
-        .path_and_query()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_default();
-    let headers: Vec<(String, String)> = req
-        .headers()
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
-    let raw = match req.into_body().collect().await {
-        Ok(c) => c.to_bytes(),
-        Err(_) => return Err(DropConnection),
-    };
-    let body: Value = if raw.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&raw)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&raw).into_owned()))
-    };
-
+    let (method, path, headers, body) = read(req).await?;
     if let Some(resp) = control(&state, &method, &path, &body) {
         return Ok(resp);
     }
@@ -229,6 +203,40 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Resp, D
         }
     }
     Ok(resp)
+}
+
+/// A request's method, path with query, headers and body (JSON, or the text as a string).
+type Read = (String, String, Vec<(String, String)>, Value);
+
+async fn read(req: Request<Incoming>) -> Result<Read, DropConnection> {
+    let method = req.method().as_str().to_string();
+    let path = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_default();
+    let headers: Vec<(String, String)> = req
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let raw = match req.into_body().collect().await {
+        Ok(c) => c.to_bytes(),
+        Err(_) => return Err(DropConnection),
+    };
+    let body: Value = if raw.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&raw)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&raw).into_owned()))
+    };
+
+    Ok((method, path, headers, body))
 }
 
 /// The control endpoints (health, recorded requests, fault rules): answered, not recorded.
@@ -335,50 +343,7 @@ async fn answer(ask: Ask, fault: Fault) -> Result<Resp, DropConnection> {
         }
     }
     if let Some(s) = fault.status {
-        if let Some(ra) = &fault.retry_after {
-            extra.push(("retry-after", ra.clone()));
-        }
-        if let Some(b) = &fault.body {
-            let mut r = json_resp(s, &Value::Null, &extra);
-            *r.body_mut() = Out::Full(Some(Bytes::from(b.clone())));
-            return Ok(r);
-        }
-        if fault.leak {
-            let url = format!(
-                "http://fake-upstream.invalid{}?key={key}",
-                path.split('?').next().unwrap_or("")
-            );
-            extra.push(("x-fake-request-url", url.clone()));
-            extra.push((
-                "www-authenticate",
-                format!("Bearer realm=\"fake\", error=\"invalid_token\", token=\"{key}\""),
-            ));
-            return Ok(json_resp(s, &leaky_error(s, &key, &url), &extra));
-        }
-        let kind = match s {
-            401 => "authentication_error",
-            429 => "rate_limit_error",
-            400..=499 => "invalid_request_error",
-            _ => "server_error",
-        };
-        if matches!(classify(&method, &path), Call::Messages | Call::CountTokens) {
-            let kind = match s {
-                429 => "rate_limit_error",
-                529 => "overloaded_error",
-                500..=599 => "api_error",
-                _ => kind,
-            };
-            return Ok(json_resp(
-                s,
-                &anthropic::error(kind, &format!("fake upstream: injected status {s}")),
-                &extra,
-            ));
-        }
-        return Ok(json_resp(
-            s,
-            &openai::error(s, &format!("fake upstream: injected status {s}"), kind),
-            &extra,
-        ));
+        return Ok(injected_status(s, &method, &path, &key, &fault, extra));
     }
     if fault.garbage {
         let mut r = json_resp(200, &Value::Null, &extra);
@@ -387,9 +352,90 @@ async fn answer(ask: Ask, fault: Fault) -> Result<Resp, DropConnection> {
         )));
         return Ok(r);
     }
+    Ok(ordinary(
+        Ask {
+            method,
+            path,
+            key,
+            model,
+            model_full,
+            body,
+            seq,
+        },
+        fault,
+        extra,
+    ))
+}
 
+/// A `status=N` answer: an error body in the called API's shape (or the one `body=` gives,
+/// or one that leaks the key, for the scrubbing tests).
+fn injected_status(
+    s: u16,
+    method: &str,
+    path: &str,
+    key: &str,
+    fault: &Fault,
+    mut extra: Vec<(&'static str, String)>,
+) -> Resp {
+    if let Some(ra) = &fault.retry_after {
+        extra.push(("retry-after", ra.clone()));
+    }
+    if let Some(b) = &fault.body {
+        let mut r = json_resp(s, &Value::Null, &extra);
+        *r.body_mut() = Out::Full(Some(Bytes::from(b.clone())));
+        return r;
+    }
+    if fault.leak {
+        let url = format!(
+            "http://fake-upstream.invalid{}?key={key}",
+            path.split('?').next().unwrap_or("")
+        );
+        extra.push(("x-fake-request-url", url.clone()));
+        extra.push((
+            "www-authenticate",
+            format!("Bearer realm=\"fake\", error=\"invalid_token\", token=\"{key}\""),
+        ));
+        return json_resp(s, &leaky_error(s, key, &url), &extra);
+    }
+    let kind = match s {
+        401 => "authentication_error",
+        429 => "rate_limit_error",
+        400..=499 => "invalid_request_error",
+        _ => "server_error",
+    };
+    if matches!(classify(method, path), Call::Messages | Call::CountTokens) {
+        let kind = match s {
+            429 => "rate_limit_error",
+            529 => "overloaded_error",
+            500..=599 => "api_error",
+            _ => kind,
+        };
+        return json_resp(
+            s,
+            &anthropic::error(kind, &format!("fake upstream: injected status {s}")),
+            &extra,
+        );
+    }
+    json_resp(
+        s,
+        &openai::error(s, &format!("fake upstream: injected status {s}"), kind),
+        &extra,
+    )
+}
+
+/// The answer of an upstream that works: by API, in its shape, shaped by the rest of `fault`.
+fn ordinary(ask: Ask, fault: Fault, extra: Vec<(&'static str, String)>) -> Resp {
+    let Ask {
+        method,
+        path,
+        key,
+        model,
+        body,
+        seq,
+        ..
+    } = ask;
     let id = format!("chatcmpl-fake-{seq}");
-    let resp = match classify(&method, &path) {
+    match classify(&method, &path) {
         Call::Chat
             if fault
                 .call
@@ -397,7 +443,7 @@ async fn answer(ask: Ask, fault: Fault) -> Result<Resp, DropConnection> {
                 .is_some_and(|name| openai::offers_tool(&body, name)) =>
         {
             let stream = body.get("stream").and_then(Value::as_bool) == Some(true);
-            return Ok(tool_turn(&body, &id, &model, &key, &fault, stream, extra));
+            tool_turn(&body, &id, &model, &key, &fault, stream, extra)
         }
         Call::Chat => {
             let prompt = openai::last_user_text(&body);
@@ -410,7 +456,7 @@ async fn answer(ask: Ask, fault: Fault) -> Result<Resp, DropConnection> {
                     .pointer("/stream_options/include_usage")
                     .and_then(Value::as_bool)
                     == Some(true);
-                return Ok(stream_chat(
+                return stream_chat(
                     StreamPlan {
                         id,
                         model,
@@ -421,15 +467,15 @@ async fn answer(ask: Ask, fault: Fault) -> Result<Resp, DropConnection> {
                         fault,
                     },
                     extra,
-                ));
+                );
             }
             let v = openai::chat_completion(&id, &model, &key, &prompt, &reply);
             if fault.drop == Some(Drop::Mid) {
-                return Ok(cut_body(v.to_string().into_bytes(), extra));
+                return cut_body(v.to_string().into_bytes(), extra);
             }
             json_resp(200, &v, &extra)
         }
-        Call::Messages => return Ok(messages_turn(&body, seq, &model, &fault, extra)),
+        Call::Messages => messages_turn(&body, seq, &model, &fault, extra),
         Call::CountTokens => json_resp(
             200,
             &json!({"input_tokens": anthropic::count_tokens(&body)}),
@@ -451,8 +497,7 @@ async fn answer(ask: Ask, fault: Fault) -> Result<Resp, DropConnection> {
             ),
             &extra,
         ),
-    };
-    Ok(resp)
+    }
 }
 
 /// 64-bit FNV-1a of a key, in hex: which key a request carried, without the key.
@@ -564,87 +609,7 @@ struct StreamPlan {
 
 fn stream_chat(p: StreamPlan, extra: Vec<(&str, String)>) -> Resp {
     let (tx, rx) = mpsc::channel(16);
-    tokio::spawn(async move {
-        let send = |s: String| {
-            let tx = tx.clone();
-            async move { tx.send(Ok(Bytes::from(s))).await.is_ok() }
-        };
-        let pieces = openai::pieces(&p.reply, p.fault.chunks);
-        let drop_after = match p.fault.drop {
-            Some(Drop::Mid) => Some(p.fault.drop_after.unwrap_or(pieces.len() / 2)),
-            _ => None,
-        };
-        if let Some(d) = p.fault.first_delay {
-            tokio::time::sleep(d).await;
-        }
-        let first = openai::chunk(
-            &p.id,
-            &p.model,
-            &p.key,
-            json!({"role": "assistant", "content": ""}),
-            None,
-            None,
-        );
-        if !send(openai::sse(&first)).await {
-            return;
-        }
-        for (k, piece) in pieces.iter().enumerate() {
-            if drop_after == Some(k) {
-                flush_pause().await;
-                let _ = tx
-                    .send(Err(io::Error::other("fault injected: dropped mid stream")))
-                    .await;
-                return;
-            }
-            if k > 0 {
-                if let Some(d) = p.fault.chunk_delay {
-                    tokio::time::sleep(d).await;
-                }
-            }
-            let c = openai::chunk(
-                &p.id,
-                &p.model,
-                &p.key,
-                json!({"content": piece}),
-                None,
-                None,
-            );
-            if !send(openai::sse(&c)).await {
-                return;
-            }
-        }
-        if drop_after.is_some() {
-            flush_pause().await;
-            let _ = tx
-                .send(Err(io::Error::other("fault injected: dropped mid stream")))
-                .await;
-            return;
-        }
-        if p.fault.truncate {
-            return;
-        }
-        let fin = openai::chunk(&p.id, &p.model, &p.key, json!({}), Some("stop"), None);
-        if !send(openai::sse(&fin)).await {
-            return;
-        }
-        if p.usage {
-            let (pt, ct) = (openai::tokens(&p.prompt), openai::tokens(&p.reply));
-            let u = json!({"prompt_tokens": pt, "completion_tokens": ct, "total_tokens": pt + ct});
-            if !send(openai::sse(&openai::chunk(
-                &p.id,
-                &p.model,
-                &p.key,
-                json!({}),
-                None,
-                Some(u),
-            )))
-            .await
-            {
-                return;
-            }
-        }
-        send("data: [DONE]\n\n".to_string()).await;
-    });
+    tokio::spawn(feed_chat(p, tx));
     let mut b = Response::builder()
         .status(200)
         .header("content-type", "text/event-stream")
@@ -654,6 +619,89 @@ fn stream_chat(p: StreamPlan, extra: Vec<(&str, String)>) -> Resp {
     }
     b.body(Out::Chan(rx))
         .unwrap_or_else(|_| Response::new(Out::Full(None)))
+}
+
+/// The events of a streamed chat answer, paced and cut as `p.fault` says.
+async fn feed_chat(p: StreamPlan, tx: mpsc::Sender<Result<Bytes, io::Error>>) {
+    let send = |s: String| {
+        let tx = tx.clone();
+        async move { tx.send(Ok(Bytes::from(s))).await.is_ok() }
+    };
+    let pieces = openai::pieces(&p.reply, p.fault.chunks);
+    let drop_after = match p.fault.drop {
+        Some(Drop::Mid) => Some(p.fault.drop_after.unwrap_or(pieces.len() / 2)),
+        _ => None,
+    };
+    if let Some(d) = p.fault.first_delay {
+        tokio::time::sleep(d).await;
+    }
+    let first = openai::chunk(
+        &p.id,
+        &p.model,
+        &p.key,
+        json!({"role": "assistant", "content": ""}),
+        None,
+        None,
+    );
+    if !send(openai::sse(&first)).await {
+        return;
+    }
+    for (k, piece) in pieces.iter().enumerate() {
+        if drop_after == Some(k) {
+            flush_pause().await;
+            let _ = tx
+                .send(Err(io::Error::other("fault injected: dropped mid stream")))
+                .await;
+            return;
+        }
+        if k > 0 {
+            if let Some(d) = p.fault.chunk_delay {
+                tokio::time::sleep(d).await;
+            }
+        }
+        let c = openai::chunk(
+            &p.id,
+            &p.model,
+            &p.key,
+            json!({"content": piece}),
+            None,
+            None,
+        );
+        if !send(openai::sse(&c)).await {
+            return;
+        }
+    }
+    if drop_after.is_some() {
+        flush_pause().await;
+        let _ = tx
+            .send(Err(io::Error::other("fault injected: dropped mid stream")))
+            .await;
+        return;
+    }
+    if p.fault.truncate {
+        return;
+    }
+    let fin = openai::chunk(&p.id, &p.model, &p.key, json!({}), Some("stop"), None);
+    if !send(openai::sse(&fin)).await {
+        return;
+    }
+    if p.usage {
+        let (pt, ct) = (openai::tokens(&p.prompt), openai::tokens(&p.reply));
+        let u = json!({"prompt_tokens": pt, "completion_tokens": ct, "total_tokens": pt + ct});
+        if !send(openai::sse(&openai::chunk(
+            &p.id,
+            &p.model,
+            &p.key,
+            json!({}),
+            None,
+            Some(u),
+        )))
+        .await
+        {
+            return;
+        }
+    }
+    send("data: [DONE]\n\n".to_string()).await;
 }
 
 /// A tool-calling turn (`call=NAME;args=JSON`): a call of NAME while the conversation's last
@@ -667,31 +715,18 @@ fn tool_turn(
     stream: bool,
     extra: Vec<(&str, String)>,
 ) -> Resp {
-    let last = body
-        .get("messages")
-        .and_then(Value::as_array)
-        .and_then(|m| m.last())
-        .cloned()
-        .unwrap_or(Value::Null);
-    let after_tool = last.get("role").and_then(Value::as_str) == Some("tool");
-    let name = fault.call.clone().unwrap_or_default();
-    let args = fault.args.clone().unwrap_or_else(|| "{}".to_string());
-    let call_id = format!("call_{id}");
-    let reply = if after_tool {
-        let out = last
-            .get("content")
-            .map(openai::content_text)
-            .unwrap_or_default();
-        Some(
-            fault
-                .reply
-                .clone()
-                .unwrap_or_else(|| format!("The tool said: {}", out.trim())),
-        )
-    } else {
-        None
+    let reply = after_tool_reply(body, fault);
+    let call = ToolCall {
+        id: format!("call_{id}"),
+        name: fault.call.clone().unwrap_or_default(),
+        args: fault.args.clone().unwrap_or_else(|| "{}".to_string()),
     };
     if !stream {
+        let ToolCall {
+            id: call_id,
+            name,
+            args,
+        } = call;
         let message = match &reply {
             Some(text) => json!({"role": "assistant", "content": text}),
             None => json!({"role": "assistant", "content": null, "tool_calls": [
@@ -710,6 +745,53 @@ fn tool_turn(
         });
         return json_resp(200, &v, &extra);
     }
+    let events = tool_turn_events(id, model, key, reply.as_deref(), &call);
+    let mut sse: Vec<String> = events.iter().map(openai::sse).collect();
+    sse.push("data: [DONE]\n\n".to_string());
+    paced(sse, fault.chunk_delay, extra)
+}
+
+/// The tool call a `call=NAME` turn makes.
+struct ToolCall {
+    id: String,
+    name: String,
+    args: String,
+}
+
+/// When the last message is a tool result: the reply that reports it (`reply=` or an echo).
+fn after_tool_reply(body: &Value, fault: &Fault) -> Option<String> {
+    let last = body
+        .get("messages")
+        .and_then(Value::as_array)
+        .and_then(|m| m.last())?;
+    if last.get("role").and_then(Value::as_str) != Some("tool") {
+        return None;
+    }
+    let out = last
+        .get("content")
+        .map(openai::content_text)
+        .unwrap_or_default();
+    Some(
+        fault
+            .reply
+            .clone()
+            .unwrap_or_else(|| format!("The tool said: {}", out.trim())),
+    )
+}
+
+/// A tool turn's stream chunks: the reply's text, or the call with its arguments in fragments.
+fn tool_turn_events(
+    id: &str,
+    model: &str,
+    key: &str,
+    reply: Option<&str>,
+    call: &ToolCall,
+) -> Vec<Value> {
+    let ToolCall {
+        id: call_id,
+        name,
+        args,
+    } = call;
     let mut events = vec![openai::chunk(
         id,
         model,
@@ -718,7 +800,7 @@ fn tool_turn(
         None,
         None,
     )];
-    let finish = match &reply {
+    let finish = match reply {
         Some(text) => {
             for piece in openai::pieces(text, None) {
                 events.push(openai::chunk(
@@ -744,7 +826,7 @@ fn tool_turn(
                 None,
                 None,
             ));
-            for piece in anthropic::fragments(&args, anthropic::ARG_FRAGMENTS) {
+            for piece in anthropic::fragments(args, anthropic::ARG_FRAGMENTS) {
                 events.push(openai::chunk(
                     id,
                     model,
@@ -766,9 +848,7 @@ fn tool_turn(
         None,
         Some(json!({"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15})),
     ));
-    let mut sse: Vec<String> = events.iter().map(openai::sse).collect();
-    sse.push("data: [DONE]\n\n".to_string());
-    paced(sse, fault.chunk_delay, extra)
+    events
 }
 
 /// An SSE response whose events are written one by one (each its own write), `delay` apart.
