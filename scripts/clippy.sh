@@ -25,4 +25,9 @@ for kind in $kinds; do
   run -p apex-runtime --lib --target wasm32-unknown-unknown --no-default-features \
     --features "host-workers,kind-$kind"
 done
+# Declared limits compiled into a worker.
+run -p apex-runtime --lib --target wasm32-unknown-unknown --no-default-features \
+  --features "host-workers,kind-openai,quotas"
+# The native host without quotas (its stand-ins for the shared counts).
+run -p apex-runtime --lib --no-default-features --features "host-native,kind-openai"
 run -p apexc -p fake-upstream --all-targets

@@ -132,6 +132,65 @@ pub struct SecretRef {
     pub secret: String,
 }
 
+/// A provider API key: the secret that holds it, and the limits its free or paid tier has.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKey {
+    /// Secret name: upper-case letters, digits and underscores, starting with a letter
+    /// (e.g. `GROQ_KEY_1`).
+    #[schemars(regex(pattern = r"^[A-Z][A-Z0-9_]*$"))]
+    pub secret: String,
+
+    /// This key's own limits (free tiers usually count per key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<Limits>,
+}
+
+/// Quota limits, as providers publish them. Minute windows are rolling (the last 60 s); day
+/// windows start over at the provider's `reset`. Tokens are estimated before sending (about
+/// 4 bytes of request a token) and corrected from the answer's usage where it gives one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Requests per minute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub rpm: Option<u32>,
+    /// Requests per day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub rpd: Option<u32>,
+    /// Tokens per minute (input and output).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub tpm: Option<u64>,
+    /// Tokens per day (input and output).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub tpd: Option<u64>,
+}
+
+impl Limits {
+    /// Whether any limit is set.
+    pub fn any(&self) -> bool {
+        self.rpm.is_some() || self.rpd.is_some() || self.tpm.is_some() || self.tpd.is_some()
+    }
+}
+
+/// When a provider's day starts over.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Reset {
+    /// Local time of day the daily limits reset, `HH:MM` (24-hour).
+    #[schemars(regex(pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"))]
+    pub daily_at: String,
+
+    /// IANA time zone of `daily_at`, e.g. `America/Los_Angeles` (Gemini's free tier resets at
+    /// midnight Pacific). Default `UTC`. Daylight saving time is followed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+}
+
 /// Storage for the Responses API: `POST /v1/responses` with `store: true` (the API default)
 /// keeps the response and its input items here, for `GET /v1/responses/{id}`,
 /// `input_items` and `previous_response_id`. Budget: every stored response is one KV write,
@@ -179,10 +238,21 @@ pub struct Provider {
     #[schemars(url)]
     pub base_url: Option<String>,
 
-    /// API keys, each a secret name. Requests are spread over them, and a rate-limited key is
-    /// skipped. Required for every kind but `mock`.
+    /// API keys, each a secret name, optionally with the key's own `limits`. Requests are
+    /// spread over them, and a rate-limited or spent key is skipped. Required for every kind
+    /// but `mock`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub api_keys: Vec<SecretRef>,
+    pub api_keys: Vec<ApiKey>,
+
+    /// Limits of the whole account, every key together (for providers that count per account,
+    /// not per key). Requests are counted before they are sent: one that would go over is
+    /// sent on another key or route, or answered 429 with `Retry-After` when none has room.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<Limits>,
+
+    /// When this provider's daily limits (`rpd`, `tpd`) start over. Default: midnight UTC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reset: Option<Reset>,
 
     /// `api-version` query parameter (`azure-openai`), e.g. `2025-01-01-preview`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -287,6 +357,10 @@ pub struct Route {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
     pub max_tokens: Option<u32>,
+    /// Limits of this upstream model on its provider, every key together (providers such as
+    /// Groq and Gemini publish limits per model).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<Limits>,
 }
 
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;

@@ -342,6 +342,15 @@ fn model_diff(old: &ModelRouting, new: &ModelRouting) -> Vec<String> {
                         r.provider, r.model, o.weight, r.weight
                     ));
                 }
+                if o.limits != r.limits {
+                    out.push(format!(
+                        "route {}/{} limits {} -> {}",
+                        r.provider,
+                        r.model,
+                        limits_text(&o.limits),
+                        limits_text(&r.limits)
+                    ));
+                }
                 if o.max_tokens != r.max_tokens {
                     let show = |m: Option<u32>| m.map_or("none".to_owned(), |n| n.to_string());
                     out.push(format!(
@@ -419,7 +428,58 @@ fn provider_brief(p: &ProviderRouting) -> String {
     if p.kind != crate::config::ProviderKind::Mock {
         let _ = write!(s, ", {n} key{}", if n == 1 { "" } else { "s" });
     }
+    if p.limits.any() {
+        let _ = write!(s, ", limits {}", limits_text(&p.limits));
+    }
+    if !p.key_limits.is_empty() {
+        let _ = write!(s, ", key limits {}", key_limits_text(p));
+    }
+    if !p.reset.is_default() {
+        let _ = write!(s, ", reset {}", reset_text(&p.reset));
+    }
     s
+}
+
+/// `rpm 10, rpd 1000`, or `none`.
+fn limits_text(l: &crate::config::Limits) -> String {
+    let parts: Vec<String> = [
+        ("rpm", l.rpm.map(u64::from)),
+        ("rpd", l.rpd.map(u64::from)),
+        ("tpm", l.tpm),
+        ("tpd", l.tpd),
+    ]
+    .into_iter()
+    .filter_map(|(name, v)| v.map(|v| format!("{name} {v}")))
+    .collect();
+    if parts.is_empty() {
+        "none".to_owned()
+    } else {
+        parts.join(", ")
+    }
+}
+
+/// `K1: rpd 3; K2: rpd 2` (secret names, never values).
+fn key_limits_text(p: &ProviderRouting) -> String {
+    if p.key_limits.is_empty() {
+        return "none".to_owned();
+    }
+    let parts: Vec<String> = p
+        .api_keys
+        .iter()
+        .zip(&p.key_limits)
+        .map(|(k, l)| format!("{k}: {}", limits_text(l)))
+        .collect();
+    parts.join("; ")
+}
+
+/// `00:00 America/Los_Angeles`.
+fn reset_text(r: &crate::codegen::routing::ResetRouting) -> String {
+    format!(
+        "{:02}:{:02} {}",
+        r.at_minute / 60,
+        r.at_minute % 60,
+        r.timezone
+    )
 }
 
 fn provider_diff(old: &ProviderRouting, new: &ProviderRouting) -> Vec<String> {
@@ -473,6 +533,27 @@ fn provider_diff(old: &ProviderRouting, new: &ProviderRouting) -> Vec<String> {
         out.push(format!(
             "timeout_ms {} -> {}",
             old.timeout_ms, new.timeout_ms
+        ));
+    }
+    if old.limits != new.limits {
+        out.push(format!(
+            "limits {} -> {}",
+            limits_text(&old.limits),
+            limits_text(&new.limits)
+        ));
+    }
+    if old.key_limits != new.key_limits {
+        out.push(format!(
+            "key limits {} -> {}",
+            key_limits_text(old),
+            key_limits_text(new)
+        ));
+    }
+    if old.reset != new.reset {
+        out.push(format!(
+            "reset {} -> {}",
+            reset_text(&old.reset),
+            reset_text(&new.reset)
         ));
     }
     if old.native_responses != new.native_responses {
@@ -617,12 +698,16 @@ mod tests {
             headers: Default::default(),
             timeout_ms: 30000,
             native_responses: false,
+            key_limits: Vec::new(),
+            limits: Default::default(),
+            reset: Default::default(),
         };
         let route = |p: &str, m: &str| RouteRouting {
             provider: p.into(),
             model: m.into(),
             weight: 1,
             max_tokens: None,
+            limits: Default::default(),
         };
         Routing {
             format: 1,
@@ -670,6 +755,7 @@ mod tests {
             model: "z".into(),
             weight: 2,
             max_tokens: None,
+            limits: Default::default(),
         };
         assert_eq!(
             texts(&old, &new),

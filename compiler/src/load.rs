@@ -54,13 +54,16 @@ impl Loaded {
 
 /// Every distinct secret name `config` references, sorted.
 pub fn secret_names(config: &Config) -> BTreeSet<&str> {
-    let auth = config.auth.iter().flat_map(|a| a.keys.iter());
+    let auth = config
+        .auth
+        .iter()
+        .flat_map(|a| a.keys.iter().map(|k| k.secret.as_str()));
     let providers = config
         .providers
         .values()
         .filter(|p| p.kind != ProviderKind::Mock)
-        .flat_map(|p| p.api_keys.iter());
-    auth.chain(providers).map(|s| s.secret.as_str()).collect()
+        .flat_map(|p| p.api_keys.iter().map(|k| k.secret.as_str()));
+    auth.chain(providers).collect()
 }
 
 /// Reads and loads the file at `path`. Diagnostics name the file as `path` was written.

@@ -186,6 +186,13 @@ fn editor_hints(value: &mut Value) {
                 { "label": "secret reference", "body": { "secret": "${1:NAME_KEY}" } }
             ]),
         ),
+        (
+            "ApiKey",
+            serde_json::json!([
+                { "label": "API key", "body": { "secret": "${1:NAME_KEY}" } },
+                { "label": "API key with limits", "body": { "secret": "${1:NAME_KEY}", "limits": { "rpd": "^${2:1000}" } } }
+            ]),
+        ),
     ];
     for (def, list) in snippets {
         if let Some(Value::Object(map)) = value.pointer_mut(&format!("/$defs/{def}")) {

@@ -48,6 +48,27 @@ fn provider(p: &ProviderRouting) -> table::Provider {
         headers: leak_slice(p.headers.iter().map(|(k, v)| (leak_str(k), leak_str(v)))),
         timeout_ms: p.timeout_ms,
         native_responses: p.native_responses,
+        key_limits: leak_slice(p.key_limits.iter().map(limits)),
+        limits: limits(&p.limits),
+        reset: if p.reset.is_default() {
+            table::DailyReset::UTC
+        } else {
+            table::DailyReset {
+                at_minute: p.reset.at_minute,
+                offsets: leak_slice(
+                    crate::codegen::timezone::offsets(&p.reset.timezone).into_iter(),
+                ),
+            }
+        },
+    }
+}
+
+fn limits(l: &crate::config::Limits) -> table::Limits {
+    table::Limits {
+        rpm: l.rpm,
+        rpd: l.rpd,
+        tpm: l.tpm,
+        tpd: l.tpd,
     }
 }
 
@@ -67,6 +88,7 @@ fn model(routing: &Routing, m: &ModelRouting) -> table::Model {
                 model: leak_str(&r.model),
                 weight: r.weight,
                 max_tokens: r.max_tokens,
+                limits: limits(&r.limits),
             }
         })),
     }

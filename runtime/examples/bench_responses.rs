@@ -25,6 +25,9 @@ static PROVIDERS: [Provider; 1] = [Provider {
     headers: &[],
     timeout_ms: 30_000,
     native_responses: false,
+    key_limits: &[],
+    limits: apex_runtime::table::Limits::NONE,
+    reset: apex_runtime::table::DailyReset::UTC,
 }];
 static MODELS: [Model; 1] = [Model {
     name: "m",
@@ -34,6 +37,7 @@ static MODELS: [Model; 1] = [Model {
         model: "up-model",
         weight: 1,
         max_tokens: None,
+        limits: apex_runtime::table::Limits::NONE,
     }],
 }];
 static GATEWAY: Gateway = Gateway {

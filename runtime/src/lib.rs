@@ -21,6 +21,8 @@ pub mod gateway;
 pub mod host;
 pub mod hosts;
 pub mod log;
+#[cfg(feature = "quotas")]
+pub mod quota;
 #[cfg(feature = "source")]
 pub mod source;
 pub mod table;

@@ -37,6 +37,8 @@ pub struct RequestLog {
     pub attempts: u32,
     pub upstream_ms: u64,
     pub wait_ms: u64,
+    /// Why the shared quota store could not be used (the request counted per isolate).
+    pub quota_fallback: Option<String>,
 }
 
 impl RequestLog {
@@ -86,6 +88,10 @@ impl fmt::Display for RequestLog {
         }
         if let Some(k) = self.key {
             write!(f, r#","key":{k}"#)?;
+        }
+        if let Some(why) = &self.quota_fallback {
+            f.write_str(r#","quota_fallback":"#)?;
+            json_string(f, why)?;
         }
         write!(
             f,

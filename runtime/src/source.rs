@@ -42,6 +42,7 @@ pub const FILES: &[(&str, &str)] = &[
         "src/attempt/protocol.rs",
         include_str!("attempt/protocol.rs"),
     ),
+    ("src/attempt/quotas.rs", include_str!("attempt/quotas.rs")),
     (
         "src/attempt/retry_after.rs",
         include_str!("attempt/retry_after.rs"),
@@ -107,6 +108,14 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("hosts/native/options.rs"),
     ),
     (
+        "src/hosts/native/quota_file.rs",
+        include_str!("hosts/native/quota_file.rs"),
+    ),
+    (
+        "src/hosts/native/quotas.rs",
+        include_str!("hosts/native/quotas.rs"),
+    ),
+    (
         "src/hosts/native/server.rs",
         include_str!("hosts/native/server.rs"),
     ),
@@ -129,6 +138,11 @@ pub const FILES: &[(&str, &str)] = &[
     ),
     ("src/lib.rs", include_str!("lib.rs")),
     ("src/log.rs", include_str!("log.rs")),
+    ("src/quota/ask.rs", include_str!("quota/ask.rs")),
+    ("src/quota/counts.rs", include_str!("quota/counts.rs")),
+    ("src/quota/day.rs", include_str!("quota/day.rs")),
+    ("src/quota/ledger.rs", include_str!("quota/ledger.rs")),
+    ("src/quota/mod.rs", include_str!("quota/mod.rs")),
     ("src/source.rs", include_str!("source.rs")),
     ("src/table.rs", include_str!("table.rs")),
     (

@@ -81,6 +81,57 @@ pub struct Provider {
     /// `responses: native` in the config: `POST /v1/responses` goes to the upstream's own
     /// `/responses` untouched instead of being bridged to chat completions.
     pub native_responses: bool,
+    /// Declared limits of each key, in `api_keys` order; empty when no key declares any.
+    pub key_limits: &'static [Limits],
+    /// Declared limits of the whole account (every key together).
+    pub limits: Limits,
+    /// When this provider's daily windows (`rpd`, `tpd`) start over.
+    pub reset: DailyReset,
+}
+
+/// Declared quota limits (`limits` in the config): requests and tokens per rolling minute and
+/// per day. `None`: no limit of that kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Limits {
+    pub rpm: Option<u32>,
+    pub rpd: Option<u32>,
+    pub tpm: Option<u64>,
+    pub tpd: Option<u64>,
+}
+
+impl Limits {
+    pub const NONE: Limits = Limits {
+        rpm: None,
+        rpd: None,
+        tpm: None,
+        tpd: None,
+    };
+
+    /// Whether any limit is declared.
+    pub const fn any(&self) -> bool {
+        self.rpm.is_some() || self.rpd.is_some() || self.tpm.is_some() || self.tpd.is_some()
+    }
+}
+
+/// When a provider's day starts (`reset` in the config): at `at_minute` past local midnight in
+/// a time zone whose UTC offsets the compiler wrote out as a table (so the worker carries no
+/// time zone database).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DailyReset {
+    /// Minutes after local midnight (`daily_at: "00:00"` is 0).
+    pub at_minute: u16,
+    /// `(from, offset)`: from `from` (ms since the epoch, UTC) on, local time is UTC +
+    /// `offset` minutes. Sorted by `from`; the first entry covers everything before it too,
+    /// the last everything after. Empty: UTC.
+    pub offsets: &'static [(u64, i32)],
+}
+
+impl DailyReset {
+    /// Midnight UTC (the default).
+    pub const UTC: DailyReset = DailyReset {
+        at_minute: 0,
+        offsets: &[],
+    };
 }
 
 /// What protocol and auth an upstream speaks. A kind's code is compiled in only when its
@@ -129,6 +180,8 @@ pub struct Route {
     pub weight: u32,
     /// Cap on `max_tokens` for requests this route serves (`max_tokens` in the config).
     pub max_tokens: Option<u32>,
+    /// Declared limits of this upstream model on its provider (every key together).
+    pub limits: Limits,
 }
 
 /// How a model's routes are ordered for each request.

@@ -253,6 +253,9 @@ static NATIVE_PROVIDERS: [Provider; 1] = [Provider {
     headers: &[("X-Extra", "on")],
     timeout_ms: 1000,
     native_responses: true,
+    key_limits: &[],
+    limits: apex_runtime::table::Limits::NONE,
+    reset: apex_runtime::table::DailyReset::UTC,
 }];
 
 static NATIVE_MODELS: [Model; 1] = [Model {
@@ -263,6 +266,7 @@ static NATIVE_MODELS: [Model; 1] = [Model {
         model: "gpt-5",
         weight: 1,
         max_tokens: None,
+        limits: apex_runtime::table::Limits::NONE,
     }],
 }];
 

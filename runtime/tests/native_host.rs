@@ -138,6 +138,9 @@ fn gateway(upstream: SocketAddr, timeout_ms: u32) -> &'static Gateway {
             headers: &[],
             timeout_ms: 30_000,
             native_responses: false,
+            key_limits: &[],
+            limits: apex_runtime::table::Limits::NONE,
+            reset: apex_runtime::table::DailyReset::UTC,
         },
         Provider {
             id: "up",
@@ -148,6 +151,9 @@ fn gateway(upstream: SocketAddr, timeout_ms: u32) -> &'static Gateway {
             headers: &[],
             timeout_ms,
             native_responses: false,
+            key_limits: &[],
+            limits: apex_runtime::table::Limits::NONE,
+            reset: apex_runtime::table::DailyReset::UTC,
         },
     ]));
     static ROUTES_DEMO: [Route; 1] = [Route {
@@ -155,12 +161,14 @@ fn gateway(upstream: SocketAddr, timeout_ms: u32) -> &'static Gateway {
         model: "mock-1",
         weight: 1,
         max_tokens: None,
+        limits: apex_runtime::table::Limits::NONE,
     }];
     static ROUTES_UP: [Route; 1] = [Route {
         provider: 1,
         model: "up-model",
         weight: 1,
         max_tokens: None,
+        limits: apex_runtime::table::Limits::NONE,
     }];
     let models: &'static [Model] = Box::leak(Box::new([
         Model {

@@ -22,6 +22,9 @@ static PROVIDERS: [Provider; 2] = [
         headers: &[],
         timeout_ms: 1000,
         native_responses: true,
+        key_limits: &[],
+        limits: apex_runtime::table::Limits::NONE,
+        reset: apex_runtime::table::DailyReset::UTC,
     },
     Provider {
         id: "bridged",
@@ -32,6 +35,9 @@ static PROVIDERS: [Provider; 2] = [
         headers: &[],
         timeout_ms: 1000,
         native_responses: false,
+        key_limits: &[],
+        limits: apex_runtime::table::Limits::NONE,
+        reset: apex_runtime::table::DailyReset::UTC,
     },
 ];
 
@@ -44,6 +50,7 @@ static MODELS: [Model; 2] = [
             model: "gpt-5",
             weight: 1,
             max_tokens: None,
+            limits: apex_runtime::table::Limits::NONE,
         }],
     },
     Model {
@@ -54,6 +61,7 @@ static MODELS: [Model; 2] = [
             model: "o",
             weight: 1,
             max_tokens: None,
+            limits: apex_runtime::table::Limits::NONE,
         }],
     },
 ];
@@ -242,6 +250,9 @@ static TWO_KEYS: [Provider; 1] = [Provider {
     headers: &[],
     timeout_ms: 1000,
     native_responses: true,
+    key_limits: &[],
+    limits: apex_runtime::table::Limits::NONE,
+    reset: apex_runtime::table::DailyReset::UTC,
 }];
 
 static CAPPED: [Model; 1] = [Model {
@@ -252,6 +263,7 @@ static CAPPED: [Model; 1] = [Model {
         model: "gpt-5",
         weight: 1,
         max_tokens: Some(100),
+        limits: apex_runtime::table::Limits::NONE,
     }],
 }];
 

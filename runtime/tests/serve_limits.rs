@@ -27,12 +27,16 @@ fn gateway() -> &'static Gateway {
         headers: &[],
         timeout_ms: 30_000,
         native_responses: false,
+        key_limits: &[],
+        limits: apex_runtime::table::Limits::NONE,
+        reset: apex_runtime::table::DailyReset::UTC,
     }];
     static ROUTES: [Route; 1] = [Route {
         provider: 0,
         model: "mock-1",
         weight: 1,
         max_tokens: None,
+        limits: apex_runtime::table::Limits::NONE,
     }];
     static MODELS: [Model; 1] = [Model {
         name: "demo",

@@ -37,6 +37,12 @@ pub struct Args {
     /// attempts, time).
     #[arg(long, short)]
     pub quiet: bool,
+
+    /// Where the counts of declared `limits` are kept, so a restart keeps the day's counts
+    /// (default: `.apexc-state.json` beside the config). Only written when the config declares
+    /// limits; every thread shares one set of counts.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> u8 {
@@ -98,6 +104,11 @@ pub fn run(args: Args) -> u8 {
     let mut options = native::Options::new(args.listen);
     options.threads = usize::from(args.threads);
     options.access_log = !args.quiet;
+    options.quota_state = Some(
+        args.state
+            .clone()
+            .unwrap_or_else(|| beside(&args.config, ".apexc-state.json")),
+    );
     let models = gateway.models.len();
     let result = native::serve(gateway, secrets, options, |addr| {
         eprintln!(

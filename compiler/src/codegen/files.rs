@@ -197,7 +197,8 @@ fn context<'a>(routing: &'a Routing, opts: &'a Options) -> Context<'a> {
     }
 }
 
-/// Runtime features: the worker host plus one `kind-*` per provider kind in use.
+/// Runtime features: the worker host, one `kind-*` per provider kind in use, and `quotas` when
+/// something declares limits.
 pub fn features(routing: &Routing) -> Vec<String> {
     std::iter::once("host-workers".to_string())
         .chain(
@@ -206,6 +207,7 @@ pub fn features(routing: &Routing) -> Vec<String> {
                 .into_iter()
                 .map(|k| format!("kind-{}", kind_name(k))),
         )
+        .chain(routing.has_limits().then(|| "quotas".to_string()))
         .collect()
 }
 

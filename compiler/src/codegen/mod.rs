@@ -22,6 +22,7 @@ pub mod files;
 mod options;
 pub mod routes;
 pub mod routing;
+pub mod timezone;
 
 pub use options::{CodegenError, Options, RUNTIME_DIR};
 

@@ -5,8 +5,8 @@
 //! readable Rust whose layout depends only on the input (no timestamps, no hash order).
 
 use super::options::CodegenError;
-use super::routing::{ProviderRouting, Routing};
-use crate::config::{ProviderKind, ProviderPinning, Strategy};
+use super::routing::{ProviderRouting, ResetRouting, Routing};
+use crate::config::{Limits, ProviderKind, ProviderPinning, Strategy};
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
@@ -95,8 +95,15 @@ fn gateway_tokens(routing: &Routing) -> Result<TokenStream, CodegenError> {
                 }
                 None => quote! { None },
             };
+            let limits = limits_tokens(&r.limits);
             routes.push(quote! {
-                Route { provider: #index, model: #model, weight: #weight, max_tokens: #max_tokens }
+                Route {
+                    provider: #index,
+                    model: #model,
+                    weight: #weight,
+                    max_tokens: #max_tokens,
+                    limits: #limits,
+                }
             });
         }
         let model_name = &m.name;
@@ -145,6 +152,9 @@ fn provider_tokens(p: &ProviderRouting) -> TokenStream {
     let headers = p.headers.iter().map(|(k, v)| quote! { (#k, #v) });
     let timeout_ms = Literal::u32_unsuffixed(p.timeout_ms);
     let native_responses = p.native_responses;
+    let key_limits = p.key_limits.iter().map(limits_tokens);
+    let limits = limits_tokens(&p.limits);
+    let reset = reset_tokens(&p.reset);
     quote! {
         Provider {
             id: #id,
@@ -155,15 +165,50 @@ fn provider_tokens(p: &ProviderRouting) -> TokenStream {
             headers: &[#(#headers),*],
             timeout_ms: #timeout_ms,
             native_responses: #native_responses,
+            key_limits: &[#(#key_limits),*],
+            limits: #limits,
+            reset: #reset,
         }
     }
+}
+
+/// `Limits::NONE`, or the declared ones.
+fn limits_tokens(l: &Limits) -> TokenStream {
+    if !l.any() {
+        return quote! { Limits::NONE };
+    }
+    let opt = |v: Option<u64>| match v {
+        Some(n) => {
+            let n = Literal::u64_unsuffixed(n);
+            quote! { Some(#n) }
+        }
+        None => quote! { None },
+    };
+    let (rpm, rpd) = (opt(l.rpm.map(u64::from)), opt(l.rpd.map(u64::from)));
+    let (tpm, tpd) = (opt(l.tpm), opt(l.tpd));
+    quote! { Limits { rpm: #rpm, rpd: #rpd, tpm: #tpm, tpd: #tpd } }
+}
+
+/// `DailyReset::UTC`, or the reset minute with the time zone's offsets written out.
+fn reset_tokens(r: &ResetRouting) -> TokenStream {
+    if r.is_default() {
+        return quote! { DailyReset::UTC };
+    }
+    let at = Literal::u16_unsuffixed(r.at_minute);
+    let offsets = super::timezone::offsets(&r.timezone)
+        .into_iter()
+        .map(|(from, m)| {
+            let (from, m) = (Literal::u64_unsuffixed(from), Literal::i32_unsuffixed(m));
+            quote! { (#from, #m) }
+        });
+    quote! { DailyReset { at_minute: #at, offsets: &[#(#offsets),*] } }
 }
 
 /// Only the table types this gateway uses, so the generated crate compiles without warnings.
 fn imports(routing: &Routing) -> Vec<proc_macro2::Ident> {
     let mut names = vec!["Cooldown", "Gateway", "Pinning"];
     if !routing.providers.is_empty() {
-        names.extend(["Kind", "Provider"]);
+        names.extend(["DailyReset", "Kind", "Limits", "Provider"]);
     }
     if !routing.models.is_empty() {
         names.push("Model");

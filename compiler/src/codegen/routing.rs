@@ -6,7 +6,7 @@
 //! not only which bytes of which file change. It holds secret **names** only: the config model
 //! has no place for a key value, so none can reach this file.
 
-use crate::config::{self, Config, ProviderKind, Strategy};
+use crate::config::{self, Config, Limits, ProviderKind, Strategy};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -89,6 +89,53 @@ pub struct ProviderRouting {
     /// `responses: native` (absent: bridged).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub native_responses: bool,
+    /// Each key's declared limits, in `api_keys` order (absent: no key declares any).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub key_limits: Vec<Limits>,
+    /// The account's declared limits (absent: none).
+    #[serde(default, skip_serializing_if = "is_unlimited")]
+    pub limits: Limits,
+    /// When daily limits start over (absent: midnight UTC).
+    #[serde(default, skip_serializing_if = "ResetRouting::is_default")]
+    pub reset: ResetRouting,
+}
+
+/// A provider's daily reset: minutes past local midnight in an IANA time zone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResetRouting {
+    pub at_minute: u16,
+    pub timezone: String,
+}
+
+impl Default for ResetRouting {
+    fn default() -> Self {
+        ResetRouting {
+            at_minute: 0,
+            timezone: "UTC".to_owned(),
+        }
+    }
+}
+
+impl ResetRouting {
+    pub fn is_default(&self) -> bool {
+        *self == ResetRouting::default()
+    }
+
+    fn of(reset: Option<&config::Reset>) -> ResetRouting {
+        let Some(r) = reset else {
+            return ResetRouting::default();
+        };
+        let (h, m) = r.daily_at.split_once(':').unwrap_or(("0", "0"));
+        let minutes = |s: &str| s.parse::<u16>().unwrap_or(0);
+        ResetRouting {
+            at_minute: minutes(h) * 60 + minutes(m),
+            timezone: r.timezone.clone().unwrap_or_else(|| "UTC".to_owned()),
+        }
+    }
+}
+
+fn is_unlimited(l: &Limits) -> bool {
+    !l.any()
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -108,6 +155,9 @@ pub struct RouteRouting {
     /// Cap on `max_tokens` (absent: none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_tokens: Option<u32>,
+    /// Declared limits of this upstream model (absent: none).
+    #[serde(default, skip_serializing_if = "is_unlimited")]
+    pub limits: Limits,
 }
 
 impl Routing {
@@ -155,6 +205,9 @@ impl Routing {
                     headers: p.headers.clone(),
                     timeout_ms: p.timeout_ms.unwrap_or(config::DEFAULT_TIMEOUT_MS),
                     native_responses: p.responses == Some(config::ResponsesMode::Native),
+                    key_limits: key_limits(&p.api_keys),
+                    limits: p.limits.unwrap_or_default(),
+                    reset: ResetRouting::of(p.reset.as_ref()),
                 })
                 .collect(),
             models: config
@@ -171,11 +224,24 @@ impl Routing {
                             model: r.model.clone(),
                             weight: r.weight.unwrap_or(1),
                             max_tokens: r.max_tokens,
+                            limits: r.limits.unwrap_or_default(),
                         })
                         .collect(),
                 })
                 .collect(),
         }
+    }
+
+    /// Whether any provider, key or route declares limits (the runtime's `quotas` feature).
+    pub fn has_limits(&self) -> bool {
+        self.providers
+            .iter()
+            .any(|p| p.limits.any() || p.key_limits.iter().any(Limits::any))
+            || self
+                .models
+                .iter()
+                .flat_map(|m| &m.routes)
+                .any(|r| r.limits.any())
     }
 
     /// Position of a provider in the tables.
@@ -226,6 +292,14 @@ impl Routing {
     pub fn from_json(s: &str) -> Result<Routing, serde_json::Error> {
         serde_json::from_str(s)
     }
+}
+
+/// Each key's limits in order, or nothing when no key declares any.
+fn key_limits(keys: &[config::ApiKey]) -> Vec<Limits> {
+    if keys.iter().all(|k| k.limits.is_none_or(|l| !l.any())) {
+        return Vec::new();
+    }
+    keys.iter().map(|k| k.limits.unwrap_or_default()).collect()
 }
 
 /// The spelling of a kind in `proxy.yaml` (and the suffix of its runtime feature).

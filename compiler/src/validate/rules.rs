@@ -136,6 +136,7 @@ fn check_providers(root: &Map<String, Value>, cx: &mut Context) -> Vec<ProviderI
         if let Some(headers) = fields.get("headers").and_then(Value::as_object) {
             check_headers(&child(&p, "headers"), id, headers, cx);
         }
+        check_timezone(&p, id, fields, cx);
         if fields.get("responses").and_then(Value::as_str) == Some("native")
             && kind.is_some()
             && kind != Some(Kind::OpenAi)
@@ -147,6 +148,33 @@ fn check_providers(root: &Map<String, Value>, cx: &mut Context) -> Vec<ProviderI
         }
     }
     out
+}
+
+/// `reset.timezone` must be an IANA name apexc's time zone database knows.
+fn check_timezone(p: &[String], id: &str, fields: &Map<String, Value>, cx: &mut Context) {
+    let at = child(&child(p, "reset"), "timezone");
+    let tz = fields.get("reset").and_then(|r| r.get("timezone"));
+    let Some(tz) = tz.and_then(Value::as_str) else {
+        return;
+    };
+    if crate::codegen::timezone::known(tz) {
+        return;
+    }
+    let names = crate::codegen::timezone::names();
+    let help = match did_you_mean(tz, names.iter().map(String::as_str)) {
+        Some(near) => format!("did you mean `{near}`?"),
+        None => {
+            "use an IANA time zone name such as `America/Los_Angeles`, `Europe/Berlin` or `UTC`"
+                .to_owned()
+        }
+    };
+    cx.push(
+        Diagnostic::error(
+            cx.value_span(&at),
+            format!("provider \"{id}\": unknown time zone \"{tz}\""),
+        )
+        .with_help(help),
+    );
 }
 
 fn check_base_url(p: &[String], fields: &Map<String, Value>, kind: Option<Kind>, cx: &mut Context) {

@@ -258,8 +258,10 @@ fn expected_type(schema: &Value) -> String {
     match schema.get("type") {
         Some(Value::String(t))
             if t == "array"
-                && schema.pointer("/items/$ref").and_then(Value::as_str)
-                    == Some("#/$defs/SecretRef") =>
+                && schema
+                    .pointer("/items/$ref")
+                    .and_then(Value::as_str)
+                    .is_some_and(|r| r == "#/$defs/SecretRef" || r == "#/$defs/ApiKey") =>
         {
             "a list of secret references like [{ secret: NAME }]".into()
         }

@@ -93,6 +93,26 @@ pub fn resting(model: &str, rest: Resting, now: u64) -> HttpResponse {
     with_attempts(e.into_response(), 0)
 }
 
+/// The answer when every route the request could take is out of its declared quota: 429 with
+/// `Retry-After` (whole seconds, rounded up) of the soonest moment one has room again. A
+/// daily limit can make that hours: the client learns exactly when.
+pub fn out_of_quota(f: &Failed<'_>, until_ms: u64, now: u64) -> HttpResponse {
+    let secs = until_ms.saturating_sub(now).div_ceil(1000).max(1);
+    let mut e = ApiError::new(
+        429,
+        "rate_limit_error",
+        Some("quota_exhausted"),
+        format!(
+            "Every upstream route for model `{}` has used its declared quota ({}); the first \
+             one has room again in {secs} s. Retry after that.",
+            f.model,
+            f.notes.join("; ")
+        ),
+    );
+    e.headers.push(("retry-after".to_owned(), secs.to_string()));
+    with_attempts(e.into_response(), f.attempts)
+}
+
 /// A successful upstream answer, as the exchange made it (minus hop-by-hop headers and
 /// cookies).
 pub fn pass_through(resp: HttpResponse, provider: &Provider, attempts: u32) -> HttpResponse {

@@ -172,6 +172,15 @@ impl Cooldowns {
         rest
     }
 
+    /// Record that a key's upstream announced it has nothing left for `ms` (see
+    /// [`retry_after::spent_ms`](super::retry_after::spent_ms)). Not capped by `max_ms`: the
+    /// upstream said exactly when, and anything sooner earns a 429. At most a day.
+    pub fn spent(&self, provider: u16, key: usize, now: u64, ms: u64) {
+        if let Some(slot) = self.key_slot(provider, key) {
+            slot.fetch_max(now.saturating_add(ms.min(86_400_000)), Relaxed);
+        }
+    }
+
     /// Record a failed attempt on a route (5xx, 408, timeout, connect error, broken stream).
     /// `asked_ms`: a `Retry-After` that came with the failure, honoured at once.
     ///
@@ -230,6 +239,9 @@ mod tests {
             headers: &[],
             timeout_ms: 1000,
             native_responses: false,
+            key_limits: &[],
+            limits: crate::table::Limits::NONE,
+            reset: crate::table::DailyReset::UTC,
         }
     }
 

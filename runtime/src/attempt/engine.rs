@@ -2,6 +2,7 @@
 
 use crate::attempt::cooldown::Cooldowns;
 use crate::attempt::keepalive::Policy;
+use crate::attempt::quotas::{self, Quotas};
 use crate::table::Gateway;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -17,6 +18,8 @@ pub struct Engine {
     /// Keepalives on quiet streams and when to give up on a silent upstream
     /// ([`crate::attempt::keepalive`]); [`Policy::DEFAULT`] unless a host or test sets another.
     pub keepalive: Policy,
+    /// Where declared limits are counted; `None` when no provider declares any.
+    pub quotas: Option<Quotas>,
 }
 
 impl Engine {
@@ -26,6 +29,16 @@ impl Engine {
             key_ticks: counters(gateway.providers.len()),
             cooldowns: Cooldowns::new(gateway, gateway.cooldown),
             keepalive: Policy::DEFAULT,
+            quotas: quotas::for_gateway(gateway),
+        }
+    }
+
+    /// Count declared limits in `store` (shared with other threads or isolates) instead of
+    /// per isolate. Nothing changes for a gateway that declares none.
+    #[cfg(feature = "quotas")]
+    pub fn use_quota_store(&mut self, store: std::rc::Rc<dyn crate::quota::Store>) {
+        if self.quotas.is_some() {
+            self.quotas = Some(Quotas::new(store));
         }
     }
 

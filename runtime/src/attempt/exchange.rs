@@ -62,6 +62,11 @@ pub trait Exchange {
     fn key(&self) -> Option<usize> {
         None
     }
+    /// Whether an attempt counts against declared limits (`quota`): every generation does; a
+    /// read or delete of a stored response does not.
+    fn counted(&self) -> bool {
+        true
+    }
     /// The upstream request for `target` on `provider`. An error skips this route (and is
     /// the answer when no other route can be tried).
     fn encode(

@@ -24,6 +24,7 @@ use crate::attempt::cooldown::{Rest, Resting};
 use crate::attempt::engine::Engine;
 use crate::attempt::exchange::{Attempt, Exchange, Outbound};
 use crate::attempt::plan::{self, Next, Resolved, Target};
+use crate::attempt::quotas::{self, Held, Outcome, Pick};
 use crate::attempt::retry_after;
 use crate::attempt::scrub::{self, Secrets};
 use crate::attempt::streams::{self, Checked, First, Terminated};
@@ -58,6 +59,7 @@ pub async fn forward<H: Host, X: Exchange>(
         notes: Vec::new(),
         last: None,
         refused: None,
+        exhausted: None,
         secrets: None,
     };
     let targets = match run.routes_up(resolved.targets).await {
@@ -91,6 +93,8 @@ struct Run<'r, H, X> {
     /// The answer when no route could even be tried (a kind not compiled, an exchange that
     /// cannot encode for a route).
     refused: Option<ApiError>,
+    /// The soonest moment a route out of quota has room again, when one was.
+    exhausted: Option<u64>,
     /// Read from the host on the first upstream call, then shared by every scrub of this
     /// request.
     secrets: Option<Rc<Secrets>>,
@@ -170,47 +174,86 @@ impl<H: Host, X: Exchange> Run<'_, H, X> {
             }
         };
         let bound = self.x.key();
-        for k in plan::keys(n_keys, tick).filter(|k| bound.is_none_or(|b| b == *k)) {
+        let mut left: Vec<usize> = plan::keys(n_keys, tick)
+            .filter(|k| bound.is_none_or(|b| b == *k))
+            .collect();
+        loop {
             if self.attempts >= self.engine.gateway.max_attempts.max(1) {
                 return Step::OutOfAttempts;
             }
-            if !self
-                .engine
-                .cooldowns
-                .key_ready(target.provider, k, self.now)
-            {
-                continue;
-            }
-            match self.attempt(target, provider, &outbound, k).await {
+            let (k, held) = match self.pick(target, provider, &outbound, &mut left).await {
+                Pick::Key(k, held) => (k, held),
+                Pick::Exhausted(until) => {
+                    self.notes.push(format!("{}: out of quota", provider.id));
+                    self.exhausted = Some(self.exhausted.map_or(until, |e| e.min(until)));
+                    return Step::NextRoute;
+                }
+                Pick::Nothing => return Step::NextRoute,
+            };
+            match self.attempt(target, provider, &outbound, k, held).await {
                 Tried::Answer(resp) => return Step::Answer(resp),
                 Tried::NextKey => {}
                 Tried::NextRoute => return Step::NextRoute,
             }
         }
-        Step::NextRoute
     }
 
-    /// One upstream call with key `k`, and what its answer leads to.
+    /// The key of `left` to try next: not resting, and with room under the declared limits
+    /// (the one with the most, reserved) when the route counts.
+    async fn pick(
+        &mut self,
+        target: &Target<'_>,
+        provider: &'static Provider,
+        outbound: &Outbound,
+        left: &mut Vec<usize>,
+    ) -> Pick {
+        let (cooldowns, now) = (&self.engine.cooldowns, self.now);
+        left.retain(|k| cooldowns.key_ready(target.provider, *k, now));
+        let quotas = self.engine.quotas.as_ref().filter(|_| self.x.counted());
+        // About 4 bytes a token: what a limit on tokens is checked against before the answer
+        // says what the request really cost.
+        let tokens = outbound.body.len() as u64 / 4;
+        quotas::pick(quotas, provider, target, left, tokens, now, self.log).await
+    }
+
+    /// One upstream call with key `k`, and what its answer leads to; a reservation it held
+    /// is settled by how it went.
     async fn attempt(
         &mut self,
         target: &Target<'_>,
         provider: &'static Provider,
         outbound: &Outbound,
         k: usize,
+        held: Option<Held>,
     ) -> Tried {
-        let needs_key = upstream::needs_key(provider.kind);
-        let key = if needs_key {
-            let Some(name) = provider.api_keys.get(k) else {
-                return Tried::NextKey;
+        let (tried, outcome) = match self.prepare(target, provider, outbound, k) {
+            Ok(prepared) => self.send(target, provider, outbound, k, prepared).await,
+            Err(tried) => (tried, Outcome::NotSent),
+        };
+        if let Some(held) = held {
+            let quotas = self.engine.quotas.as_ref();
+            quotas::settle(quotas, held, outcome, self.now, self.log).await;
+        }
+        tried
+    }
+
+    /// The upstream request for key `k`, or where to go instead (its secret is not set, the
+    /// kind cannot make this call).
+    fn prepare(
+        &mut self,
+        target: &Target<'_>,
+        provider: &'static Provider,
+        outbound: &Outbound,
+        k: usize,
+    ) -> Result<Prepared, Tried> {
+        let key = if upstream::needs_key(provider.kind) {
+            let name = provider.api_keys.get(k).ok_or(Tried::NextKey)?;
+            let Some(value) = self.host.secret(name) else {
+                self.notes
+                    .push(format!("{}: secret {name} is not set", provider.id));
+                return Err(Tried::NextKey);
             };
-            match self.host.secret(name) {
-                Some(v) => Some(v),
-                None => {
-                    self.notes
-                        .push(format!("{}: secret {name} is not set", provider.id));
-                    return Tried::NextKey;
-                }
-            }
+            Some(value)
         } else {
             None
         };
@@ -225,13 +268,22 @@ impl<H: Host, X: Exchange> Run<'_, H, X> {
             stream: outbound.stream,
             headers: &outbound.headers,
         };
-        let prepared = match upstream::prepare(call) {
-            Ok(p) => p,
-            Err(e) => {
-                self.refused = Some(e);
-                return Tried::NextRoute;
-            }
-        };
+        upstream::prepare(call).map_err(|e| {
+            self.refused = Some(e);
+            Tried::NextRoute
+        })
+    }
+
+    /// Send `prepared` and read what its answer leads to.
+    async fn send(
+        &mut self,
+        target: &Target<'_>,
+        provider: &'static Provider,
+        outbound: &Outbound,
+        k: usize,
+        prepared: Prepared,
+    ) -> (Tried, Outcome) {
+        let needs_key = upstream::needs_key(provider.kind);
         let started = self.now;
         self.attempts += 1;
         self.log.attempts = self.attempts;
@@ -252,20 +304,34 @@ impl<H: Host, X: Exchange> Run<'_, H, X> {
         };
         match result {
             Ok(resp) if resp.status < 400 => {
-                self.succeeded(target, outbound, at, started, resp).await
+                let outcome = self.spent(target, k, &resp);
+                let tried = self.succeeded(target, outbound, at, started, resp).await;
+                (tried, outcome)
             }
             Ok(resp) if !plan::retryable_status(resp.status) => {
                 // The upstream is up and judged the request: its verdict goes back as is.
                 self.engine.cooldowns.succeeded(target.provider);
-                Tried::Answer(
-                    answers::upstream_error(self.host, resp, provider, self.attempts).await,
-                )
+                let resp = answers::upstream_error(self.host, resp, provider, self.attempts).await;
+                (Tried::Answer(resp), Outcome::Answered)
             }
             Ok(resp) => self.retryable(target, provider, k, resp),
             Err(e) => {
                 self.unreachable(target, provider, e);
-                Tried::NextRoute
+                (Tried::NextRoute, Outcome::Answered)
             }
+        }
+    }
+
+    /// A success whose headers say the key has nothing left: it rests until the upstream's
+    /// reset, declared limits or not.
+    fn spent(&self, target: &Target<'_>, k: usize, resp: &HttpResponse) -> Outcome {
+        match retry_after::spent_ms(&resp.headers) {
+            Some(ms) => {
+                let cooldowns = &self.engine.cooldowns;
+                cooldowns.spent(target.provider, k, self.now, ms);
+                Outcome::Spent { ms }
+            }
+            None => Outcome::Answered,
         }
     }
 
@@ -353,29 +419,30 @@ impl<H: Host, X: Exchange> Run<'_, H, X> {
         Ok(Box::pin(Terminated::new(client, provider.id, protocol)))
     }
 
-    /// A 429 or 5xx: rest the key (429) or count against the route, and move on.
+    /// A 429 or 5xx: rest the key (429: the upstream did not count the request) or count
+    /// against the route, and move on.
     fn retryable(
         &mut self,
         target: &Target<'_>,
         provider: &'static Provider,
         k: usize,
         resp: HttpResponse,
-    ) -> Tried {
+    ) -> (Tried, Outcome) {
         self.notes
             .push(format!("{}: HTTP {}", provider.id, resp.status));
         let asked = retry_after::delay_ms(&resp.headers, self.now);
         let next = plan::after_status(resp.status);
         let cooldowns = &self.engine.cooldowns;
-        match next {
-            Next::Key => {
-                cooldowns.rate_limited(target.provider, k, self.now, asked);
-            }
-            Next::Route => cooldowns.failed(target.provider, self.now, asked),
-        }
         self.last = Some(Failure::Status(resp, provider));
         match next {
-            Next::Key => Tried::NextKey,
-            Next::Route => Tried::NextRoute,
+            Next::Key => {
+                let rest_ms = cooldowns.rate_limited(target.provider, k, self.now, asked);
+                (Tried::NextKey, Outcome::Refused { rest_ms })
+            }
+            Next::Route => {
+                cooldowns.failed(target.provider, self.now, asked);
+                (Tried::NextRoute, Outcome::Answered)
+            }
         }
     }
 
@@ -405,9 +472,10 @@ impl<H: Host, X: Exchange> Run<'_, H, X> {
             attempts: self.attempts,
             notes: &self.notes,
         };
-        match self.last {
-            Some(last) => answers::failed(self.host, last, &failed).await,
-            None => answers::not_tried(self.refused, &failed),
+        match (self.last, self.exhausted) {
+            (Some(last), _) => answers::failed(self.host, last, &failed).await,
+            (None, Some(until)) => answers::out_of_quota(&failed, until, self.now),
+            (None, None) => answers::not_tried(self.refused, &failed),
         }
     }
 

@@ -10,6 +10,7 @@ pub mod forward;
 pub mod keepalive;
 pub mod plan;
 pub mod protocol;
+pub mod quotas;
 pub mod retry_after;
 pub mod scrub;
 pub mod streams;

@@ -6,7 +6,7 @@
 //! model whose heavy route rests splits its traffic over the others by their weights, and a
 //! `priority` model falls through to its first route that is up.
 
-use crate::table::Strategy;
+use crate::table::{Limits, Strategy};
 
 /// One candidate route for this request: a provider and the model name it knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,6 +17,8 @@ pub struct Target<'a> {
     pub weight: u32,
     /// The route's cap on `max_tokens` (translated and Messages requests are clamped to it).
     pub max_tokens: Option<u32>,
+    /// The route's declared limits (its upstream model on its provider).
+    pub limits: Limits,
 }
 
 /// What a request resolved to: the candidate routes and how to order them.
@@ -119,6 +121,7 @@ mod tests {
             model: "m",
             weight,
             max_tokens: None,
+            limits: Limits::NONE,
         }
     }
 

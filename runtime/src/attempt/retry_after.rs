@@ -47,6 +47,31 @@ pub fn delay_ms(headers: &Headers, now_ms: u64) -> Option<u64> {
     }
 }
 
+/// On an answer that succeeded: how long the key has nothing left, when the upstream says its
+/// requests or tokens are used up (`x-ratelimit-remaining-*: 0` with the matching
+/// `x-ratelimit-reset-*`, as OpenAI, Groq and OpenRouter send them). The next request on the
+/// key would earn a 429, so it is not sent before then.
+pub fn spent_ms(headers: &Headers) -> Option<u64> {
+    let get = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim())
+    };
+    let spent = |remaining: &str, reset: &str| {
+        get(remaining)
+            .is_some_and(|v| v == "0")
+            .then(|| get(reset).and_then(duration_ms))
+            .flatten()
+    };
+    let requests = spent(
+        "x-ratelimit-remaining-requests",
+        "x-ratelimit-reset-requests",
+    );
+    let tokens = spent("x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens");
+    requests.max(tokens)
+}
+
 /// A non-negative finite decimal number.
 fn parse_number(s: &str) -> Option<f64> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
@@ -164,6 +189,29 @@ mod tests {
         assert_eq!(http_date_ms("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
         assert_eq!(http_date_ms("Sun, 06 Nov 1994 08:49:37 PST"), None);
         assert_eq!(http_date_ms("tomorrow"), None);
+    }
+
+    #[test]
+    fn a_success_that_used_up_the_key_says_until_when() {
+        let spent = |hs: &[(&str, &str)]| spent_ms(&h(hs));
+        assert_eq!(
+            spent(&[
+                ("x-ratelimit-remaining-requests", "0"),
+                ("x-ratelimit-reset-requests", "2m59.56s"),
+                ("x-ratelimit-remaining-tokens", "5000"),
+                ("x-ratelimit-reset-tokens", "1s"),
+            ]),
+            Some(179_560)
+        );
+        assert_eq!(
+            spent(&[
+                ("x-ratelimit-remaining-requests", "3"),
+                ("x-ratelimit-reset-requests", "2s"),
+            ]),
+            None
+        );
+        // Spent without a reset: nothing to go by (a 429 will say).
+        assert_eq!(spent(&[("x-ratelimit-remaining-tokens", "0")]), None);
     }
 
     #[test]

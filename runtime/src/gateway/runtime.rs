@@ -79,6 +79,7 @@ impl Runtime {
                     model: model_name,
                     weight: 1,
                     max_tokens: None,
+                    limits: crate::table::Limits::NONE,
                 }],
                 strategy: Strategy::Priority,
                 tick: 0,
@@ -130,5 +131,6 @@ fn target_of(r: &'static Route) -> Target<'static> {
         model: r.model,
         weight: r.weight,
         max_tokens: r.max_tokens,
+        limits: r.limits,
     }
 }

@@ -56,6 +56,7 @@ pub static MODELS: [Model; 6] = [
             model: "small-model",
             weight: 1,
             max_tokens: Some(8000),
+            limits: apex_runtime::table::Limits::NONE,
         }],
     },
     Model {
@@ -66,6 +67,7 @@ pub static MODELS: [Model; 6] = [
             model: "deepseek-chat",
             weight: 1,
             max_tokens: None,
+            limits: apex_runtime::table::Limits::NONE,
         }],
     },
     Model {
@@ -76,6 +78,7 @@ pub static MODELS: [Model; 6] = [
             model: "mock-1",
             weight: 1,
             max_tokens: None,
+            limits: apex_runtime::table::Limits::NONE,
         }],
     },
     Model {
@@ -87,12 +90,14 @@ pub static MODELS: [Model; 6] = [
                 model: "deepseek-chat",
                 weight: 1,
                 max_tokens: None,
+                limits: apex_runtime::table::Limits::NONE,
             },
             Route {
                 provider: 0,
                 model: "claude-real",
                 weight: 1,
                 max_tokens: None,
+                limits: apex_runtime::table::Limits::NONE,
             },
         ],
     },
@@ -104,6 +109,7 @@ pub static MODELS: [Model; 6] = [
             model: "claude-real",
             weight: 1,
             max_tokens: None,
+            limits: apex_runtime::table::Limits::NONE,
         }],
     },
     Model {
@@ -114,6 +120,7 @@ pub static MODELS: [Model; 6] = [
             model: "claude-real",
             weight: 1,
             max_tokens: Some(1000),
+            limits: apex_runtime::table::Limits::NONE,
         }],
     },
 ];

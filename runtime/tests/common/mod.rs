@@ -49,6 +49,9 @@ pub const fn provider(
         headers: &[],
         timeout_ms: 1000,
         native_responses: false,
+        key_limits: &[],
+        limits: apex_runtime::table::Limits::NONE,
+        reset: apex_runtime::table::DailyReset::UTC,
     }
 }
 
@@ -58,6 +61,7 @@ const fn route(provider: u16, model: &'static str, weight: u32) -> Route {
         model,
         weight,
         max_tokens: None,
+        limits: apex_runtime::table::Limits::NONE,
     }
 }
 

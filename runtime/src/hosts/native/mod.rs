@@ -10,6 +10,9 @@
 mod client;
 pub mod kv;
 mod options;
+#[cfg(feature = "quotas")]
+pub mod quota_file;
+mod quotas;
 mod server;
 
 pub use client::NativeHost;
@@ -71,6 +74,7 @@ pub fn spawn(
     let (stop_tx, stop_rx) = watch::channel(false);
     // One count over all threads, so the cap is the process's.
     let slots = Arc::new(tokio::sync::Semaphore::new(options.max_connections.max(1)));
+    let quotas = quotas::shared(gateway, &options)?;
     let mut threads = Vec::new();
     for i in 0..options.threads.max(1) {
         let listener = listener.try_clone()?;
@@ -78,10 +82,12 @@ pub fn spawn(
         let stop = stop_rx.clone();
         let opts = options.clone();
         let slots = Arc::clone(&slots);
+        let quotas = quotas.clone();
         let thread = std::thread::Builder::new()
             .name(format!("apex-http-{i}"))
             .spawn(move || {
-                if let Err(e) = server::run_thread(gateway, secrets, listener, opts, slots, stop) {
+                let run = server::run_thread(gateway, quotas, secrets, listener, opts, slots, stop);
+                if let Err(e) = run {
                     eprintln!("apexc serve: worker thread failed: {e}");
                 }
             })?;

@@ -30,6 +30,9 @@ pub struct Options {
     pub max_connections: usize,
     /// One line per request on stderr (method, path, status, model, provider, attempts, time).
     pub access_log: bool,
+    /// Where declared limits' counts are kept across restarts (only used when the gateway
+    /// declares limits; `None`: in memory). Every thread shares one set of counts either way.
+    pub quota_state: Option<std::path::PathBuf>,
 }
 
 /// Defaults for [`Options`]: generous for any real client (SDKs send their whole body at once;
@@ -51,6 +54,7 @@ impl Options {
             max_header_bytes: MAX_HEADER_BYTES,
             max_connections: MAX_CONNECTIONS,
             access_log: false,
+            quota_state: None,
         }
     }
 }

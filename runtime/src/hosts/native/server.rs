@@ -37,6 +37,7 @@ struct Shared {
 /// One worker thread's life: an event loop accepting from the shared listener until `stop`.
 pub(super) fn run_thread(
     gateway: &'static Gateway,
+    quotas: super::quotas::SharedQuotas,
     secrets: Arc<HashMap<String, String>>,
     listener: std::net::TcpListener,
     options: Options,
@@ -50,7 +51,7 @@ pub(super) fn run_thread(
     local.block_on(&rt, async move {
         let listener = tokio::net::TcpListener::from_std(listener)?;
         let shared = Rc::new(Shared {
-            runtime: Runtime::new(gateway),
+            runtime: super::quotas::install(Runtime::new(gateway), quotas),
             host: NativeHost::new(secrets)?.with_log(options.access_log),
             options,
         });

@@ -2,7 +2,8 @@
 // Do not edit: change claude-code.yaml and run `apexc build` again (`apexc diff` shows what changes).
 
 use apex_runtime::table::{
-    Cooldown, Gateway, Kind, Model, Pinning, Provider, Route, Strategy,
+    Cooldown, DailyReset, Gateway, Kind, Limits, Model, Pinning, Provider, Route,
+    Strategy,
 };
 
 pub static GATEWAY: Gateway = Gateway {
@@ -18,6 +19,9 @@ pub static GATEWAY: Gateway = Gateway {
             headers: &[],
             timeout_ms: 60000,
             native_responses: false,
+            key_limits: &[],
+            limits: Limits::NONE,
+            reset: DailyReset::UTC,
         },
         Provider {
             id: "openrouter",
@@ -28,6 +32,9 @@ pub static GATEWAY: Gateway = Gateway {
             headers: &[],
             timeout_ms: 30000,
             native_responses: false,
+            key_limits: &[],
+            limits: Limits::NONE,
+            reset: DailyReset::UTC,
         },
     ],
     models: &[
@@ -40,6 +47,7 @@ pub static GATEWAY: Gateway = Gateway {
                     model: "deepseek-chat",
                     weight: 1,
                     max_tokens: None,
+                    limits: Limits::NONE,
                 },
             ],
         },
@@ -52,12 +60,14 @@ pub static GATEWAY: Gateway = Gateway {
                     model: "deepseek-chat",
                     weight: 1,
                     max_tokens: None,
+                    limits: Limits::NONE,
                 },
                 Route {
                     provider: 1, // openrouter
                     model: "deepseek/deepseek-chat-v3.1",
                     weight: 1,
                     max_tokens: None,
+                    limits: Limits::NONE,
                 },
             ],
         },

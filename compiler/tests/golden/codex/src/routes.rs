@@ -2,7 +2,8 @@
 // Do not edit: change codex.yaml and run `apexc build` again (`apexc diff` shows what changes).
 
 use apex_runtime::table::{
-    Cooldown, Gateway, Kind, Model, Pinning, Provider, ResponsesStore, Route, Strategy,
+    Cooldown, DailyReset, Gateway, Kind, Limits, Model, Pinning, Provider,
+    ResponsesStore, Route, Strategy,
 };
 
 pub static GATEWAY: Gateway = Gateway {
@@ -18,6 +19,9 @@ pub static GATEWAY: Gateway = Gateway {
             headers: &[],
             timeout_ms: 30000,
             native_responses: false,
+            key_limits: &[],
+            limits: Limits::NONE,
+            reset: DailyReset::UTC,
         },
         Provider {
             id: "groq",
@@ -28,6 +32,9 @@ pub static GATEWAY: Gateway = Gateway {
             headers: &[],
             timeout_ms: 30000,
             native_responses: false,
+            key_limits: &[],
+            limits: Limits::NONE,
+            reset: DailyReset::UTC,
         },
     ],
     models: &[
@@ -40,12 +47,14 @@ pub static GATEWAY: Gateway = Gateway {
                     model: "openai/gpt-oss-120b",
                     weight: 1,
                     max_tokens: None,
+                    limits: Limits::NONE,
                 },
                 Route {
                     provider: 0, // deepinfra
                     model: "openai/gpt-oss-120b",
                     weight: 1,
                     max_tokens: None,
+                    limits: Limits::NONE,
                 },
             ],
         },

@@ -2,7 +2,8 @@
 // Do not edit: change quickstart.yaml and run `apexc build` again (`apexc diff` shows what changes).
 
 use apex_runtime::table::{
-    Cooldown, Gateway, Kind, Model, Pinning, Provider, Route, Strategy,
+    Cooldown, DailyReset, Gateway, Kind, Limits, Model, Pinning, Provider, Route,
+    Strategy,
 };
 
 pub static GATEWAY: Gateway = Gateway {
@@ -18,6 +19,9 @@ pub static GATEWAY: Gateway = Gateway {
             headers: &[],
             timeout_ms: 30000,
             native_responses: false,
+            key_limits: &[],
+            limits: Limits::NONE,
+            reset: DailyReset::UTC,
         },
     ],
     models: &[
@@ -30,6 +34,7 @@ pub static GATEWAY: Gateway = Gateway {
                     model: "mock-1",
                     weight: 1,
                     max_tokens: None,
+                    limits: Limits::NONE,
                 },
             ],
         },
@@ -42,6 +47,7 @@ pub static GATEWAY: Gateway = Gateway {
                     model: "mock-embed-1",
                     weight: 1,
                     max_tokens: None,
+                    limits: Limits::NONE,
                 },
             ],
         },

@@ -2,7 +2,8 @@
 // Do not edit: change seed.yaml and run `apexc build` again (`apexc diff` shows what changes).
 
 use apex_runtime::table::{
-    Cooldown, Gateway, Kind, Model, Pinning, Provider, ResponsesStore, Route, Strategy,
+    Cooldown, DailyReset, Gateway, Kind, Limits, Model, Pinning, Provider,
+    ResponsesStore, Route, Strategy,
 };
 
 pub static GATEWAY: Gateway = Gateway {
@@ -18,6 +19,9 @@ pub static GATEWAY: Gateway = Gateway {
             headers: &[],
             timeout_ms: 30000,
             native_responses: false,
+            key_limits: &[],
+            limits: Limits::NONE,
+            reset: DailyReset::UTC,
         },
         Provider {
             id: "azure",
@@ -28,6 +32,9 @@ pub static GATEWAY: Gateway = Gateway {
             headers: &[],
             timeout_ms: 30000,
             native_responses: false,
+            key_limits: &[],
+            limits: Limits::NONE,
+            reset: DailyReset::UTC,
         },
         Provider {
             id: "deepinfra",
@@ -38,6 +45,9 @@ pub static GATEWAY: Gateway = Gateway {
             headers: &[],
             timeout_ms: 20000,
             native_responses: false,
+            key_limits: &[],
+            limits: Limits::NONE,
+            reset: DailyReset::UTC,
         },
         Provider {
             id: "deepseek",
@@ -48,6 +58,9 @@ pub static GATEWAY: Gateway = Gateway {
             headers: &[],
             timeout_ms: 30000,
             native_responses: false,
+            key_limits: &[],
+            limits: Limits::NONE,
+            reset: DailyReset::UTC,
         },
     ],
     models: &[
@@ -60,24 +73,28 @@ pub static GATEWAY: Gateway = Gateway {
                     model: "DeepSeek-R1",
                     weight: 2,
                     max_tokens: None,
+                    limits: Limits::NONE,
                 },
                 Route {
                     provider: 0, // aliyuncs
                     model: "deepseek-r1",
                     weight: 1,
                     max_tokens: None,
+                    limits: Limits::NONE,
                 },
                 Route {
                     provider: 2, // deepinfra
                     model: "deepseek-ai/DeepSeek-R1",
                     weight: 1,
                     max_tokens: None,
+                    limits: Limits::NONE,
                 },
                 Route {
                     provider: 3, // deepseek
                     model: "deepseek-reasoner",
                     weight: 1,
                     max_tokens: None,
+                    limits: Limits::NONE,
                 },
             ],
         },
@@ -90,18 +107,21 @@ pub static GATEWAY: Gateway = Gateway {
                     model: "deepseek-v3",
                     weight: 1,
                     max_tokens: None,
+                    limits: Limits::NONE,
                 },
                 Route {
                     provider: 2, // deepinfra
                     model: "deepseek-ai/DeepSeek-V3",
                     weight: 1,
                     max_tokens: None,
+                    limits: Limits::NONE,
                 },
                 Route {
                     provider: 3, // deepseek
                     model: "deepseek-chat",
                     weight: 1,
                     max_tokens: None,
+                    limits: Limits::NONE,
                 },
             ],
         },
@@ -114,6 +134,7 @@ pub static GATEWAY: Gateway = Gateway {
                     model: "gpt-4o-mini",
                     weight: 1,
                     max_tokens: None,
+                    limits: Limits::NONE,
                 },
             ],
         },
@@ -126,6 +147,7 @@ pub static GATEWAY: Gateway = Gateway {
                     model: "text-embedding-v3",
                     weight: 1,
                     max_tokens: None,
+                    limits: Limits::NONE,
                 },
             ],
         },

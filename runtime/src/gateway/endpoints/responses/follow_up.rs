@@ -64,6 +64,7 @@ pub async fn send<H: Host>(
             model: "",
             weight: 1,
             max_tokens: None,
+            limits: crate::table::Limits::NONE,
         }],
         strategy: Strategy::Priority,
         tick: 0,
@@ -85,6 +86,10 @@ impl Exchange for FollowUp<'_> {
     }
 
     fn stream(&self) -> bool {
+        false
+    }
+
+    fn counted(&self) -> bool {
         false
     }
 

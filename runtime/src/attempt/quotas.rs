@@ -1,0 +1,271 @@
+//! Where the engine meets [`crate::quota`]: which key of a route carries a request when its
+//! provider declares limits, and what each attempt turned out to cost.
+//!
+//! A route none of whose scopes declares a limit never reaches a store: its keys rotate as
+//! they always did, and a config without limits compiles none of this (feature `quotas`).
+
+use crate::attempt::plan::Target;
+use crate::log::RequestLog;
+use crate::table::Provider;
+
+/// What carries the next attempt on a route.
+pub enum Pick {
+    /// This key, with the reservation it holds (when the route counts).
+    Key(usize, Option<Held>),
+    /// Every key left is out of quota until this moment.
+    Exhausted(u64),
+    /// No key left.
+    Nothing,
+}
+
+/// How an attempt that held a reservation ended.
+pub enum Outcome {
+    /// Answered (counted as reserved).
+    Answered,
+    /// Refused with 429: the upstream did not count it; the key rests `rest_ms`.
+    Refused { rest_ms: u64 },
+    /// Never sent (its secret is not set, the kind cannot make the call): given back.
+    NotSent,
+    /// The upstream said the key has nothing left for `ms`.
+    Spent { ms: u64 },
+}
+
+#[cfg(feature = "quotas")]
+pub use with_quotas::*;
+#[cfg(not(feature = "quotas"))]
+pub use without_quotas::*;
+
+#[cfg(not(feature = "quotas"))]
+mod without_quotas {
+    use super::*;
+
+    /// Nothing: this build has no quota code (no provider declares limits).
+    pub enum Quotas {}
+
+    /// Nothing is held without quotas.
+    pub enum Held {}
+
+    pub fn for_gateway(_: &crate::table::Gateway) -> Option<Quotas> {
+        None
+    }
+
+    pub async fn pick(
+        _: Option<&Quotas>,
+        _: &'static Provider,
+        _: &Target<'_>,
+        left: &mut Vec<usize>,
+        _: u64,
+        _: u64,
+        _: &mut RequestLog,
+    ) -> Pick {
+        if left.is_empty() {
+            Pick::Nothing
+        } else {
+            Pick::Key(left.remove(0), None)
+        }
+    }
+
+    pub async fn settle(_: Option<&Quotas>, held: Held, _: Outcome, _: u64, _: &mut RequestLog) {
+        match held {}
+    }
+}
+
+#[cfg(feature = "quotas")]
+mod with_quotas {
+    use super::*;
+    use crate::quota::{day, Ask, Grant, Local, Scope, Settle, Store};
+    use crate::table::{Gateway, Limits};
+    use std::rc::Rc;
+    use std::sync::Arc;
+
+    /// The store a gateway's counts live in, and the per-isolate counts used when it fails.
+    pub struct Quotas {
+        store: Rc<dyn Store>,
+        fallback: Arc<Local>,
+    }
+
+    impl Quotas {
+        pub fn new(store: Rc<dyn Store>) -> Self {
+            Quotas {
+                store,
+                fallback: Arc::new(Local::default()),
+            }
+        }
+    }
+
+    /// Whether some provider, key or route of `gateway` declares limits.
+    pub fn declared(gateway: &Gateway) -> bool {
+        gateway
+            .providers
+            .iter()
+            .any(|p| p.limits.any() || p.key_limits.iter().any(Limits::any))
+            || gateway
+                .models
+                .iter()
+                .flat_map(|m| m.routes)
+                .any(|r| r.limits.any())
+    }
+
+    /// Per-isolate counts, when `gateway` declares limits.
+    pub fn for_gateway(gateway: &Gateway) -> Option<Quotas> {
+        declared(gateway).then(|| Quotas::new(Rc::new(Arc::new(Local::default()))))
+    }
+
+    /// A reservation an attempt in flight holds.
+    pub struct Held {
+        scopes: Vec<String>,
+        at_ms: u64,
+        day: i64,
+        tokens: u64,
+    }
+
+    /// Whether attempts on `target` count against a declared limit.
+    fn counted(provider: &Provider, target: &Target<'_>) -> bool {
+        provider.limits.any() || target.limits.any() || provider.key_limits.iter().any(Limits::any)
+    }
+
+    /// The key of `left` (cooldowns already applied) to try next: the one with the most
+    /// headroom, reserved, when the route counts; else the first.
+    pub async fn pick(
+        quotas: Option<&Quotas>,
+        provider: &'static Provider,
+        target: &Target<'_>,
+        left: &mut Vec<usize>,
+        tokens: u64,
+        now: u64,
+        log: &mut RequestLog,
+    ) -> Pick {
+        if left.is_empty() {
+            return Pick::Nothing;
+        }
+        let Some(q) = quotas.filter(|_| counted(provider, target)) else {
+            return Pick::Key(left.remove(0), None);
+        };
+        let ask = ask_for(provider, target, left, tokens, now);
+        let grant = match q.store.reserve(ask.clone()).await {
+            Ok(g) => g,
+            Err(why) => {
+                log.quota_fallback = Some(why);
+                q.fallback.reserve_now(&ask)
+            }
+        };
+        match grant {
+            Grant::Go { candidate } if candidate < left.len() => {
+                let held = held(&ask, candidate);
+                Pick::Key(left.remove(candidate), Some(held))
+            }
+            Grant::Go { .. } => Pick::Nothing,
+            Grant::Exhausted { until_ms } => {
+                left.clear();
+                Pick::Exhausted(until_ms)
+            }
+        }
+    }
+
+    /// Record how the attempt that held `held` ended.
+    pub async fn settle(
+        quotas: Option<&Quotas>,
+        held: Held,
+        outcome: Outcome,
+        now: u64,
+        log: &mut RequestLog,
+    ) {
+        let Some(q) = quotas else { return };
+        let (give_back, block_ms) = match outcome {
+            Outcome::Answered => return,
+            Outcome::Refused { rest_ms } => (true, rest_ms),
+            Outcome::NotSent => (true, 0),
+            Outcome::Spent { ms } => (false, ms.min(day::DAY_MS)),
+        };
+        let settle = |scopes: Vec<String>, requests: i64, tokens: i64, blocked_until: u64| Settle {
+            scopes,
+            at_ms: held.at_ms,
+            day: held.day,
+            requests,
+            tokens,
+            blocked_until,
+        };
+        let mut settles = Vec::with_capacity(2);
+        if block_ms > 0 {
+            // A block is the key's alone (its scope comes first).
+            let key = held.scopes.iter().take(1).cloned().collect();
+            settles.push(settle(key, 0, 0, now.saturating_add(block_ms)));
+        }
+        if give_back {
+            let tokens = -i64::try_from(held.tokens).unwrap_or(i64::MAX);
+            settles.push(settle(held.scopes.clone(), -1, tokens, 0));
+        }
+        if let Err(why) = q.store.settle(settles.clone()).await {
+            log.quota_fallback = Some(why);
+            q.fallback.settle_now(&settles);
+        }
+    }
+
+    fn held(ask: &Ask, candidate: usize) -> Held {
+        let scopes = ask
+            .candidates
+            .get(candidate)
+            .into_iter()
+            .flatten()
+            .filter_map(|i| ask.scopes.get(*i))
+            .map(|s| s.name.clone())
+            .collect();
+        Held {
+            scopes,
+            at_ms: ask.now_ms,
+            day: ask.scopes.first().map_or(0, |s| s.day),
+            tokens: ask.tokens,
+        }
+    }
+
+    /// One candidate per key of `keys`: the key's scope first, then the account's and the
+    /// upstream model's when they declare limits.
+    fn ask_for(
+        provider: &Provider,
+        target: &Target<'_>,
+        keys: &[usize],
+        tokens: u64,
+        now: u64,
+    ) -> Ask {
+        let (day, day_ends_ms) = day::day_of(&provider.reset, now);
+        let scope = |name: String, limits: Limits| Scope {
+            name,
+            limits,
+            day,
+            day_ends_ms,
+        };
+        let mut scopes = Vec::with_capacity(keys.len() + 2);
+        if provider.limits.any() {
+            scopes.push(scope(format!("provider:{}", provider.id), provider.limits));
+        }
+        if target.limits.any() {
+            let name = format!("model:{}:{}", provider.id, target.model);
+            scopes.push(scope(name, target.limits));
+        }
+        let shared: Vec<usize> = (0..scopes.len()).collect();
+        let mut candidates = Vec::with_capacity(keys.len());
+        for k in keys {
+            let limits = provider.key_limits.get(*k).copied().unwrap_or_default();
+            candidates.push(
+                std::iter::once(scopes.len())
+                    .chain(shared.iter().copied())
+                    .collect(),
+            );
+            scopes.push(scope(key_scope(provider, *k), limits));
+        }
+        Ask {
+            now_ms: now,
+            tokens,
+            scopes,
+            candidates,
+        }
+    }
+
+    /// A key's scope name: its secret's name, which survives reordering `api_keys`.
+    fn key_scope(provider: &Provider, k: usize) -> String {
+        match provider.api_keys.get(k) {
+            Some(secret) => format!("key:{secret}"),
+            None => format!("key:{}#{k}", provider.id),
+        }
+    }
+}

@@ -1,0 +1,276 @@
+//! Declared limits, seen from the client: requests go to the key with the most room, a route
+//! out of quota is never sent, and when none has room the answer is the gateway's own 429 in
+//! the client's protocol with `Retry-After` at the soonest reset. Limits an upstream announces
+//! (`x-ratelimit-remaining-*: 0`) are honoured until its reset, declared or not. Time is the
+//! fake host's virtual clock.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod common;
+use apex_runtime::gateway::Runtime;
+use apex_runtime::host::HttpResponse;
+use apex_runtime::table::{
+    Cooldown, DailyReset, Gateway, Kind, Limits, Model, Pinning, Provider, Route, Strategy,
+};
+use common::*;
+use futures::executor::block_on;
+
+const fn rpd(n: u32) -> Limits {
+    Limits {
+        rpm: None,
+        rpd: Some(n),
+        tpm: None,
+        tpd: None,
+    }
+}
+
+const fn rpm(n: u32) -> Limits {
+    Limits {
+        rpm: Some(n),
+        rpd: None,
+        tpm: None,
+        tpd: None,
+    }
+}
+
+static PROVIDERS: [Provider; 3] = [
+    // Two free-tier keys: 3 and 2 requests a day.
+    Provider {
+        key_limits: &[rpd(3), rpd(2)],
+        ..provider(
+            "alpha",
+            Kind::OpenAi,
+            "https://alpha.example/v1",
+            &["ALPHA_KEY_1", "ALPHA_KEY_2"],
+        )
+    },
+    // An account-wide 10 requests a minute, resetting daily at 00:00 UTC+1.
+    Provider {
+        limits: rpm(10),
+        reset: DailyReset {
+            at_minute: 0,
+            offsets: &[(0, 60)],
+        },
+        ..provider(
+            "beta",
+            Kind::OpenAi,
+            "https://beta.example/v1",
+            &["BETA_KEY"],
+        )
+    },
+    Provider {
+        key_limits: &[rpd(1)],
+        ..provider(
+            "claude",
+            Kind::Anthropic,
+            "https://claude.example",
+            &["AZURE_KEY"],
+        )
+    },
+];
+
+const fn route(provider: u16, model: &'static str, limits: Limits) -> Route {
+    Route {
+        provider,
+        model,
+        weight: 1,
+        max_tokens: None,
+        limits,
+    }
+}
+
+static MODELS: [Model; 5] = [
+    Model {
+        name: "beta",
+        strategy: Strategy::Priority,
+        routes: &[route(1, "b-model", Limits::NONE)],
+    },
+    Model {
+        name: "claude",
+        strategy: Strategy::Priority,
+        routes: &[route(2, "claude-x", Limits::NONE)],
+    },
+    Model {
+        name: "free",
+        strategy: Strategy::Priority,
+        routes: &[route(0, "a-model", Limits::NONE)],
+    },
+    Model {
+        name: "free-then-beta",
+        strategy: Strategy::Priority,
+        routes: &[
+            route(0, "a-model", Limits::NONE),
+            route(1, "b-model", Limits::NONE),
+        ],
+    },
+    Model {
+        name: "per-model",
+        strategy: Strategy::Priority,
+        routes: &[route(1, "b-model", rpd(2))],
+    },
+];
+
+static LIMITED: Gateway = Gateway {
+    name: "limited",
+    auth_keys: &[],
+    providers: &PROVIDERS,
+    models: &MODELS,
+    responses_store: None,
+    max_attempts: 3,
+    cooldown: Cooldown::DEFAULT,
+    pinning: Pinning::Off,
+};
+
+fn send(rt: &Runtime, host: &FakeHost, model: &str) -> HttpResponse {
+    block_on(rt.handle(host, post("/v1/chat/completions", &chat(model))))
+}
+
+fn key_of(host: &FakeHost, i: usize) -> String {
+    let reqs = host.requests.borrow();
+    let r = &reqs[i].0;
+    let auth = r.header("authorization").or(r.header("x-api-key")).unwrap();
+    auth.trim_start_matches("Bearer ").to_owned()
+}
+
+#[test]
+fn two_keys_of_rpd_3_and_2_serve_5_requests_then_the_gateway_answers_429_until_midnight() {
+    let host = FakeHost::new();
+    let rt = Runtime::new(&LIMITED);
+    for _ in 0..5 {
+        assert_eq!(send(&rt, &host, "free").status, 200);
+    }
+    let used: Vec<String> = (0..5).map(|i| key_of(&host, i)).collect();
+    assert_eq!(used.iter().filter(|k| *k == ALPHA_KEY_1).count(), 3);
+    assert_eq!(used.iter().filter(|k| *k == ALPHA_KEY_2).count(), 2);
+
+    host.advance(3_600_000); // 01:00 UTC
+    let resp = send(&rt, &host, "free");
+    assert_eq!(resp.status, 429);
+    assert_eq!(host.requests.borrow().len(), 5, "nothing sent upstream");
+    assert_eq!(
+        header(&resp, "retry-after"),
+        Some("82800"),
+        "23 h to midnight UTC"
+    );
+    let body = json_of(resp);
+    assert_eq!(body["error"]["code"], "quota_exhausted");
+    assert_eq!(body["error"]["type"], "rate_limit_error");
+
+    host.advance(82_800_000); // the next day
+    assert_eq!(send(&rt, &host, "free").status, 200);
+}
+
+#[test]
+fn a_route_out_of_quota_is_skipped_for_the_next_one() {
+    let host = FakeHost::new();
+    let rt = Runtime::new(&LIMITED);
+    for _ in 0..5 {
+        assert_eq!(send(&rt, &host, "free-then-beta").status, 200);
+    }
+    let resp = send(&rt, &host, "free-then-beta");
+    assert_eq!(resp.status, 200);
+    assert_eq!(header(&resp, "x-apex-provider"), Some("beta"));
+    assert_eq!(header(&resp, "x-apex-attempts"), Some("1"));
+}
+
+#[test]
+fn an_account_limit_of_10_a_minute_lets_exactly_10_through() {
+    let host = FakeHost::new();
+    let rt = Runtime::new(&LIMITED);
+    let statuses: Vec<u16> = (0..32)
+        .map(|_| {
+            host.advance(100);
+            send(&rt, &host, "beta").status
+        })
+        .collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 10);
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 22);
+    assert_eq!(host.requests.borrow().len(), 10);
+    // The minute rolls: the first request's second leaves the window 60 s after it.
+    host.advance(60_000 - 3_200 + 1_000);
+    assert_eq!(send(&rt, &host, "beta").status, 200);
+}
+
+#[test]
+fn a_limit_per_upstream_model_counts_that_model_alone() {
+    let host = FakeHost::new();
+    let rt = Runtime::new(&LIMITED);
+    assert_eq!(send(&rt, &host, "per-model").status, 200);
+    assert_eq!(send(&rt, &host, "per-model").status, 200);
+    let resp = send(&rt, &host, "per-model");
+    assert_eq!(resp.status, 429);
+    // Midnight at UTC+1 is 23:00 UTC: 23 h after the fake clock's 00:00 UTC start.
+    assert_eq!(header(&resp, "retry-after"), Some("82800"));
+    assert_eq!(host.requests.borrow().len(), 2);
+}
+
+#[test]
+fn an_upstream_429_gives_the_reservation_back() {
+    let host = FakeHost::new();
+    let rt = Runtime::new(&LIMITED);
+    // claude's one key has rpd 1. The upstream refuses the first try: it did not count it.
+    host.then_with(
+        429,
+        &[("retry-after", "1")],
+        r#"{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}"#,
+    );
+    assert_eq!(send(&rt, &host, "claude").status, 429);
+    host.advance(1_000);
+    host.then_status(200, &anthropic_ok());
+    assert_eq!(send(&rt, &host, "claude").status, 200);
+    assert_eq!(host.requests.borrow().len(), 2);
+    // Now the day's one request is spent.
+    assert_eq!(send(&rt, &host, "claude").status, 429);
+    assert_eq!(host.requests.borrow().len(), 2);
+}
+
+#[test]
+fn out_of_quota_speaks_the_clients_protocol() {
+    let host = FakeHost::new();
+    let rt = Runtime::new(&LIMITED);
+    let messages =
+        r#"{"model":"claude","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}"#;
+    host.then_status(200, &anthropic_ok());
+    let first = block_on(rt.handle(&host, post("/v1/messages", messages)));
+    assert_eq!(first.status, 200);
+    let resp = block_on(rt.handle(&host, post("/v1/messages", messages)));
+    assert_eq!(resp.status, 429);
+    assert!(header(&resp, "retry-after").is_some());
+    let body = json_of(resp);
+    assert_eq!(body["type"], "error");
+    assert_eq!(body["error"]["type"], "rate_limit_error");
+}
+
+#[test]
+fn a_key_an_upstream_says_is_spent_is_not_called_before_its_reset() {
+    // The shared test gateway declares no limits: what the upstream says is enough.
+    let host = FakeHost::new();
+    let rt = Runtime::new(&GATEWAY);
+    let spent = [
+        ("x-ratelimit-remaining-requests", "0"),
+        // Longer than the 60 s cooldown cap: the upstream said exactly when.
+        ("x-ratelimit-reset-requests", "2m"),
+    ];
+    host.then_with(200, &spent, r#"{"ok":true}"#);
+    let gw = [("authorization", "Bearer gw-key-aaaa")];
+    let req = || request("POST", "/v1/chat/completions", &gw, &chat("chat-pri"));
+    assert_eq!(block_on(rt.handle(&host, req())).status, 200);
+    let first = key_of(&host, 0);
+    host.advance(90_000);
+    for _ in 0..4 {
+        assert_eq!(block_on(rt.handle(&host, req())).status, 200);
+    }
+    for i in 1..5 {
+        assert_ne!(key_of(&host, i), first, "request {i} used the spent key");
+    }
+    host.advance(30_000);
+    for _ in 0..2 {
+        block_on(rt.handle(&host, req()));
+    }
+    assert!(
+        (5..7).any(|i| key_of(&host, i) == first),
+        "the key is back after its reset"
+    );
+}
+
+fn anthropic_ok() -> String {
+    r#"{"id":"msg_1","type":"message","role":"assistant","model":"claude-x","content":[{"type":"text","text":"hi"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":3,"output_tokens":1}}"#.to_owned()
+}
