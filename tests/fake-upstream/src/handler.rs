@@ -320,7 +320,8 @@ async fn answer(ask: Ask, fault: Fault) -> Result<Resp, DropConnection> {
         model_full,
         body,
         seq,
-    } = ask;
+    } = &ask;
+    let seq = *seq;
     if let Some(d) = fault.delay {
         tokio::time::sleep(d).await;
     }
@@ -330,20 +331,20 @@ async fn answer(ask: Ask, fault: Fault) -> Result<Resp, DropConnection> {
     let mut extra = vec![
         ("x-fake-key", key.clone()),
         // The key's id, for tests behind a gateway (which drops `x-fake-key`).
-        ("x-fake-key-id", key_id(&key)),
+        ("x-fake-key-id", key_id(key)),
         ("x-fake-model", model_full.clone()),
         ("x-fake-seq", seq.to_string()),
     ];
     if let Some(mode) = fault.hostile.as_deref() {
         let stream = body.get("stream").and_then(Value::as_bool) == Some(true);
         if mode == "headers" {
-            extra.extend(hostile::headers(&key));
+            extra.extend(hostile::headers(key));
         } else {
-            return Ok(hostile_answer(mode, stream, &model, &key, seq, extra));
+            return Ok(hostile_answer(mode, stream, model, key, seq, extra));
         }
     }
     if let Some(s) = fault.status {
-        return Ok(injected_status(s, &method, &path, &key, &fault, extra));
+        return Ok(injected_status(s, method, path, key, &fault, extra));
     }
     if fault.garbage {
         let mut r = json_resp(200, &Value::Null, &extra);
@@ -352,19 +353,7 @@ async fn answer(ask: Ask, fault: Fault) -> Result<Resp, DropConnection> {
         )));
         return Ok(r);
     }
-    Ok(ordinary(
-        Ask {
-            method,
-            path,
-            key,
-            model,
-            model_full,
-            body,
-            seq,
-        },
-        fault,
-        extra,
-    ))
+    Ok(ordinary(ask, fault, extra))
 }
 
 /// A `status=N` answer: an error body in the called API's shape (or the one `body=` gives,
