@@ -147,8 +147,8 @@ pub struct ApiKey {
 }
 
 /// Quota limits, as providers publish them. Minute windows are rolling (the last 60 s); day
-/// windows start over at the provider's `reset`. Tokens are estimated before sending (about
-/// 4 bytes of request a token) and corrected from the answer's usage where it gives one.
+/// windows start over at the provider's `reset`. Tokens are estimated from the request before
+/// it is sent (about 4 bytes a token); answers' usage does not correct them yet.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Limits {
