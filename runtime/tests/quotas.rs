@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod common;
 use apex_runtime::gateway::Runtime;
-use apex_runtime::host::HttpResponse;
+use apex_runtime::host::{FetchError, HttpResponse};
 use apex_runtime::table::{
     Cooldown, DailyReset, Gateway, Kind, Limits, Model, Pinning, Provider, Route, Strategy,
 };
@@ -218,6 +218,18 @@ fn an_upstream_429_gives_the_reservation_back() {
     assert_eq!(send(&rt, &host, "claude").status, 200);
     assert_eq!(host.requests.borrow().len(), 2);
     // Now the day's one request is spent.
+    assert_eq!(send(&rt, &host, "claude").status, 429);
+    assert_eq!(host.requests.borrow().len(), 2);
+}
+
+#[test]
+fn a_connection_that_never_opened_gives_the_reservation_back() {
+    let host = FakeHost::new();
+    let rt = Runtime::new(&LIMITED);
+    host.then(Err(FetchError::Connect("connection refused".into())));
+    assert_eq!(send(&rt, &host, "claude").status, 502);
+    host.then_status(200, &anthropic_ok());
+    assert_eq!(send(&rt, &host, "claude").status, 200);
     assert_eq!(send(&rt, &host, "claude").status, 429);
     assert_eq!(host.requests.borrow().len(), 2);
 }

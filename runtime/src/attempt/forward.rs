@@ -316,8 +316,13 @@ impl<H: Host, X: Exchange> Run<'_, H, X> {
             }
             Ok(resp) => self.retryable(target, provider, k, resp),
             Err(e) => {
+                // A connection that never opened cannot have been counted upstream.
+                let outcome = match e {
+                    FetchError::Connect(_) => Outcome::NotSent,
+                    FetchError::Timeout => Outcome::Answered,
+                };
                 self.unreachable(target, provider, e);
-                (Tried::NextRoute, Outcome::Answered)
+                (Tried::NextRoute, outcome)
             }
         }
     }

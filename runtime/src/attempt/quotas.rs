@@ -24,7 +24,8 @@ pub enum Outcome {
     Answered,
     /// Refused with 429: the upstream did not count it; the key rests `rest_ms`.
     Refused { rest_ms: u64 },
-    /// Never sent (its secret is not set, the kind cannot make the call): given back.
+    /// Never reached the upstream (its secret is not set, the kind cannot make the call, the
+    /// connection failed): given back.
     NotSent,
     /// The upstream said the key has nothing left for `ms`.
     Spent { ms: u64 },

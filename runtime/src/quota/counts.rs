@@ -42,7 +42,8 @@ impl Counts {
     /// Forget what fell out of the minute and what belongs to an earlier day.
     pub fn roll(&mut self, now_ms: u64, day: i64) {
         let now_s = now_ms / 1000;
-        self.minute.retain(|(s, _, _)| s + WINDOW_S > now_s);
+        self.minute
+            .retain(|(s, _, _)| s.saturating_add(WINDOW_S) > now_s);
         if self.day != day {
             self.day = day;
             self.day_requests = 0;
@@ -108,10 +109,10 @@ impl Counts {
         for b in &self.minute {
             left = left.saturating_sub(amount(b));
             if left.saturating_add(need) <= limit {
-                return (b.0 + WINDOW_S) * 1000;
+                return ends_ms(b.0);
             }
         }
-        self.minute.last().map_or(0, |b| (b.0 + WINDOW_S) * 1000)
+        self.minute.last().map_or(0, |b| ends_ms(b.0))
     }
 
     /// Count `requests` and `tokens` (negative: give back) at `at_ms`, a moment of `day`.
@@ -136,6 +137,12 @@ impl Counts {
             self.day_tokens = apply(self.day_tokens, tokens);
         }
     }
+}
+
+/// When a bucket of second `s` leaves the minute, in ms (saturating: counts loaded from a
+/// file are outside input).
+fn ends_ms(s: u64) -> u64 {
+    s.saturating_add(WINDOW_S).saturating_mul(1000)
 }
 
 fn apply(v: u64, d: i64) -> u64 {

@@ -599,11 +599,16 @@ struct StreamPlan {
 fn stream_chat(p: StreamPlan, extra: Vec<(&str, String)>) -> Resp {
     let (tx, rx) = mpsc::channel(16);
     tokio::spawn(feed_chat(p, tx));
+    sse_response(rx, &extra)
+}
+
+/// A 200 event stream fed from `rx`, with `extra` headers.
+fn sse_response(rx: mpsc::Receiver<Result<Bytes, io::Error>>, extra: &[(&str, String)]) -> Resp {
     let mut b = Response::builder()
         .status(200)
         .header("content-type", "text/event-stream")
         .header("cache-control", "no-cache");
-    for (k, v) in &extra {
+    for (k, v) in extra {
         b = b.header(*k, v.as_str());
     }
     b.body(Out::Chan(rx))
@@ -859,15 +864,7 @@ fn paced(
             }
         }
     });
-    let mut b = Response::builder()
-        .status(200)
-        .header("content-type", "text/event-stream")
-        .header("cache-control", "no-cache");
-    for (k, v) in &extra {
-        b = b.header(*k, v.as_str());
-    }
-    b.body(Out::Chan(rx))
-        .unwrap_or_else(|_| Response::new(Out::Full(None)))
+    sse_response(rx, &extra)
 }
 
 /// An Anthropic Messages turn: `call=NAME` (when the request offers that tool) answers with
