@@ -92,6 +92,7 @@ pub struct Provider {
 /// Declared quota limits (`limits` in the config): requests and tokens per rolling minute and
 /// per day. `None`: no limit of that kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "quotas", derive(serde::Serialize, serde::Deserialize))]
 pub struct Limits {
     pub rpm: Option<u32>,
     pub rpd: Option<u32>,

@@ -286,3 +286,40 @@ fn a_key_an_upstream_says_is_spent_is_not_called_before_its_reset() {
 fn anthropic_ok() -> String {
     r#"{"id":"msg_1","type":"message","role":"assistant","model":"claude-x","content":[{"type":"text","text":"hi"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":3,"output_tokens":1}}"#.to_owned()
 }
+
+/// A shared store that cannot be reached (a Durable Object that is down, Redis gone).
+struct Unreachable;
+
+impl apex_runtime::quota::Store for Unreachable {
+    fn reserve(
+        &self,
+        _: apex_runtime::quota::Ask,
+    ) -> apex_runtime::host::LocalFuture<Result<apex_runtime::quota::Grant, String>> {
+        Box::pin(async { Err("quota object: connection refused".to_string()) })
+    }
+
+    fn settle(
+        &self,
+        _: Vec<apex_runtime::quota::Settle>,
+    ) -> apex_runtime::host::LocalFuture<Result<(), String>> {
+        Box::pin(async { Err("quota object: connection refused".to_string()) })
+    }
+}
+
+#[test]
+fn a_shared_store_that_is_down_fails_no_request_counts_in_the_isolate_and_says_so() {
+    let host = FakeHost::new();
+    let mut rt = Runtime::new(&LIMITED);
+    rt.engine.use_quota_store(std::rc::Rc::new(Unreachable));
+    let statuses: Vec<u16> = (0..6).map(|_| send(&rt, &host, "free").status).collect();
+    // The isolate's own counts still hold the declared limits: 5 then the gateway's 429.
+    assert_eq!(statuses, vec![200, 200, 200, 200, 200, 429]);
+    assert_eq!(host.requests.borrow().len(), 5);
+    let logs = host.logs.borrow();
+    assert_eq!(logs.len(), 6, "one line a request");
+    assert!(
+        logs.iter()
+            .all(|l| l.contains(r#""quota_fallback":"quota object: connection refused""#)),
+        "{logs:?}"
+    );
+}

@@ -82,11 +82,20 @@ struct Context<'a> {
     /// First gateway key's secret name, when auth is on.
     auth: Option<&'a str>,
     store: Option<&'a super::routing::StoreRouting>,
+    /// When some provider, key or route declares limits: the Durable Object the counts live in.
+    quotas: Option<QuotaObject>,
     secrets: Vec<Secret>,
     models: Vec<ModelCtx<'a>>,
     providers: Vec<ProviderCtx<'a>>,
     example_model: &'a str,
     example_provider: &'a str,
+}
+
+/// The Durable Object of declared limits: its binding in wrangler.toml, its class in lib.rs.
+#[derive(Serialize)]
+struct QuotaObject {
+    binding: &'static str,
+    class: &'static str,
 }
 
 #[derive(Serialize)]
@@ -162,6 +171,10 @@ fn context<'a>(routing: &'a Routing, opts: &'a Options) -> Context<'a> {
         pinning: routing.provider_pinning.as_str(),
         auth: routing.auth_keys.first().map(String::as_str),
         store: routing.responses_store.as_ref(),
+        quotas: routing.has_limits().then_some(QuotaObject {
+            binding: apex_runtime::quota::DURABLE_OBJECT_BINDING,
+            class: apex_runtime::quota::DURABLE_OBJECT_CLASS,
+        }),
         secrets,
         models: routing
             .models

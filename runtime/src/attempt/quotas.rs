@@ -203,16 +203,8 @@ mod with_quotas {
     }
 
     fn held(ask: &Ask, candidate: usize) -> Held {
-        let scopes = ask
-            .candidates
-            .get(candidate)
-            .into_iter()
-            .flatten()
-            .filter_map(|i| ask.scopes.get(*i))
-            .map(|s| s.name.clone())
-            .collect();
         Held {
-            scopes,
+            scopes: ask.scope_names(candidate),
             at_ms: ask.now_ms,
             day: ask.scopes.first().map_or(0, |s| s.day),
             tokens: ask.tokens,

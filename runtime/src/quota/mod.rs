@@ -8,7 +8,7 @@
 //!   with the most headroom, reserved.
 //! - [`Store`]: where counts live. [`Local`] keeps them in memory (a Worker isolate, or every
 //!   thread of `apexc serve`, optionally saved on each change); other stores share them between
-//!   processes.
+//!   processes, a Durable Object through the messages of [`remote`].
 //!
 //! The attempt engine asks once per route it tries (one round trip to a shared store on the
 //! usual path, where the first route has room) and settles each attempt after it: an upstream
@@ -18,12 +18,18 @@ mod ask;
 pub mod counts;
 pub mod day;
 mod ledger;
+pub mod remote;
 
 pub use ask::{Ask, Grant, Scope, Settle};
 pub use ledger::Ledger;
 
 use crate::host::LocalFuture;
 use std::sync::{Arc, Mutex};
+
+/// The Durable Object a generated worker keeps its counts in: the binding's name in its
+/// wrangler.toml, and the class its src/lib.rs exports (`hosts::workers::QuotaObject` inside).
+pub const DURABLE_OBJECT_BINDING: &str = "APEX_QUOTAS";
+pub const DURABLE_OBJECT_CLASS: &str = "ApexQuotas";
 
 /// Where counts live.
 pub trait Store {

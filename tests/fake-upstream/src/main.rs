@@ -12,7 +12,7 @@
 //! ```
 //!
 //! Control endpoints: `GET /_health`, `GET|DELETE /_requests`,
-//! `POST /_control {"model"?, "key"?, "fault": "status=500", "times"?}` (or `{"rules": [...]}`),
+//! `POST /_control {"model"?, "key"?, "fault": "status=500", "times"?, "after"?}` (or `{"rules": [...]}`),
 //! `DELETE /_control`.
 
 mod anthropic;

@@ -41,13 +41,15 @@ impl Recorded {
 }
 
 /// A fault applied to requests that match `model` and/or `key` (absent = any), at most
-/// `times` times (absent = for ever).
+/// `times` times (absent = for ever), once `after` of them went through untouched: a
+/// provider's own limit (`{"key": K, "after": 3, "fault": "status=429"}` is rpd 3 on key K).
 #[derive(Debug, Clone)]
 pub struct Rule {
     pub model: Option<String>,
     pub key: Option<String>,
     pub fault: Fault,
     pub times: Option<u64>,
+    pub after: u64,
 }
 
 impl Rule {
@@ -59,6 +61,7 @@ impl Rule {
             key: s("key"),
             fault: Fault::parse(&spec)?,
             times: v.get("times").and_then(Value::as_u64),
+            after: v.get("after").and_then(Value::as_u64).unwrap_or(0),
         })
     }
 }
@@ -120,7 +123,8 @@ impl State {
         self.lock().rules.clear();
     }
 
-    /// The first rule matching this model and key; consumes one of its `times`.
+    /// The first rule matching this model and key; consumes one of its `after` (and is not
+    /// applied) or of its `times`.
     pub fn take_rule(&self, model: &str, key: &str) -> Option<Fault> {
         let mut inner = self.lock();
         let idx = inner.rules.iter().position(|r| {
@@ -128,6 +132,10 @@ impl State {
                 && r.key.as_deref().is_none_or(|k| k == key)
         })?;
         let rule = inner.rules.get_mut(idx)?;
+        if rule.after > 0 {
+            rule.after -= 1;
+            return None;
+        }
         let fault = rule.fault.clone();
         if let Some(t) = rule.times.as_mut() {
             *t = t.saturating_sub(1);
@@ -154,5 +162,19 @@ mod tests {
         assert_eq!(st.take_rule("m", "k").unwrap().status, Some(500));
         assert_eq!(st.take_rule("m", "k").unwrap().status, Some(500));
         assert_eq!(st.take_rule("m", "k"), None);
+    }
+
+    #[test]
+    fn a_rule_with_after_lets_that_many_through_first() {
+        let st = State::new(true);
+        st.add_rules(vec![Rule::from_json(
+            &json!({"key": "k", "after": 2, "fault": "status=429"}),
+        )
+        .unwrap()]);
+        assert_eq!(st.take_rule("m", "k"), None);
+        assert_eq!(st.take_rule("m", "other"), None);
+        assert_eq!(st.take_rule("m", "k"), None);
+        assert_eq!(st.take_rule("m", "k").unwrap().status, Some(429));
+        assert_eq!(st.take_rule("m", "k").unwrap().status, Some(429));
     }
 }

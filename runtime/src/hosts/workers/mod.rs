@@ -14,7 +14,12 @@
 
 mod http;
 mod kv;
+#[cfg(feature = "quotas")]
+mod quotas;
 mod stream;
+
+#[cfg(feature = "quotas")]
+pub use quotas::QuotaObject;
 
 use crate::gateway::Runtime;
 use crate::host::{FetchError, Host, HttpRequest, HttpResponse};
@@ -33,15 +38,23 @@ thread_local! {
     static SECRETS: RefCell<Vec<(&'static str, Option<String>)>> = const { RefCell::new(Vec::new()) };
 }
 
-fn runtime_for(gateway: &'static Gateway) -> &'static Runtime {
+fn runtime_for(gateway: &'static Gateway, env: &worker::Env) -> &'static Runtime {
     let key = gateway as *const Gateway as usize;
     RUNTIMES.with(|cell| {
         let mut runtimes = cell.borrow_mut();
         if let Some((_, rt)) = runtimes.iter().find(|(k, _)| *k == key) {
             return *rt;
         }
+        #[cfg_attr(not(feature = "quotas"), allow(unused_mut))]
+        let mut rt = Runtime::new(gateway);
+        // Declared limits are counted in the worker's Durable Object (see `quotas`).
+        #[cfg(feature = "quotas")]
+        rt.engine
+            .use_quota_store(std::rc::Rc::new(quotas::DurableStore::new(env)));
+        #[cfg(not(feature = "quotas"))]
+        let _ = env;
         // Leaked on purpose: it lives as long as the isolate, which is the point.
-        let rt: &'static Runtime = Box::leak(Box::new(Runtime::new(gateway)));
+        let rt: &'static Runtime = Box::leak(Box::new(rt));
         runtimes.push((key, rt));
         rt
     })
@@ -53,7 +66,7 @@ pub async fn fetch(
     req: web_sys::Request,
     env: worker::Env,
 ) -> worker::Result<web_sys::Response> {
-    let runtime = runtime_for(gateway);
+    let runtime = runtime_for(gateway, &env);
     let host = WorkersHost { env };
     let mut request = http::head(&req);
     // Auth from the head alone: a client without a key is answered before its body is read.

@@ -15,3 +15,24 @@ async fn fetch(
 ) -> worker::Result<worker::web_sys::Response> {
     apex_runtime::hosts::workers::fetch(&routes::GATEWAY, req, env).await
 }
+
+/// The Durable Object that holds the counts of declared limits for every isolate (bound as
+/// `APEX_QUOTAS` in wrangler.toml); its logic is the runtime's.
+#[cfg(target_arch = "wasm32")]
+#[worker::durable_object(fetch)]
+pub struct ApexQuotas {
+    inner: apex_runtime::hosts::workers::QuotaObject,
+}
+
+#[cfg(target_arch = "wasm32")]
+impl worker::DurableObject for ApexQuotas {
+    fn new(state: worker::State, _env: worker::Env) -> Self {
+        ApexQuotas {
+            inner: apex_runtime::hosts::workers::QuotaObject::new(state),
+        }
+    }
+
+    async fn fetch(&self, req: worker::Request) -> worker::Result<worker::Response> {
+        self.inner.fetch(req).await
+    }
+}

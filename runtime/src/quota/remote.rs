@@ -1,0 +1,124 @@
+//! The messages a store in another object exchanges with the gateway, as JSON: a Durable
+//! Object on Workers receives one per call and answers it with [`answer`] over its ledger,
+//! so the decision stays [`Ledger::decide`] wherever the counts live.
+
+use super::ask::{Ask, Grant, Settle};
+use super::ledger::Ledger;
+use serde::{Deserialize, Serialize};
+
+/// One call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Message {
+    Reserve(Ask),
+    Settle(Vec<Settle>),
+}
+
+/// The answer to a [`Message::Reserve`] (a settlement answers `null`).
+pub type Reply = Option<Grant>;
+
+/// Applies `message` (JSON) to `ledger`: the reply as JSON, and the names of the scopes whose
+/// counts changed (what a store must write back).
+pub fn answer(ledger: &mut Ledger, message: &[u8]) -> Result<(String, Vec<String>), String> {
+    let message: Message =
+        serde_json::from_slice(message).map_err(|e| format!("quota message: {e}"))?;
+    let (reply, changed): (Reply, Vec<String>) = match message {
+        Message::Reserve(ask) => {
+            let grant = ledger.decide(&ask);
+            let changed = match grant {
+                Grant::Go { candidate } => ask.scope_names(candidate),
+                Grant::Exhausted { .. } => Vec::new(),
+            };
+            (Some(grant), changed)
+        }
+        Message::Settle(settles) => {
+            settles.iter().for_each(|s| ledger.settle(s));
+            let mut names: Vec<String> = settles.into_iter().flat_map(|s| s.scopes).collect();
+            names.sort();
+            names.dedup();
+            (None, names)
+        }
+    };
+    let reply = serde_json::to_string(&reply).map_err(|e| format!("quota reply: {e}"))?;
+    Ok((reply, changed))
+}
+
+/// The grant in a reply to a reservation.
+pub fn grant_of(reply: &[u8]) -> Result<Grant, String> {
+    match serde_json::from_slice::<Reply>(reply) {
+        Ok(Some(grant)) => Ok(grant),
+        Ok(None) => Err("quota store answered a reservation with nothing".into()),
+        Err(e) => Err(format!("quota reply: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::quota::Scope;
+    use crate::table::Limits;
+
+    fn ask() -> Ask {
+        let scope = |name: &str| Scope {
+            name: name.into(),
+            limits: Limits {
+                rpd: Some(1),
+                ..Limits::NONE
+            },
+            day: 3,
+            day_ends_ms: 9_000,
+        };
+        Ask {
+            now_ms: 1_000,
+            tokens: 5,
+            scopes: vec![scope("provider:p"), scope("key:A"), scope("key:B")],
+            candidates: vec![vec![1, 0], vec![2, 0]],
+        }
+    }
+
+    fn send(ledger: &mut Ledger, m: &Message) -> (String, Vec<String>) {
+        let bytes = serde_json::to_vec(m).unwrap_or_default();
+        answer(ledger, &bytes).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_reservation_names_the_scopes_it_counted_in_and_a_second_is_refused() {
+        let mut l = Ledger::default();
+        let (reply, changed) = send(&mut l, &Message::Reserve(ask()));
+        assert_eq!(grant_of(reply.as_bytes()), Ok(Grant::Go { candidate: 0 }));
+        assert_eq!(changed, vec!["key:A".to_string(), "provider:p".to_string()]);
+        // The provider's rpd 1 is spent whichever key carries the next one.
+        let (reply, changed) = send(&mut l, &Message::Reserve(ask()));
+        assert_eq!(
+            grant_of(reply.as_bytes()),
+            Ok(Grant::Exhausted { until_ms: 9_000 })
+        );
+        assert!(changed.is_empty());
+    }
+
+    #[test]
+    fn a_settlement_changes_the_scopes_it_names() {
+        let mut l = Ledger::default();
+        send(&mut l, &Message::Reserve(ask()));
+        let give_back = Settle {
+            scopes: vec!["key:A".into(), "provider:p".into()],
+            at_ms: 1_000,
+            day: 3,
+            requests: -1,
+            tokens: -5,
+            blocked_until: 0,
+        };
+        let (reply, changed) = send(&mut l, &Message::Settle(vec![give_back]));
+        assert_eq!(reply, "null");
+        assert_eq!(changed.len(), 2);
+        assert_eq!(l.scopes.get("provider:p").map(|c| c.day_requests), Some(0));
+    }
+
+    #[test]
+    fn a_message_that_is_not_one_is_an_error_not_a_panic() {
+        let mut l = Ledger::default();
+        assert!(answer(&mut l, b"{\"reserve\":").is_err());
+        assert!(answer(&mut l, b"[]").is_err());
+        assert!(grant_of(b"null").is_err());
+    }
+}
