@@ -14,6 +14,9 @@ measured. Prints the median (and min–max) per path and build.
 --floor adds the 10-line JS forwarding worker (bench/js-proxy-worker.js) as one more column,
 sent the same body per path (a JSON or SSE answer to match), and a "net" column per build:
 the median over rounds of (build − floor) in the same round — the gateway's own work.
+
+--latency adds a second table: the median over rounds of each burst's p50 latency (a paced
+load, so this is a request's own time, not queueing).
 """
 import argparse
 import json
@@ -81,7 +84,7 @@ def load(loadgen, url, body, rate, seconds, concurrency=4):
          "--rate", str(rate), "--duration", str(seconds), "--warmup", "0"],
         check=True, capture_output=True, text=True).stdout
     r = json.loads(out)
-    return r["requests"], r["errors"]
+    return r["requests"], r["errors"], r["p50_us"] / 1000
 
 
 def main() -> int:
@@ -94,6 +97,7 @@ def main() -> int:
     ap.add_argument("--paths", default=",".join(PATHS))
     ap.add_argument("--port", type=int, default=19100)
     ap.add_argument("--floor", action="store_true", help="add the JS forwarding worker")
+    ap.add_argument("--latency", action="store_true", help="also print each build's p50 latency")
     ap.add_argument("--upstream", default=f"http://127.0.0.1:{os.environ.get('BENCH_PORT_BASE', '18990')}")
     ap.add_argument("--loadgen", default=os.path.join(
         os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "release", "apex-loadgen"))
@@ -117,14 +121,16 @@ def main() -> int:
             for path in paths:  # warm: the first requests compile the wasm
                 load(a.loadgen, url_of(name, port, path), os.path.join(a.bodies, f"{path}.json"), 100, 1, 2)
         per = {(path, name): [] for path in paths for name, _, _ in procs}
+        p50 = {(path, name): [] for path in paths for name, _, _ in procs}
         for r in range(a.rounds):
             for path in paths:
                 # Alternate which build goes first, so neither always follows the other.
                 order = procs if r % 2 == 0 else procs[::-1]
                 for name, port, p in order:
                     before = ticks(p.pid)
-                    n, errors = load(a.loadgen, url_of(name, port, path),
-                                     os.path.join(a.bodies, f"{path}.json"), a.rate, a.seconds)
+                    n, errors, p50_ms = load(a.loadgen, url_of(name, port, path),
+                                             os.path.join(a.bodies, f"{path}.json"), a.rate, a.seconds)
+                    p50[(path, name)].append(p50_ms)
                     after = ticks(p.pid)
                     if errors:
                         print(f"warning: {name} {path}: {errors} errors", file=sys.stderr)
@@ -148,6 +154,14 @@ def main() -> int:
                     d = [x - f for x, f in zip(per[(path, n)], floor)]
                     cells.append(f"{statistics.median(d):.3f}")
             print(f"| {path} | " + " | ".join(cells) + " |")
+        if a.latency:
+            print(f"\np50 latency, ms: median (min–max) of the {a.rounds} bursts' p50\n")
+            print("| path | " + " | ".join(names) + " |")
+            print("|---|" + "---:|" * len(names))
+            for path in paths:
+                cells = [f"{statistics.median(p50[(path, n)]):.3f} ({min(p50[(path, n)]):.2f}–{max(p50[(path, n)]):.2f})"
+                         for n in names]
+                print(f"| {path} | " + " | ".join(cells) + " |")
     finally:
         for _, _, p in procs:
             p.terminate()

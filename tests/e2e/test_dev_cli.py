@@ -36,3 +36,28 @@ def test_port_in_use_is_reported_with_what_to_do(bins, env, tmp_path):
     assert r.returncode == 1
     assert "apexc dev: error:" in r.stderr
     assert "--listen" in r.stderr, r.stderr[-2000:]
+
+
+def test_two_gateways_built_in_turn_each_get_their_own_wasm(bins, env, tmp_path):
+    """Every generated crate links to the same file in the shared wasm target dir; building
+    gateway A, then B, then A again (unchanged) must give A's bundle back, not B's."""
+    import hashlib
+
+    text = (ROOT / "examples" / "quickstart.yaml").read_text()
+    configs = {}
+    for name, model in (("a", "demo"), ("b", "other-demo")):
+        d = tmp_path / name
+        d.mkdir()
+        (d / "proxy.yaml").write_text(text.replace("  demo:\n", f"  {model}:\n", 1))
+        configs[name] = d
+
+    def build(name):
+        d = configs[name]
+        r = run_dev(bins, env, str(d / "proxy.yaml"), "--build-only", "--out", str(d / "out"), timeout=1500)
+        assert r.returncode == 0, r.stderr[-3000:]
+        return hashlib.sha256((d / "out" / "build" / "index_bg.wasm").read_bytes()).hexdigest()
+
+    first_a = build("a")
+    b = build("b")
+    assert b != first_a, "the two configs differ, so must their bundles"
+    assert build("a") == first_a, "A's second build came out with another gateway's bundle"

@@ -10,24 +10,14 @@ import time
 
 import openai
 import pytest
+import yaml
 
-from conftest import GATEWAY_KEY, secrets
+from conftest import CONFIG_TEMPLATE, GATEWAY_KEY, secrets
 from harness import LOGS, http
 
-PUBLIC_MODELS = {
-    "chat", "embed", "slow", "failover-500", "failover-429", "failover-drop", "failover-timeout",
-    "client-error", "drop-mid", "truncated", "all-down", "mocked",
-}
-# Routed to an `anthropic` provider (tests/e2e/test_anthropic_sdk.py).
-PUBLIC_MODELS |= {"claude-upstream"}
-# Route caps (tests/e2e/test_defects.py).
-PUBLIC_MODELS |= {"capped-chat", "capped-claude"}
-# The hostile upstream (tests/e2e/test_hostile_upstream.py).
-PUBLIC_MODELS |= {"hostile"}
-# Models of tests/e2e/test_routing_faults.py.
-PUBLIC_MODELS |= {
-    "rf-mixed", "rf-hang", "rf-stall", "rf-down", "rf-limited", "rf-keys", "rf-leak", "rf-leak-failover",
-}
+# Every public model the config declares (`models:` in tests/configs/e2e.yaml), read from the
+# config itself so a model added for another test file does not break this one.
+PUBLIC_MODELS = set(yaml.safe_load(CONFIG_TEMPLATE.read_text())["models"])
 
 
 def upstream_auth(req: dict) -> str:

@@ -320,8 +320,35 @@ fn write_dev_wrangler_config(out: &Path) -> Result<(), String> {
     std::fs::write(&path, dev).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
+/// The file in the shared target dir that names the crate it last linked.
+const LAST_LINKED: &str = "apexc-last-linked";
+
+/// Every generated crate has the same package name, so in the shared target dir they all
+/// link to one `apex_gateway.wasm`. Cargo copies it there only when it relinks; a crate it
+/// thinks is up to date would pick up whichever crate linked last — another config's routes.
+/// So when the last link was another crate's, this one's `src/lib.rs` is touched and it
+/// relinks.
+fn claim_target_dir(target_dir: &Path, out: &Path) -> Result<(), String> {
+    let me = std::fs::canonicalize(out).unwrap_or_else(|_| out.to_path_buf());
+    let marker = target_dir.join(LAST_LINKED);
+    let last = std::fs::read_to_string(&marker).unwrap_or_default();
+    if last.trim_end() == me.to_string_lossy() {
+        return Ok(());
+    }
+    let lib = out.join("src").join("lib.rs");
+    std::fs::File::options()
+        .append(true)
+        .open(&lib)
+        .and_then(|f| f.set_modified(std::time::SystemTime::now()))
+        .map_err(|e| format!("cannot touch {}: {e}", lib.display()))?;
+    std::fs::create_dir_all(target_dir)
+        .and_then(|()| std::fs::write(&marker, format!("{}\n", me.to_string_lossy())))
+        .map_err(|e| format!("cannot write {}: {e}", marker.display()))
+}
+
 fn build_worker(tools: &Tools, out: &Path, interrupted: &AtomicBool) -> Result<(), String> {
     let target_dir = toolchain::wasm_target_dir();
+    claim_target_dir(&target_dir, out)?;
     let step = Step::start(&format!(
         "worker-build --release (cargo target dir {}; the first build takes minutes, later ones seconds)",
         target_dir.display()

@@ -24,7 +24,7 @@ use crate::attempt::cooldown::{Rest, Resting};
 use crate::attempt::engine::Engine;
 use crate::attempt::exchange::{Attempt, Exchange, Outbound};
 use crate::attempt::plan::{self, Next, Resolved, Target};
-use crate::attempt::quotas::{self, Held, Outcome, Pick};
+use crate::attempt::quotas::{self, Held, Outcome, Pick, Until};
 use crate::attempt::retry_after;
 use crate::attempt::scrub::{self, Secrets};
 use crate::attempt::streams::{self, Checked, First, Terminated};
@@ -94,7 +94,7 @@ struct Run<'r, H, X> {
     /// cannot encode for a route).
     refused: Option<ApiError>,
     /// The soonest moment a route out of quota has room again, when one was.
-    exhausted: Option<u64>,
+    exhausted: Option<Until>,
     /// Read from the host on the first upstream call, then shared by every scrub of this
     /// request.
     secrets: Option<Rc<Secrets>>,
@@ -185,7 +185,7 @@ impl<H: Host, X: Exchange> Run<'_, H, X> {
                 Pick::Key(k, held) => (k, held),
                 Pick::Exhausted(until) => {
                     self.notes.push(format!("{}: out of quota", provider.id));
-                    self.exhausted = Some(self.exhausted.map_or(until, |e| e.min(until)));
+                    self.exhausted = quotas::sooner(self.exhausted.take(), until);
                     return Step::NextRoute;
                 }
                 Pick::Nothing => return Step::NextRoute,
@@ -479,7 +479,7 @@ impl<H: Host, X: Exchange> Run<'_, H, X> {
         };
         match (self.last, self.exhausted) {
             (Some(last), _) => answers::failed(self.host, last, &failed).await,
-            (None, Some(until)) => answers::out_of_quota(&failed, until, self.now),
+            (None, Some(until)) => answers::out_of_quota(&failed, quotas::moment(until), self.now),
             (None, None) => answers::not_tried(self.refused, &failed),
         }
     }

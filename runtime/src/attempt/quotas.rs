@@ -13,7 +13,7 @@ pub enum Pick {
     /// This key, with the reservation it holds (when the route counts).
     Key(usize, Option<Held>),
     /// Every key left is out of quota until this moment.
-    Exhausted(u64),
+    Exhausted(Until),
     /// No key left.
     Nothing,
 }
@@ -46,11 +46,24 @@ mod without_quotas {
     /// Nothing is held without quotas.
     pub enum Held {}
 
+    /// No route is ever out of quota without quotas: the engine's out-of-quota answer is dead
+    /// code the compiler drops (a config without limits pays no byte for it).
+    pub enum Until {}
+
+    pub fn moment(until: Until) -> u64 {
+        match until {}
+    }
+
+    pub fn sooner(_: Option<Until>, until: Until) -> Option<Until> {
+        match until {}
+    }
+
     pub fn for_gateway(_: &crate::table::Gateway) -> Option<Quotas> {
         None
     }
 
-    pub async fn pick(
+    /// The first key left: nothing to await (a ready future, no state of its own).
+    pub fn pick(
         _: Option<&Quotas>,
         _: &'static Provider,
         _: &Target<'_>,
@@ -58,15 +71,21 @@ mod without_quotas {
         _: u64,
         _: u64,
         _: &mut RequestLog,
-    ) -> Pick {
-        if left.is_empty() {
+    ) -> std::future::Ready<Pick> {
+        std::future::ready(if left.is_empty() {
             Pick::Nothing
         } else {
             Pick::Key(left.remove(0), None)
-        }
+        })
     }
 
-    pub async fn settle(_: Option<&Quotas>, held: Held, _: Outcome, _: u64, _: &mut RequestLog) {
+    pub fn settle(
+        _: Option<&Quotas>,
+        held: Held,
+        _: Outcome,
+        _: u64,
+        _: &mut RequestLog,
+    ) -> std::future::Ready<()> {
         match held {}
     }
 }
@@ -78,6 +97,18 @@ mod with_quotas {
     use crate::table::{Gateway, Limits};
     use std::rc::Rc;
     use std::sync::Arc;
+
+    /// A moment (ms since the epoch) a route out of quota has room again.
+    pub type Until = u64;
+
+    pub fn moment(until: Until) -> u64 {
+        until
+    }
+
+    /// The sooner of two moments.
+    pub fn sooner(known: Option<Until>, until: Until) -> Option<Until> {
+        Some(known.map_or(until, |k| k.min(until)))
+    }
 
     /// The store a gateway's counts live in, and the per-isolate counts used when it fails.
     pub struct Quotas {
