@@ -125,6 +125,21 @@ else
   done_step "installed"
 fi
 
+# 5b. redis-server (Debian's package): tests/e2e/test_quota_redis.py starts its own on loopback
+#     to check that several `apexc serve` processes share one set of quota counts.
+step "redis-server (apt, for the shared-quota test)"
+if command -v redis-server >/dev/null; then
+  done_step "already installed: $(redis-server --version | cut -d' ' -f3)"
+elif command -v apt-get >/dev/null; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get install -y -qq redis-server >/dev/null 2>&1 \
+    || { $SUDO apt-get update -qq >/dev/null && $SUDO apt-get install -y -qq redis-server >/dev/null; } \
+    || fail "cannot install redis-server with apt-get"
+  done_step "installed: $(redis-server --version | cut -d' ' -f3)"
+else
+  fail "redis-server not found and no apt-get: install Redis 6+ (or Valkey as redis-server)"
+fi
+
 # 6. The environment the build steps need. worker-build would otherwise try to download
 #    wasm-bindgen, binaryen and esbuild from places this machine cannot reach.
 cat > "$TOOLS/env.sh" <<ENV

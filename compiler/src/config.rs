@@ -58,6 +58,10 @@ pub struct Config {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider_pinning: Option<ProviderPinning>,
 
+    /// What only `apexc serve` reads (the generated worker ignores it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serve: Option<Serve>,
+
     /// Upstream providers by id. The id is how routes refer to a provider, and what clients
     /// write after `#` to address one directly (`DeepSeek-R1#deepseek`) when
     /// `provider_pinning` allows it.
@@ -118,6 +122,30 @@ pub struct Auth {
     /// Keys clients may present, as `Authorization: Bearer <key>` or `x-api-key: <key>`.
     /// Each names a secret (`wrangler secret put NAME`); the key itself is never in this file.
     pub keys: Vec<SecretRef>,
+}
+
+/// Settings of `apexc serve`, the gateway as a native process.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Serve {
+    /// Where declared `limits` are counted. Default: in the process, saved to a file
+    /// (`apexc serve --state`, `.apexc-state.json` beside the config). With several serve
+    /// processes behind one load balancer, name a Redis (or Valkey) server all of them reach:
+    /// a limit is then the fleet's, not each process's. On Workers the counts are always in
+    /// the worker's Durable Object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota_store: Option<QuotaStore>,
+}
+
+/// A shared store for quota counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuotaStore {
+    /// The secret holding the server's URL, `redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]`
+    /// (plain TCP: a server on loopback or a private network; `rediss://` is refused). Read
+    /// like every secret of `apexc serve`: the environment, then `.dev.vars`. It is not a
+    /// Worker secret: `apexc secrets push` leaves it out.
+    pub redis: SecretRef,
 }
 
 /// A reference to a secret by name. On Workers: `wrangler secret put NAME`. For `apexc serve`

@@ -40,7 +40,8 @@ pub struct Args {
 
     /// Where the counts of declared `limits` are kept, so a restart keeps the day's counts
     /// (default: `.apexc-state.json` beside the config). Only written when the config declares
-    /// limits; every thread shares one set of counts.
+    /// limits; every thread shares one set of counts. With `serve: { quota_store: { redis } }`
+    /// in the config the counts are in Redis instead, and this option is refused.
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
 }
@@ -109,6 +110,19 @@ pub fn run(args: Args) -> u8 {
             .clone()
             .unwrap_or_else(|| beside(&args.config, ".apexc-state.json")),
     );
+    let store = quota_redis(
+        &loaded.config,
+        args.state.is_some(),
+        |n| std::env::var(n).ok(),
+        &file_vars,
+    );
+    match store.map_err(|e| e.replace("{dev_vars}", &dev_vars_path.display().to_string())) {
+        Ok(url) => options.quota_redis = url,
+        Err(e) => {
+            eprintln!("apexc serve: {e}");
+            return 1;
+        }
+    }
     let models = gateway.models.len();
     let result = native::serve(gateway, secrets, options, |addr| {
         eprintln!(
@@ -123,6 +137,36 @@ pub fn run(args: Args) -> u8 {
             1
         }
     }
+}
+
+/// The Redis server `serve.quota_store.redis` names, read from its secret; an error names the
+/// secret, never its value.
+/// (`{dev_vars}` in an error stands for the secrets file's path.)
+fn quota_redis(
+    config: &crate::config::Config,
+    state_given: bool,
+    env: impl Fn(&str) -> Option<String>,
+    file: &HashMap<String, String>,
+) -> Result<Option<native::RedisUrl>, String> {
+    let Some(store) = config.serve.as_ref().and_then(|s| s.quota_store.as_ref()) else {
+        return Ok(None);
+    };
+    let name = &store.redis.secret;
+    if state_given {
+        return Err(format!(
+            "--state cannot be used with serve.quota_store.redis: the counts are in Redis ({name})"
+        ));
+    }
+    let names = [name.clone()];
+    let found = resolve_secrets(&names, env, file);
+    let Some(url) = found.get(name) else {
+        return Err(format!(
+            "serve.quota_store.redis: secret {name} is not set (neither in the environment nor in {{dev_vars}})"
+        ));
+    };
+    native::RedisUrl::parse(url)
+        .map(Some)
+        .map_err(|e| format!("serve.quota_store.redis: {name}: {e}"))
 }
 
 /// `file` in the directory of `config`.
@@ -170,6 +214,51 @@ mod tests {
             !got.contains_key("X"),
             "unreferenced variables are not kept"
         );
+    }
+
+    fn with_redis(secret: &str) -> crate::config::Config {
+        let yaml = format!(
+            "name: t\nserve:\n  quota_store:\n    redis: {{ secret: {secret} }}\nproviders:\n  m:\n    kind: mock\nmodels:\n  x:\n    routes: [{{ provider: m, model: m }}]\n"
+        );
+        load::load_str("t.yaml", &yaml).expect("a config").config
+    }
+
+    #[test]
+    fn a_redis_quota_store_is_read_from_its_secret_and_refused_clearly() {
+        let cfg = with_redis("R_URL");
+        let none = HashMap::new();
+        let file: HashMap<String, String> =
+            [("R_URL".to_string(), "redis://:pw@h:7000/1".to_string())].into();
+        let url = quota_redis(&cfg, false, |_| None, &file).ok().flatten();
+        assert_eq!(
+            url.map(|u| (u.host, u.port, u.db)),
+            Some(("h".to_string(), 7000, 1))
+        );
+
+        let missing = quota_redis(&cfg, false, |_| None, &none)
+            .err()
+            .unwrap_or_default();
+        assert!(missing.contains("R_URL is not set"), "{missing}");
+        let both = quota_redis(&cfg, true, |_| None, &file)
+            .err()
+            .unwrap_or_default();
+        assert!(both.contains("--state"), "{both}");
+        let tls = |_: &str| Some("rediss://:hunter2@h".to_string());
+        let e = quota_redis(&cfg, false, tls, &none)
+            .err()
+            .unwrap_or_default();
+        assert!(e.contains("rediss://") && !e.contains("hunter2"), "{e}");
+        // Without the setting there is nothing to read.
+        let plain = load::load_str(
+            "t.yaml",
+            "name: t\nproviders:\n  m:\n    kind: mock\nmodels:\n  x:\n    routes: [{ provider: m, model: m }]\n",
+        )
+        .expect("a config")
+        .config;
+        assert!(matches!(
+            quota_redis(&plain, true, |_| None, &none),
+            Ok(None)
+        ));
     }
 
     #[test]

@@ -14,6 +14,22 @@ pub enum Message {
     Settle(Vec<Settle>),
 }
 
+impl Message {
+    /// Every scope the message may read or change (what a store loads before [`apply`]).
+    pub fn scopes(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = match self {
+            Message::Reserve(ask) => ask.scopes.iter().map(|s| s.name.as_str()).collect(),
+            Message::Settle(settles) => settles
+                .iter()
+                .flat_map(|s| s.scopes.iter().map(String::as_str))
+                .collect(),
+        };
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+}
+
 /// The answer to a [`Message::Reserve`] (a settlement answers `null`).
 pub type Reply = Option<Grant>;
 
@@ -22,7 +38,16 @@ pub type Reply = Option<Grant>;
 pub fn answer(ledger: &mut Ledger, message: &[u8]) -> Result<(String, Vec<String>), String> {
     let message: Message =
         serde_json::from_slice(message).map_err(|e| format!("quota message: {e}"))?;
-    let (reply, changed): (Reply, Vec<String>) = match message {
+    let (reply, changed) = apply(ledger, message);
+    let reply = serde_json::to_string(&reply).map_err(|e| format!("quota reply: {e}"))?;
+    Ok((reply, changed))
+}
+
+/// Applies `message` to `ledger`: the reply, and the names of the scopes whose counts
+/// changed. Every shared store runs this, so the decision is [`Ledger::decide`] wherever the
+/// counts live.
+pub fn apply(ledger: &mut Ledger, message: Message) -> (Reply, Vec<String>) {
+    match message {
         Message::Reserve(ask) => {
             let grant = ledger.decide(&ask);
             let changed = match grant {
@@ -38,9 +63,7 @@ pub fn answer(ledger: &mut Ledger, message: &[u8]) -> Result<(String, Vec<String
             names.dedup();
             (None, names)
         }
-    };
-    let reply = serde_json::to_string(&reply).map_err(|e| format!("quota reply: {e}"))?;
-    Ok((reply, changed))
+    }
 }
 
 /// The grant in a reply to a reservation.

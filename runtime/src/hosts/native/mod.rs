@@ -12,11 +12,17 @@ pub mod kv;
 mod options;
 #[cfg(feature = "quotas")]
 pub mod quota_file;
+#[cfg(feature = "quotas")]
+mod quota_redis;
 mod quotas;
+#[cfg(feature = "quotas")]
+mod redis;
 mod server;
 
 pub use client::NativeHost;
 pub use options::{Options, BODY_TIMEOUT, HEADER_TIMEOUT, MAX_CONNECTIONS, MAX_HEADER_BYTES};
+#[cfg(feature = "quotas")]
+pub use redis::Url as RedisUrl;
 
 use crate::table::Gateway;
 use std::collections::HashMap;

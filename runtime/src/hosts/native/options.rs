@@ -33,6 +33,10 @@ pub struct Options {
     /// Where declared limits' counts are kept across restarts (only used when the gateway
     /// declares limits; `None`: in memory). Every thread shares one set of counts either way.
     pub quota_state: Option<std::path::PathBuf>,
+    /// A Redis server: declared limits' counts are kept there instead, shared with every other
+    /// process that names the same server and gateway (`quota_state` is then unused).
+    #[cfg(feature = "quotas")]
+    pub quota_redis: Option<super::redis::Url>,
 }
 
 /// Defaults for [`Options`]: generous for any real client (SDKs send their whole body at once;
@@ -55,6 +59,8 @@ impl Options {
             max_connections: MAX_CONNECTIONS,
             access_log: false,
             quota_state: None,
+            #[cfg(feature = "quotas")]
+            quota_redis: None,
         }
     }
 }

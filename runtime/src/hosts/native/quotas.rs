@@ -1,5 +1,6 @@
-//! The quota counts `apexc serve` shares between its threads (see `quota_file`), and nothing
-//! when the runtime is built without the `quotas` feature.
+//! The quota counts `apexc serve` shares between its threads: in the process (saved to a file,
+//! see `quota_file`), or in Redis shared with other processes (`quota_redis`); nothing when
+//! the runtime is built without the `quotas` feature.
 
 use super::options::Options;
 use crate::table::Gateway;
@@ -7,10 +8,17 @@ use std::io;
 #[cfg(feature = "quotas")]
 use std::sync::Arc;
 
-/// The process's quota counts, handed to every thread: one set for all of them, so a declared
-/// limit is the process's (`None` when the gateway declares none).
+/// Where the quota counts are, handed to every thread: one set for all of them, so a declared
+/// limit is the process's, or with Redis every process's.
 #[cfg(feature = "quotas")]
-pub(super) type SharedQuotas = Option<Arc<crate::quota::Local>>;
+#[derive(Clone)]
+pub(super) enum SharedQuotas {
+    /// The gateway declares no limits.
+    Off,
+    Process(Arc<crate::quota::Local>),
+    /// Each thread opens its own connection; keys are prefixed with the gateway's name.
+    Redis(super::redis::Url, &'static str),
+}
 /// Nothing to share: this build has no quota code.
 #[cfg(not(feature = "quotas"))]
 #[derive(Clone)]
@@ -19,9 +27,12 @@ pub(super) struct SharedQuotas;
 #[cfg(feature = "quotas")]
 pub(super) fn shared(gateway: &'static Gateway, options: &Options) -> io::Result<SharedQuotas> {
     if !crate::attempt::quotas::declared(gateway) {
-        return Ok(None);
+        return Ok(SharedQuotas::Off);
     }
-    super::quota_file::open(options.quota_state.as_deref()).map(Some)
+    if let Some(url) = &options.quota_redis {
+        return Ok(SharedQuotas::Redis(url.clone(), gateway.name));
+    }
+    super::quota_file::open(options.quota_state.as_deref()).map(SharedQuotas::Process)
 }
 
 #[cfg(not(feature = "quotas"))]
@@ -34,8 +45,13 @@ pub(super) fn install(
     mut runtime: crate::gateway::Runtime,
     quotas: SharedQuotas,
 ) -> crate::gateway::Runtime {
-    if let Some(local) = quotas {
-        runtime.engine.use_quota_store(std::rc::Rc::new(local));
+    use std::rc::Rc;
+    match quotas {
+        SharedQuotas::Off => {}
+        SharedQuotas::Process(local) => runtime.engine.use_quota_store(Rc::new(local)),
+        SharedQuotas::Redis(url, gateway) => runtime
+            .engine
+            .use_quota_store(Rc::new(super::quota_redis::RedisStore::new(url, gateway))),
     }
     runtime
 }
