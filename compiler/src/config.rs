@@ -175,8 +175,8 @@ pub struct ApiKey {
 }
 
 /// Quota limits, as providers publish them. Minute windows are rolling (the last 60 s); day
-/// windows start over at the provider's `reset`. Tokens are estimated from the request before
-/// it is sent (about 4 bytes a token); answers' usage does not correct them yet.
+/// windows start over at the provider's `reset`. A request is admitted on an estimate of its
+/// tokens (about 4 bytes a token); the answer's reported usage then corrects the count.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Limits {

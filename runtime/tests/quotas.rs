@@ -31,7 +31,16 @@ const fn rpm(n: u32) -> Limits {
     }
 }
 
-static PROVIDERS: [Provider; 3] = [
+const fn tpm(n: u64) -> Limits {
+    Limits {
+        rpm: None,
+        rpd: None,
+        tpm: Some(n),
+        tpd: None,
+    }
+}
+
+static PROVIDERS: [Provider; 4] = [
     // Two free-tier keys: 3 and 2 requests a day.
     Provider {
         key_limits: &[rpd(3), rpd(2)],
@@ -65,6 +74,16 @@ static PROVIDERS: [Provider; 3] = [
             &["AZURE_KEY"],
         )
     },
+    // A key of 1,000 tokens a minute.
+    Provider {
+        key_limits: &[tpm(1000)],
+        ..provider(
+            "gamma",
+            Kind::OpenAi,
+            "https://gamma.example/v1",
+            &["BETA_KEY"],
+        )
+    },
 ];
 
 const fn route(provider: u16, model: &'static str, limits: Limits) -> Route {
@@ -77,7 +96,7 @@ const fn route(provider: u16, model: &'static str, limits: Limits) -> Route {
     }
 }
 
-static MODELS: [Model; 5] = [
+static MODELS: [Model; 6] = [
     Model {
         name: "beta",
         strategy: Strategy::Priority,
@@ -105,6 +124,11 @@ static MODELS: [Model; 5] = [
         name: "per-model",
         strategy: Strategy::Priority,
         routes: &[route(1, "b-model", rpd(2))],
+    },
+    Model {
+        name: "tokens",
+        strategy: Strategy::Priority,
+        routes: &[route(3, "g-model", Limits::NONE)],
     },
 ];
 
@@ -294,6 +318,7 @@ impl apex_runtime::quota::Store for Unreachable {
     fn reserve(
         &self,
         _: apex_runtime::quota::Ask,
+        _: Vec<apex_runtime::quota::Settle>,
     ) -> apex_runtime::host::LocalFuture<Result<apex_runtime::quota::Grant, String>> {
         Box::pin(async { Err("quota object: connection refused".to_string()) })
     }
@@ -322,4 +347,87 @@ fn a_shared_store_that_is_down_fails_no_request_counts_in_the_isolate_and_says_s
             .all(|l| l.contains(r#""quota_fallback":"quota object: connection refused""#)),
         "{logs:?}"
     );
+}
+
+/// An answer that reports `total` tokens of usage.
+fn used(total: u32) -> String {
+    format!(
+        r#"{{"choices":[{{"message":{{"role":"assistant","content":"ok"}}}}],"usage":{{"prompt_tokens":10,"completion_tokens":{},"total_tokens":{total}}}}}"#,
+        total - 10
+    )
+}
+
+fn streamed(events: &'static str) -> HttpResponse {
+    HttpResponse {
+        status: 200,
+        headers: vec![("content-type".into(), "text/event-stream".into())],
+        body: apex_runtime::host::Body::Stream(Box::pin(futures::stream::iter([Ok(
+            bytes::Bytes::from_static(events.as_bytes()),
+        )]))),
+    }
+}
+
+#[test]
+fn the_tokens_an_answer_reports_count_against_the_limit_not_the_estimate() {
+    // A request of ~90 bytes is estimated at ~22 tokens: 40 would fit in tpm 1,000. Each
+    // answer reports 400, so the third fills the minute and the fourth does not fit.
+    let host = FakeHost::new();
+    let rt = Runtime::new(&LIMITED);
+    let statuses: Vec<u16> = (0..5)
+        .map(|_| {
+            host.then_status(200, &used(400));
+            host.advance(100);
+            let resp = send(&rt, &host, "tokens");
+            let status = resp.status;
+            let _ = body_of(resp);
+            status
+        })
+        .collect();
+    assert_eq!(statuses, vec![200, 200, 200, 429, 429]);
+    assert_eq!(host.requests.borrow().len(), 3);
+}
+
+const EVENTS: &str = concat!(
+        "data: {\"choices\":[{\"delta\":{\"content\":\"ok\"}}],\"usage\":null}\n\n",
+        "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":590,\"total_tokens\":600}}\n\n",
+        "data: [DONE]\n\n",
+);
+
+#[test]
+fn a_streamed_answer_corrects_the_estimate_once_it_has_been_read() {
+    let host = FakeHost::new();
+    let rt = Runtime::new(&LIMITED);
+    let body = r#"{"model":"tokens","stream":true,"messages":[{"role":"user","content":"hi"}]}"#;
+    let mut statuses = Vec::new();
+    let mut bodies = Vec::new();
+    for _ in 0..3 {
+        host.then(Ok(streamed(EVENTS)));
+        host.advance(100);
+        let resp = block_on(rt.handle(&host, post("/v1/chat/completions", body)));
+        statuses.push(resp.status);
+        bodies.push(String::from_utf8(body_of(resp)).unwrap());
+    }
+    // 600 after the first: the second's estimate still fits, 1,200 does not.
+    assert_eq!(statuses, vec![200, 200, 429]);
+    assert_eq!(host.requests.borrow().len(), 2);
+    // The gateway asked for the usage the client did not, and kept it from the client.
+    let sent: serde_json::Value =
+        serde_json::from_slice(&host.requests.borrow()[0].0.body).unwrap();
+    assert_eq!(sent["stream_options"]["include_usage"], true);
+    assert!(bodies[0].contains("\"content\":\"ok\""), "{}", bodies[0]);
+    assert!(!bodies[0].contains("total_tokens"), "{}", bodies[0]);
+    assert!(bodies[0].ends_with("data: [DONE]\n\n"), "{}", bodies[0]);
+}
+
+#[test]
+fn a_client_that_asked_for_stream_usage_gets_it_and_its_options_are_sent_as_written() {
+    let host = FakeHost::new();
+    let rt = Runtime::new(&LIMITED);
+    let body = r#"{"model":"tokens","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}"#;
+    host.then(Ok(streamed(EVENTS)));
+    let resp = block_on(rt.handle(&host, post("/v1/chat/completions", body)));
+    let text = String::from_utf8(body_of(resp)).unwrap();
+    assert!(text.contains("\"total_tokens\":600"), "{text}");
+    let sent = String::from_utf8(host.requests.borrow()[0].0.body.to_vec()).unwrap();
+    assert_eq!(sent.matches("stream_options").count(), 1, "{sent}");
 }

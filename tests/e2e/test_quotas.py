@@ -14,6 +14,7 @@ import json
 import time
 import uuid
 
+import openai
 import pytest
 
 from conftest import GATEWAY_KEY, _gateways, secrets
@@ -165,3 +166,28 @@ def test_an_upstream_that_says_its_requests_are_spent_is_not_called_before_its_r
         assert len(upstream.requests_with(marker)) == 1, "the spent key was called again"
     finally:
         upstream.clear_rules()
+
+
+def test_a_token_limit_follows_the_usage_the_upstream_reports_and_the_client_sees_no_usage_it_did_not_ask_for(quota_gateway, upstream):
+    # tpm 700; each answer reports ~300 tokens while the request is estimated at ~30: counted
+    # by the estimate ~23 would pass, counted by what the answers said the 4th does not fit.
+    marker = f"q-tokens-{uuid.uuid4().hex[:8]}"
+    client = openai.OpenAI(base_url=f"{quota_gateway.url}/v1", api_key=GATEWAY_KEY, max_retries=0, timeout=60)
+    outcomes = []
+    for _ in range(4):
+        try:
+            stream = client.chat.completions.create(
+                model="q-tokens", stream=True, messages=[{"role": "user", "content": f"hi {marker}"}]
+            )
+            chunks = list(stream)
+            assert all(c.usage is None for c in chunks), "a usage chunk the client did not ask for"
+            assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices).startswith("echo")
+            outcomes.append(200)
+        except openai.RateLimitError as e:
+            assert e.body["code"] == "quota_exhausted", e.body
+            outcomes.append(429)
+    assert outcomes == [200, 200, 200, 429]
+    sent = upstream.requests_with(marker)
+    assert len(sent) == 3
+    # The gateway asked for the usage it needed.
+    assert all(r["body"]["stream_options"] == {"include_usage": True} for r in sent)

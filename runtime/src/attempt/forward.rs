@@ -60,6 +60,7 @@ pub async fn forward<H: Host, X: Exchange>(
         last: None,
         refused: None,
         exhausted: None,
+        tap: None,
         secrets: None,
     };
     let targets = match run.routes_up(resolved.targets).await {
@@ -95,6 +96,9 @@ struct Run<'r, H, X> {
     refused: Option<ApiError>,
     /// The soonest moment a route out of quota has room again, when one was.
     exhausted: Option<Until>,
+    /// For the attempt in flight, when its reservation counts tokens: what its answer
+    /// reports it cost corrects the estimate.
+    tap: Option<quotas::Tap>,
     /// Read from the host on the first upstream call, then shared by every scrub of this
     /// request.
     secrets: Option<Rc<Secrets>>,
@@ -226,10 +230,13 @@ impl<H: Host, X: Exchange> Run<'_, H, X> {
         k: usize,
         held: Option<Held>,
     ) -> Tried {
+        let quotas = self.engine.quotas.as_ref();
+        self.tap = held.as_ref().and_then(|h| quotas::tap(quotas, h));
         let (tried, outcome) = match self.prepare(target, provider, outbound, k) {
             Ok(prepared) => self.send(target, provider, outbound, k, prepared).await,
             Err(tried) => (tried, Outcome::NotSent),
         };
+        self.tap = None;
         if let Some(held) = held {
             let quotas = self.engine.quotas.as_ref();
             quotas::settle(quotas, held, outcome, self.now, self.log).await;
@@ -372,6 +379,9 @@ impl<H: Host, X: Exchange> Run<'_, H, X> {
             }
         }
         self.engine.cooldowns.succeeded(target.provider);
+        if let Some(tap) = self.tap.take() {
+            resp.body = quotas::metered_body(std::mem::replace(&mut resp.body, Body::Empty), tap);
+        }
         let resp = self.x.respond(at, resp).await;
         Tried::Answer(answers::pass_through(resp, provider, self.attempts))
     }
@@ -410,8 +420,11 @@ impl<H: Host, X: Exchange> Run<'_, H, X> {
         } else {
             upstream::codec::stream_end_marker(provider.kind)
         };
-        let checked = Checked::new(chunk, upstream, marker);
-        let client = self.x.stream_body(at, Box::pin(checked));
+        let mut checked: crate::host::ByteStream = Box::pin(Checked::new(chunk, upstream, marker));
+        if let Some(tap) = self.tap.take() {
+            checked = quotas::metered_stream(checked, tap);
+        }
+        let client = self.x.stream_body(at, checked);
         let protocol = self.x.protocol();
         // Keepalives while it is quiet; an error (→ the final error event) once the upstream
         // fell silent.

@@ -8,6 +8,8 @@ pub mod engine;
 pub mod exchange;
 pub mod forward;
 pub mod keepalive;
+#[cfg(feature = "quotas")]
+pub mod metered;
 pub mod plan;
 pub mod protocol;
 pub mod quotas;

@@ -62,6 +62,26 @@ mod without_quotas {
         None
     }
 
+    /// No limit counts tokens without quotas.
+    pub const fn meters_tokens(_: &Provider, _: &Target<'_>) -> bool {
+        false
+    }
+
+    /// Nothing to meter without quotas.
+    pub enum Tap {}
+
+    pub fn tap(_: Option<&Quotas>, held: &Held) -> Option<Tap> {
+        match *held {}
+    }
+
+    pub fn metered_body(_: crate::host::Body, tap: Tap) -> crate::host::Body {
+        match tap {}
+    }
+
+    pub fn metered_stream(_: crate::host::ByteStream, tap: Tap) -> crate::host::ByteStream {
+        match tap {}
+    }
+
     /// The first key left: nothing to await (a ready future, no state of its own).
     pub fn pick(
         _: Option<&Quotas>,
@@ -95,6 +115,7 @@ mod with_quotas {
     use super::*;
     use crate::quota::{day, Ask, Grant, Local, Scope, Settle, Store};
     use crate::table::{Gateway, Limits};
+    use std::cell::RefCell;
     use std::rc::Rc;
     use std::sync::Arc;
 
@@ -110,10 +131,12 @@ mod with_quotas {
         Some(known.map_or(until, |k| k.min(until)))
     }
 
-    /// The store a gateway's counts live in, and the per-isolate counts used when it fails.
+    /// The store a gateway's counts live in, the per-isolate counts used when it fails, and
+    /// the corrections of answered requests waiting for the next round trip to the store.
     pub struct Quotas {
         store: Rc<dyn Store>,
         fallback: Arc<Local>,
+        pending: Rc<RefCell<Vec<Settle>>>,
     }
 
     impl Quotas {
@@ -121,6 +144,72 @@ mod with_quotas {
             Quotas {
                 store,
                 fallback: Arc::new(Local::default()),
+                pending: Rc::default(),
+            }
+        }
+
+        /// The corrections waiting, taken (they go with the next message).
+        fn take_pending(&self) -> Vec<Settle> {
+            self.pending
+                .try_borrow_mut()
+                .map(|mut p| std::mem::take(&mut *p))
+                .unwrap_or_default()
+        }
+    }
+
+    /// What an answered attempt's body reports it cost, recorded against its reservation once
+    /// the body is read (see `attempt::metered`).
+    pub struct Tap {
+        pending: Rc<RefCell<Vec<Settle>>>,
+        scopes: Vec<String>,
+        at_ms: u64,
+        day: i64,
+        estimate: u64,
+    }
+
+    /// A tap for the answer to `held`, when a limit on tokens counts it.
+    pub fn tap(quotas: Option<&Quotas>, held: &Held) -> Option<Tap> {
+        let q = quotas.filter(|_| held.counts_tokens)?;
+        Some(Tap {
+            pending: q.pending.clone(),
+            scopes: held.scopes.clone(),
+            at_ms: held.at_ms,
+            day: held.day,
+            estimate: held.tokens,
+        })
+    }
+
+    /// `body`, metered for `tap`.
+    pub fn metered_body(body: crate::host::Body, tap: Tap) -> crate::host::Body {
+        crate::attempt::metered::body(body, move |m| tap.report(m))
+    }
+
+    /// `stream`, metered for `tap`.
+    pub fn metered_stream(stream: crate::host::ByteStream, tap: Tap) -> crate::host::ByteStream {
+        crate::attempt::metered::stream(stream, move |m| tap.report(m))
+    }
+
+    impl Tap {
+        /// Queues the difference between what the answer reported and the estimate; nothing
+        /// when it reported nothing (the estimate stands). It is settled with this isolate's
+        /// next reservation, so it costs no round trip of its own.
+        pub fn report(self, meter: &crate::quota::usage::Meter) {
+            let Some(used) = meter.tokens() else { return };
+            let delta = i64::try_from(used)
+                .unwrap_or(i64::MAX)
+                .saturating_sub(i64::try_from(self.estimate).unwrap_or(i64::MAX));
+            if delta == 0 {
+                return;
+            }
+            if let Ok(mut pending) = self.pending.try_borrow_mut() {
+                pending.push(Settle {
+                    scopes: self.scopes,
+                    at_ms: self.at_ms,
+                    day: self.day,
+                    requests: 0,
+                    tokens: delta,
+                    blocked_until: 0,
+                });
             }
         }
     }
@@ -149,6 +238,14 @@ mod with_quotas {
         at_ms: u64,
         day: i64,
         tokens: u64,
+        /// One of its scopes limits tokens: the answer's usage corrects the estimate.
+        counts_tokens: bool,
+    }
+
+    /// Whether a limit on tokens counts attempts on `target` (their answers' usage is read).
+    pub fn meters_tokens(provider: &Provider, target: &Target<'_>) -> bool {
+        let tokens = |l: &Limits| l.tpm.is_some() || l.tpd.is_some();
+        tokens(&provider.limits) || tokens(&target.limits) || provider.key_limits.iter().any(tokens)
     }
 
     /// Whether attempts on `target` count against a declared limit.
@@ -174,11 +271,12 @@ mod with_quotas {
             return Pick::Key(left.remove(0), None);
         };
         let ask = ask_for(provider, target, left, tokens, now);
-        let grant = match q.store.reserve(ask.clone()).await {
+        let earlier = q.take_pending();
+        let grant = match q.store.reserve(ask.clone(), earlier.clone()).await {
             Ok(g) => g,
             Err(why) => {
                 log.quota_fallback = Some(why);
-                q.fallback.reserve_now(&ask)
+                q.fallback.reserve_now(&ask, &earlier)
             }
         };
         match grant {
@@ -217,7 +315,7 @@ mod with_quotas {
             tokens,
             blocked_until,
         };
-        let mut settles = Vec::with_capacity(2);
+        let mut settles = q.take_pending();
         if block_ms > 0 {
             // A block is the key's alone (its scope comes first).
             let key = held.scopes.iter().take(1).cloned().collect();
@@ -234,11 +332,16 @@ mod with_quotas {
     }
 
     fn held(ask: &Ask, candidate: usize) -> Held {
+        let chosen = ask.candidates.get(candidate).into_iter().flatten();
+        let counts_tokens = chosen
+            .filter_map(|i| ask.scopes.get(*i))
+            .any(|s| s.limits.tpm.is_some() || s.limits.tpd.is_some());
         Held {
             scopes: ask.scope_names(candidate),
             at_ms: ask.now_ms,
             day: ask.scopes.first().map_or(0, |s| s.day),
             tokens: ask.tokens,
+            counts_tokens,
         }
     }
 

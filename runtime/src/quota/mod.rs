@@ -19,6 +19,7 @@ pub mod counts;
 pub mod day;
 mod ledger;
 pub mod remote;
+pub mod usage;
 
 pub use ask::{Ask, Grant, Scope, Settle};
 pub use ledger::Ledger;
@@ -33,7 +34,9 @@ pub const DURABLE_OBJECT_CLASS: &str = "ApexQuotas";
 
 /// Where counts live.
 pub trait Store {
-    fn reserve(&self, ask: Ask) -> LocalFuture<Result<Grant, String>>;
+    /// Settles `earlier` (corrections of answered requests, batched into this round trip),
+    /// then reserves for `ask`.
+    fn reserve(&self, ask: Ask, earlier: Vec<Settle>) -> LocalFuture<Result<Grant, String>>;
     fn settle(&self, settles: Vec<Settle>) -> LocalFuture<Result<(), String>>;
 }
 
@@ -65,8 +68,11 @@ impl Local {
         out
     }
 
-    pub fn reserve_now(&self, ask: &Ask) -> Grant {
-        self.with(|l| l.decide(ask))
+    pub fn reserve_now(&self, ask: &Ask, earlier: &[Settle]) -> Grant {
+        self.with(|l| {
+            earlier.iter().for_each(|s| l.settle(s));
+            l.decide(ask)
+        })
     }
 
     pub fn settle_now(&self, settles: &[Settle]) {
@@ -75,8 +81,8 @@ impl Local {
 }
 
 impl Store for Arc<Local> {
-    fn reserve(&self, ask: Ask) -> LocalFuture<Result<Grant, String>> {
-        let grant = self.reserve_now(&ask);
+    fn reserve(&self, ask: Ask, earlier: Vec<Settle>) -> LocalFuture<Result<Grant, String>> {
+        let grant = self.reserve_now(&ask, &earlier);
         Box::pin(async move { Ok(grant) })
     }
 

@@ -10,7 +10,12 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Message {
-    Reserve(Ask),
+    /// Settle what `earlier` attempts turned out to cost (batched: no round trip of their
+    /// own), then reserve for `ask`.
+    Reserve {
+        ask: Ask,
+        earlier: Vec<Settle>,
+    },
     Settle(Vec<Settle>),
 }
 
@@ -18,7 +23,16 @@ impl Message {
     /// Every scope the message may read or change (what a store loads before [`apply`]).
     pub fn scopes(&self) -> Vec<&str> {
         let mut names: Vec<&str> = match self {
-            Message::Reserve(ask) => ask.scopes.iter().map(|s| s.name.as_str()).collect(),
+            Message::Reserve { ask, earlier } => ask
+                .scopes
+                .iter()
+                .map(|s| s.name.as_str())
+                .chain(
+                    earlier
+                        .iter()
+                        .flat_map(|s| s.scopes.iter().map(String::as_str)),
+                )
+                .collect(),
             Message::Settle(settles) => settles
                 .iter()
                 .flat_map(|s| s.scopes.iter().map(String::as_str))
@@ -48,22 +62,27 @@ pub fn answer(ledger: &mut Ledger, message: &[u8]) -> Result<(String, Vec<String
 /// counts live.
 pub fn apply(ledger: &mut Ledger, message: Message) -> (Reply, Vec<String>) {
     match message {
-        Message::Reserve(ask) => {
+        Message::Reserve { ask, earlier } => {
+            let mut changed = settle_all(ledger, earlier);
             let grant = ledger.decide(&ask);
-            let changed = match grant {
-                Grant::Go { candidate } => ask.scope_names(candidate),
-                Grant::Exhausted { .. } => Vec::new(),
-            };
+            if let Grant::Go { candidate } = grant {
+                changed.extend(ask.scope_names(candidate));
+            }
+            changed.sort();
+            changed.dedup();
             (Some(grant), changed)
         }
-        Message::Settle(settles) => {
-            settles.iter().for_each(|s| ledger.settle(s));
-            let mut names: Vec<String> = settles.into_iter().flat_map(|s| s.scopes).collect();
-            names.sort();
-            names.dedup();
-            (None, names)
-        }
+        Message::Settle(settles) => (None, settle_all(ledger, settles)),
     }
+}
+
+/// Applies `settles`: the names of the scopes they changed.
+fn settle_all(ledger: &mut Ledger, settles: Vec<Settle>) -> Vec<String> {
+    settles.iter().for_each(|s| ledger.settle(s));
+    let mut names: Vec<String> = settles.into_iter().flat_map(|s| s.scopes).collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// The grant in a reply to a reservation.
@@ -99,6 +118,13 @@ mod tests {
         }
     }
 
+    fn reserve() -> Message {
+        Message::Reserve {
+            ask: ask(),
+            earlier: Vec::new(),
+        }
+    }
+
     fn send(ledger: &mut Ledger, m: &Message) -> (String, Vec<String>) {
         let bytes = serde_json::to_vec(m).unwrap_or_default();
         answer(ledger, &bytes).unwrap_or_default()
@@ -107,11 +133,11 @@ mod tests {
     #[test]
     fn a_reservation_names_the_scopes_it_counted_in_and_a_second_is_refused() {
         let mut l = Ledger::default();
-        let (reply, changed) = send(&mut l, &Message::Reserve(ask()));
+        let (reply, changed) = send(&mut l, &reserve());
         assert_eq!(grant_of(reply.as_bytes()), Ok(Grant::Go { candidate: 0 }));
         assert_eq!(changed, vec!["key:A".to_string(), "provider:p".to_string()]);
         // The provider's rpd 1 is spent whichever key carries the next one.
-        let (reply, changed) = send(&mut l, &Message::Reserve(ask()));
+        let (reply, changed) = send(&mut l, &reserve());
         assert_eq!(
             grant_of(reply.as_bytes()),
             Ok(Grant::Exhausted { until_ms: 9_000 })
@@ -122,7 +148,7 @@ mod tests {
     #[test]
     fn a_settlement_changes_the_scopes_it_names() {
         let mut l = Ledger::default();
-        send(&mut l, &Message::Reserve(ask()));
+        send(&mut l, &reserve());
         let give_back = Settle {
             scopes: vec!["key:A".into(), "provider:p".into()],
             at_ms: 1_000,
@@ -135,6 +161,29 @@ mod tests {
         assert_eq!(reply, "null");
         assert_eq!(changed.len(), 2);
         assert_eq!(l.scopes.get("provider:p").map(|c| c.day_requests), Some(0));
+    }
+
+    #[test]
+    fn a_reservation_settles_the_earlier_ones_it_carries_before_it_decides() {
+        let mut l = Ledger::default();
+        send(&mut l, &reserve());
+        // The first request's reservation is given back in the second's message: room again.
+        let give_back = Settle {
+            scopes: vec!["key:A".into(), "provider:p".into()],
+            at_ms: 1_000,
+            day: 3,
+            requests: -1,
+            tokens: -5,
+            blocked_until: 0,
+        };
+        let message = Message::Reserve {
+            ask: ask(),
+            earlier: vec![give_back],
+        };
+        assert_eq!(message.scopes(), vec!["key:A", "key:B", "provider:p"]);
+        let (reply, changed) = send(&mut l, &message);
+        assert_eq!(grant_of(reply.as_bytes()), Ok(Grant::Go { candidate: 0 }));
+        assert_eq!(changed, vec!["key:A".to_string(), "provider:p".to_string()]);
     }
 
     #[test]

@@ -64,6 +64,9 @@ pub struct Fault {
     /// do: the key in the message (whole and masked), the request URL with `?key=`, a JSON
     /// `api_key` field, and headers carrying both. For tests of the gateway's scrubbing.
     pub leak: bool,
+    /// `usage_tokens=N`: the usage reports N completion tokens, whatever the reply's length
+    /// (a provider's own count; what a gateway's token limits must follow).
+    pub usage_tokens: Option<u64>,
     /// `hostile=MODE`: one of the ways a hostile upstream tries to get the key to the client
     /// (see `crate::hostile`).
     pub hostile: Option<String>,
@@ -114,6 +117,7 @@ impl Fault {
                     _ => return Err(format!("fault `header`: `{value}` (want NAME:VALUE)")),
                 },
                 "leak" => f.leak = true,
+                "usage_tokens" => f.usage_tokens = Some(num(value)?),
                 "hostile" if crate::hostile::MODES.contains(&value) => {
                     f.hostile = Some(value.to_string())
                 }

@@ -42,6 +42,10 @@ pub struct OpenAiExchange<'a> {
     endpoint: Endpoint,
     routing: &'a Routing<'a>,
     body: &'a Bytes,
+    /// The last passthrough encoded asked the upstream for a stream's usage the client did
+    /// not ask for (a token limit needs it): its usage chunk is taken out again.
+    #[cfg(feature = "quotas")]
+    asked_usage: std::cell::Cell<bool>,
     #[cfg(feature = "chat-translated")]
     translated: translate::Lazy,
 }
@@ -55,8 +59,10 @@ impl<'a> OpenAiExchange<'a> {
             endpoint,
             routing,
             body,
+            #[cfg(feature = "quotas")]
+            asked_usage: std::cell::Cell::new(false),
             #[cfg(feature = "chat-translated")]
-            translated: translate::Lazy::new(now_ms / 1000),
+            translated: translate::Lazy::new(now_ms / 1000, routing.asks_usage()),
         }
     }
 }
@@ -64,15 +70,35 @@ impl<'a> OpenAiExchange<'a> {
 impl OpenAiExchange<'_> {
     /// The client's bytes with the route's model spliced in and, on chat, its `max_tokens`
     /// cap applied (to `max_completion_tokens` too, which newer clients send instead).
-    fn passthrough_body(&self, target: &Target<'_>) -> Bytes {
+    fn passthrough_body(&self, provider: &Provider, target: &Target<'_>) -> Bytes {
         let body = self.routing.with_model(self.body, target.model);
-        match target.max_tokens {
+        let body = match target.max_tokens {
             Some(cap) if self.endpoint == Endpoint::ChatCompletions => {
                 const FIELDS: &[&str] = &["max_completion_tokens", "max_tokens"];
                 crate::wire::token_cap::apply(&body, FIELDS, "max_tokens", cap)
             }
             _ => body,
+        };
+        self.with_usage_asked(provider, target, body)
+    }
+
+    /// A stream on a route with a token limit asks for its usage (see `stream_usage`).
+    #[cfg(feature = "quotas")]
+    fn with_usage_asked(&self, provider: &Provider, target: &Target<'_>, body: Bytes) -> Bytes {
+        let ask = self.routing.stream
+            && !self.routing.asks_usage()
+            && crate::attempt::quotas::meters_tokens(provider, target);
+        self.asked_usage.set(ask);
+        if !ask {
+            return body;
         }
+        let has = self.routing.has_stream_options();
+        crate::wire::openai::stream_usage::ask(&body, has)
+    }
+
+    #[cfg(not(feature = "quotas"))]
+    fn with_usage_asked(&self, _: &Provider, _: &Target<'_>, body: Bytes) -> Bytes {
+        body
     }
 }
 
@@ -100,12 +126,11 @@ impl Exchange for OpenAiExchange<'_> {
                 .translated
                 .encode(provider, self.endpoint, self.body, target);
         }
-        let _ = provider;
         Ok(Outbound {
             endpoint: self.endpoint,
             method: "POST",
             suffix: String::new(),
-            body: self.passthrough_body(target),
+            body: self.passthrough_body(provider, target),
             stream: self.routing.stream,
             headers: Headers::new(),
         })
@@ -119,6 +144,10 @@ impl Exchange for OpenAiExchange<'_> {
                 .stream_body(at.provider, &self.routing.model, upstream);
         }
         let _ = at;
+        #[cfg(feature = "quotas")]
+        if self.asked_usage.get() {
+            return crate::wire::openai::stream_usage::strip(upstream);
+        }
         upstream
     }
 
@@ -155,37 +184,24 @@ mod translate {
 
     /// The chat request decoded once, on the first route that needs it.
     pub struct Lazy {
-        request: OnceCell<Result<(Request, bool), ApiError>>,
+        request: OnceCell<Result<Request, ApiError>>,
         created: u64,
+        /// The client asked for a stream's usage (`stream_options.include_usage`).
+        include_usage: bool,
     }
 
     impl Lazy {
-        pub fn new(created: u64) -> Self {
+        pub fn new(created: u64, include_usage: bool) -> Self {
             Lazy {
                 request: OnceCell::new(),
                 created,
+                include_usage,
             }
         }
 
-        fn request(&self, body: &[u8]) -> Result<&(Request, bool), ApiError> {
+        fn request(&self, body: &[u8]) -> Result<&Request, ApiError> {
             self.request
-                .get_or_init(|| {
-                    #[derive(serde::Deserialize, Default)]
-                    struct Opts {
-                        #[serde(default)]
-                        include_usage: bool,
-                    }
-                    #[derive(serde::Deserialize)]
-                    struct Head {
-                        #[serde(default)]
-                        stream_options: Option<Opts>,
-                    }
-                    let usage = serde_json::from_slice::<Head>(body)
-                        .ok()
-                        .and_then(|h| h.stream_options)
-                        .is_some_and(|o| o.include_usage);
-                    chat_request::decode(body).map(|r| (r, usage))
-                })
+                .get_or_init(|| chat_request::decode(body))
                 .as_ref()
                 .map_err(Clone::clone)
         }
@@ -206,7 +222,7 @@ mod translate {
                     ),
                 ));
             }
-            let (req, _) = self.request(body)?;
+            let req = self.request(body)?;
             let (endpoint, body) =
                 codec::encode(provider.kind, req, target.model, target.max_tokens)?;
             Ok(Outbound {
@@ -220,10 +236,7 @@ mod translate {
         }
 
         fn include_usage(&self) -> bool {
-            self.request
-                .get()
-                .and_then(|r| r.as_ref().ok())
-                .is_some_and(|(_, u)| *u)
+            self.include_usage
         }
 
         pub fn stream_body(&self, provider: &Provider, model: &str, up: ByteStream) -> ByteStream {

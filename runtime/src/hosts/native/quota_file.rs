@@ -85,11 +85,11 @@ mod tests {
         let path = dir.join("state.json");
         let _ = std::fs::remove_file(&path);
         let first = open(Some(&path)).ok();
-        let grant = first.as_ref().map(|l| l.reserve_now(&ask()));
+        let grant = first.as_ref().map(|l| l.reserve_now(&ask(), &[]));
         assert_eq!(grant, Some(Grant::Go { candidate: 0 }));
         drop(first);
         let again = open(Some(&path)).ok();
-        let grant = again.as_ref().map(|l| l.reserve_now(&ask()));
+        let grant = again.as_ref().map(|l| l.reserve_now(&ask(), &[]));
         assert_eq!(
             grant,
             Some(Grant::Exhausted {

@@ -155,8 +155,8 @@ fn ledger_of(names: &[String], stored: Option<&Value>) -> Result<Ledger, String>
 }
 
 impl Store for RedisStore {
-    fn reserve(&self, ask: Ask) -> LocalFuture<Result<Grant, String>> {
-        let call = self.clone().call(Message::Reserve(ask));
+    fn reserve(&self, ask: Ask, earlier: Vec<Settle>) -> LocalFuture<Result<Grant, String>> {
+        let call = self.clone().call(Message::Reserve { ask, earlier });
         Box::pin(async move {
             match call.await? {
                 Some(grant) => Ok(grant),

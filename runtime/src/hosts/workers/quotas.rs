@@ -154,8 +154,8 @@ impl DurableStore {
 }
 
 impl Store for DurableStore {
-    fn reserve(&self, ask: Ask) -> LocalFuture<Result<Grant, String>> {
-        let reply = self.send(&remote::Message::Reserve(ask));
+    fn reserve(&self, ask: Ask, earlier: Vec<Settle>) -> LocalFuture<Result<Grant, String>> {
+        let reply = self.send(&remote::Message::Reserve { ask, earlier });
         Box::pin(async move { remote::grant_of(&reply.await?) })
     }
 

@@ -8,6 +8,8 @@ pub mod chat_request;
 pub mod chat_response;
 pub mod errors;
 pub mod message;
+#[cfg(feature = "quotas")]
+pub mod stream_usage;
 
 use crate::errors::ApiError;
 use bytes::Bytes;
@@ -25,6 +27,8 @@ struct Fields<'a> {
     messages: Option<&'a RawValue>,
     #[serde(borrow, default)]
     input: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    stream_options: Option<&'a RawValue>,
 }
 
 /// The routing view of a request body.
@@ -35,6 +39,8 @@ pub struct Routing<'a> {
     /// Byte range of the `model` JSON string (quotes included) in the body.
     model_span: (usize, usize),
     pub stream: bool,
+    /// `stream_options` as the client wrote it, if it did.
+    stream_options: Option<&'a RawValue>,
 }
 
 impl<'a> Routing<'a> {
@@ -89,7 +95,25 @@ impl<'a> Routing<'a> {
             model,
             model_span,
             stream: fields.stream.unwrap_or(false),
+            stream_options: fields.stream_options,
         })
+    }
+
+    /// The client sent `stream_options` (of any shape).
+    pub fn has_stream_options(&self) -> bool {
+        self.stream_options.is_some()
+    }
+
+    /// The client asked for a stream's usage (`stream_options.include_usage: true`).
+    pub fn asks_usage(&self) -> bool {
+        #[derive(Deserialize)]
+        struct Options {
+            #[serde(default)]
+            include_usage: bool,
+        }
+        self.stream_options
+            .and_then(|raw| serde_json::from_str::<Options>(raw.get()).ok())
+            .is_some_and(|o| o.include_usage)
     }
 
     /// The body with `model` replaced by `upstream_model`; every other byte untouched.
