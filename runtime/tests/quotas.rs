@@ -40,7 +40,7 @@ const fn tpm(n: u64) -> Limits {
     }
 }
 
-static PROVIDERS: [Provider; 4] = [
+static PROVIDERS: [Provider; 5] = [
     // Two free-tier keys: 3 and 2 requests a day.
     Provider {
         key_limits: &[rpd(3), rpd(2)],
@@ -74,6 +74,13 @@ static PROVIDERS: [Provider; 4] = [
             &["AZURE_KEY"],
         )
     },
+    // No limits of its own (a paid key).
+    provider(
+        "delta",
+        Kind::OpenAi,
+        "https://delta.example/v1",
+        &["ALPHA_KEY_2"],
+    ),
     // A key of 1,000 tokens a minute.
     Provider {
         key_limits: &[tpm(1000)],
@@ -96,7 +103,7 @@ const fn route(provider: u16, model: &'static str, limits: Limits) -> Route {
     }
 }
 
-static MODELS: [Model; 6] = [
+static MODELS: [Model; 7] = [
     Model {
         name: "beta",
         strategy: Strategy::Priority,
@@ -128,7 +135,12 @@ static MODELS: [Model; 6] = [
     Model {
         name: "tokens",
         strategy: Strategy::Priority,
-        routes: &[route(3, "g-model", Limits::NONE)],
+        routes: &[route(4, "g-model", Limits::NONE)],
+    },
+    Model {
+        name: "unlimited",
+        strategy: Strategy::Priority,
+        routes: &[route(3, "d-model", Limits::NONE)],
     },
 ];
 
@@ -430,4 +442,42 @@ fn a_client_that_asked_for_stream_usage_gets_it_and_its_options_are_sent_as_writ
     assert!(text.contains("\"total_tokens\":600"), "{text}");
     let sent = String::from_utf8(host.requests.borrow()[0].0.body.to_vec()).unwrap();
     assert_eq!(sent.matches("stream_options").count(), 1, "{sent}");
+}
+
+#[test]
+fn a_429_one_isolate_got_on_a_route_without_limits_rests_that_key_for_every_isolate() {
+    // Two isolates of one worker: their own cooldowns, one shared store.
+    let store = std::sync::Arc::new(apex_runtime::quota::Local::default());
+    let isolate = || {
+        let mut rt = Runtime::new(&LIMITED);
+        rt.engine.use_quota_store(std::rc::Rc::new(store.clone()));
+        rt
+    };
+    let (a, b) = (isolate(), isolate());
+    let host = FakeHost::new();
+    host.then_with(
+        429,
+        &[("retry-after", "30")],
+        r#"{"error":{"message":"slow down"}}"#,
+    );
+    assert_eq!(send(&a, &host, "unlimited").status, 429);
+    assert_eq!(host.requests.borrow().len(), 1);
+
+    host.advance(1_000);
+    let resp = send(&b, &host, "unlimited");
+    assert_eq!(
+        host.requests.borrow().len(),
+        1,
+        "the other isolate called the resting key"
+    );
+    assert_eq!(resp.status, 429);
+    let retry: u64 = header(&resp, "retry-after").unwrap().parse().unwrap();
+    assert!((28..=30).contains(&retry), "{retry}");
+
+    host.advance(30_000);
+    assert_eq!(
+        send(&b, &host, "unlimited").status,
+        200,
+        "rested as long as asked, no longer"
+    );
 }

@@ -191,3 +191,21 @@ def test_a_token_limit_follows_the_usage_the_upstream_reports_and_the_client_see
     assert len(sent) == 3
     # The gateway asked for the usage it needed.
     assert all(r["body"]["stream_options"] == {"include_usage": True} for r in sent)
+
+
+def test_apexc_dev_runs_the_durable_object_locally(worker_gateway):
+    """The session's `apexc dev` (wrangler dev) gateway: its counts are in the local Durable
+    Object, not the per-isolate fallback (which would also answer 429, so the log decides)."""
+    from_line = len(worker_gateway.output)
+    marker = f"q-dev-{uuid.uuid4().hex[:8]}"
+    assert chat(worker_gateway, "q-minute", marker)[0] == 200
+    status, _, raw = chat(worker_gateway, "q-minute", marker)
+    assert status == 429 and json.loads(raw)["error"]["code"] == "quota_exhausted", raw
+    deadline = time.monotonic() + 10
+    while True:
+        log = worker_gateway.output[from_line:]
+        if sum('"msg":"apex request"' in line for line in log) >= 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert sum('"msg":"apex request"' in line for line in log) >= 2, "\n".join(log)
+    assert not any("quota_fallback" in line for line in log), "\n".join(log)

@@ -1,8 +1,10 @@
 //! Where the engine meets [`crate::quota`]: which key of a route carries a request when its
 //! provider declares limits, and what each attempt turned out to cost.
 //!
-//! A route none of whose scopes declares a limit never reaches a store: its keys rotate as
-//! they always did, and a config without limits compiles none of this (feature `quotas`).
+//! Once a gateway declares limits anywhere, every route with keys goes through the store: a
+//! key without limits of its own is a scope too, for the rests its upstream asks for, so what
+//! one isolate learned from a 429 every isolate honours. A config without limits compiles
+//! none of this (feature `quotas`): its keys rotate and rest per isolate.
 
 use crate::attempt::plan::Target;
 use crate::log::RequestLog;
@@ -248,9 +250,13 @@ mod with_quotas {
         tokens(&provider.limits) || tokens(&target.limits) || provider.key_limits.iter().any(tokens)
     }
 
-    /// Whether attempts on `target` count against a declared limit.
-    fn counted(provider: &Provider, target: &Target<'_>) -> bool {
-        provider.limits.any() || target.limits.any() || provider.key_limits.iter().any(Limits::any)
+    /// Whether attempts on a route go through the store: on every route with keys, once the
+    /// gateway declares limits anywhere (there is a store at all). A route without limits of
+    /// its own still shares the rests its keys' upstream asked for (a 429's `Retry-After`,
+    /// `x-ratelimit-remaining-*: 0`), so every isolate and every restart honours what one of
+    /// them learned rather than learning the same 429 again.
+    fn counted(provider: &Provider) -> bool {
+        !provider.api_keys.is_empty()
     }
 
     /// The key of `left` (cooldowns already applied) to try next: the one with the most
@@ -267,7 +273,7 @@ mod with_quotas {
         if left.is_empty() {
             return Pick::Nothing;
         }
-        let Some(q) = quotas.filter(|_| counted(provider, target)) else {
+        let Some(q) = quotas.filter(|_| counted(provider)) else {
             return Pick::Key(left.remove(0), None);
         };
         let ask = ask_for(provider, target, left, tokens, now);

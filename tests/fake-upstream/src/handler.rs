@@ -461,7 +461,8 @@ fn ordinary(ask: Ask, fault: Fault, extra: Vec<(&'static str, String)>) -> Resp 
             let mut v = openai::chat_completion(&id, &model, &key, &prompt, &reply);
             if let Some(n) = fault.usage_tokens {
                 let p = openai::tokens(&prompt);
-                v["usage"] = json!({"prompt_tokens": p, "completion_tokens": n, "total_tokens": p + n});
+                v["usage"] =
+                    json!({"prompt_tokens": p, "completion_tokens": n, "total_tokens": p + n});
             }
             if fault.drop == Some(Drop::Mid) {
                 return cut_body(v.to_string().into_bytes(), extra);
@@ -685,7 +686,10 @@ async fn feed_chat(p: StreamPlan, tx: mpsc::Sender<Result<Bytes, io::Error>>) {
     }
     if p.usage {
         let pt = openai::tokens(&p.prompt);
-        let ct = p.fault.usage_tokens.unwrap_or_else(|| openai::tokens(&p.reply));
+        let ct = p
+            .fault
+            .usage_tokens
+            .unwrap_or_else(|| openai::tokens(&p.reply));
         let u = json!({"prompt_tokens": pt, "completion_tokens": ct, "total_tokens": pt + ct});
         if !send(openai::sse(&openai::chunk(
             &p.id,
