@@ -69,7 +69,11 @@ pub struct Config {
     pub providers: BTreeMap<String, Provider>,
 
     /// Public model names clients send in `model`, each with the routes that can serve it.
-    /// A name cannot contain `#` (clients write `MODEL#PROVIDER` to pick a provider).
+    /// A name cannot contain `#` (clients write `MODEL#PROVIDER` to pick a provider). A name
+    /// with `*` (any run of characters) or `?` (one character) is a pattern: a name no model
+    /// or alias has goes to the most specific pattern that matches it (the most literal
+    /// characters, then the fewest `*`), and `"*"` alone takes every name nothing else does.
+    /// `GET /v1/models` lists the exact names and aliases.
     #[schemars(extend("propertyNames" = { "pattern": "^[^#\\s]([^#]*[^#\\s])?$" }))]
     pub models: BTreeMap<String, Model>,
 }
@@ -345,6 +349,12 @@ pub struct Model {
     /// failed route falls over to the next one.
     #[serde(default)]
     pub strategy: Strategy,
+
+    /// Other names clients may send for this model (a client's dated or vendor-prefixed
+    /// names, e.g. `claude-sonnet-4-5-20250929`). Each is one exact name, unique among model
+    /// names and aliases.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
 
     /// Upstream routes that serve this model. At least one.
     #[schemars(length(min = 1))]

@@ -327,6 +327,12 @@ fn model_diff(old: &ModelRouting, new: &ModelRouting) -> Vec<String> {
             strategy_name(new.strategy)
         ));
     }
+    for a in new.aliases.iter().filter(|a| !old.aliases.contains(a)) {
+        out.push(format!("alias {a} added"));
+    }
+    for a in old.aliases.iter().filter(|a| !new.aliases.contains(a)) {
+        out.push(format!("alias {a} removed"));
+    }
     let key = |r: &crate::codegen::routing::RouteRouting| (r.provider.clone(), r.model.clone());
     let mut unmatched_old: Vec<&crate::codegen::routing::RouteRouting> =
         old.routes.iter().collect();
@@ -721,6 +727,7 @@ mod tests {
             models: vec![ModelRouting {
                 name: "m".into(),
                 strategy: Strategy::Priority,
+                aliases: Vec::new(),
                 routes: vec![route("a", "x"), route("b", "y")],
             }],
         }

@@ -18,6 +18,13 @@ pub fn gateway(routing: &Routing) -> &'static table::Gateway {
         auth_keys: leak_names(routing.auth_keys.iter().map(String::as_str)),
         providers: leak_slice(routing.providers.iter().map(provider)),
         models: leak_slice(routing.models.iter().map(|m| model(routing, m))),
+        aliases: leak_slice(
+            routing
+                .alias_table()
+                .into_iter()
+                .map(|(alias, i)| (leak_str(alias), i)),
+        ),
+        patterns: leak_slice(routing.pattern_order().into_iter()),
         responses_store: routing
             .responses_store
             .as_ref()

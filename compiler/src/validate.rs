@@ -11,6 +11,7 @@
 //! Nothing here prints; diagnostics are pushed into a [`Diagnostics`] set.
 
 mod context;
+pub mod model_names;
 mod names;
 mod paths;
 mod rules;

@@ -123,7 +123,17 @@ fn compiled_tables_match_the_routing_record() {
                 m.name
             );
         }
-        assert!(compiled.model("no-such-model").is_none());
+        // An unknown name goes nowhere, or to the `*` default where the config has one.
+        let default = compiled
+            .models
+            .iter()
+            .find(|m| m.name == "*")
+            .map(|m| m.name);
+        assert_eq!(
+            compiled.model("no-such-model").map(|m| m.name),
+            default,
+            "{name}"
+        );
     }
 }
 

@@ -45,6 +45,8 @@ static GATEWAY: Gateway = Gateway {
     auth_keys: &[],
     providers: &PROVIDERS,
     models: &MODELS,
+    aliases: &[],
+    patterns: &[],
     responses_store: None,
     max_attempts: 1,
     cooldown: Cooldown::DEFAULT,

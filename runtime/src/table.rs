@@ -17,8 +17,15 @@ pub struct Gateway {
     pub auth_keys: &'static [&'static str],
     /// Providers, sorted by id (the config holds them in a map). Routes refer to them by index.
     pub providers: &'static [Provider],
-    /// Public models, **sorted by name** (the router binary-searches this slice).
+    /// Public models, **sorted by name** (the router binary-searches this slice). A name with
+    /// `*` or `?` is a glob pattern (see `patterns`).
     pub models: &'static [Model],
+    /// Other names clients may send for a model: `(alias, index into models)`, **sorted by
+    /// alias**.
+    pub aliases: &'static [(&'static str, u16)],
+    /// The models whose name is a glob pattern, as indices into `models`, **the most specific
+    /// first**: a name that is no model's and no alias goes to the first pattern it matches.
+    pub patterns: &'static [u16],
     /// Where stored Responses live, when the config asks for it.
     pub responses_store: Option<ResponsesStore>,
     /// Upper bound on upstream attempts per request (each is a Workers subrequest).
@@ -202,17 +209,49 @@ pub struct ResponsesStore {
     pub ttl_seconds: u64,
 }
 
+/// A route whose upstream model is this sends the name the client asked for (a pattern's or
+/// an alias's route passing `claude-sonnet-4-5` through as written).
+pub const CLIENT_MODEL: &str = "{model}";
+
 impl Gateway {
-    /// The model with this public name.
+    /// The model a client's `name` asks for: its own name, an alias, or else the most specific
+    /// pattern that matches it.
+    pub fn model_index(&self, name: &str) -> Option<usize> {
+        if let Ok(i) = self.models.binary_search_by(|m| m.name.cmp(name)) {
+            return Some(i);
+        }
+        if let Ok(i) = self.aliases.binary_search_by(|(a, _)| (*a).cmp(name)) {
+            return self.aliases.get(i).map(|(_, m)| usize::from(*m));
+        }
+        self.patterns.iter().map(|i| usize::from(*i)).find(|i| {
+            self.models
+                .get(*i)
+                .is_some_and(|m| glob_matches(m.name, name))
+        })
+    }
+
+    /// The model a client's `name` asks for (see [`Gateway::model_index`]).
     pub fn model(&self, name: &str) -> Option<&'static Model>
     where
         Self: 'static,
     {
         let models: &'static [Model] = self.models;
+        self.model_index(name).and_then(|i| models.get(i))
+    }
+
+    /// The names a client can send as written: every model that is not a pattern, and every
+    /// alias (what `GET /v1/models` lists).
+    pub fn concrete_names(&self) -> impl Iterator<Item = &'static str>
+    where
+        Self: 'static,
+    {
+        let models: &'static [Model] = self.models;
+        let aliases: &'static [(&'static str, u16)] = self.aliases;
         models
-            .binary_search_by(|m| m.name.cmp(name))
-            .ok()
-            .and_then(|i| models.get(i))
+            .iter()
+            .map(|m| m.name)
+            .filter(|n| !is_pattern(n))
+            .chain(aliases.iter().map(|(a, _)| *a))
     }
 
     /// The provider with this id.
@@ -223,5 +262,73 @@ impl Gateway {
             .enumerate()
             .find(|(_, p)| p.id == id)
             .map(|(i, p)| (i as u16, p))
+    }
+}
+
+/// Whether a model name is a glob pattern.
+pub fn is_pattern(name: &str) -> bool {
+    name.contains(['*', '?'])
+}
+
+/// Whether `name` matches `pattern`: `*` is any run of characters (none included), `?` one
+/// character; everything else is itself. Linear in practice: one backtrack point, the last `*`.
+pub fn glob_matches(pattern: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    let (mut pi, mut ni) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ni < n.len() {
+        match p.get(pi) {
+            Some('*') => {
+                star = Some((pi, ni));
+                pi += 1;
+            }
+            Some(c) if *c == '?' || Some(c) == n.get(ni) => {
+                pi += 1;
+                ni += 1;
+            }
+            _ => match star {
+                Some((sp, sn)) => {
+                    pi = sp + 1;
+                    ni = sn + 1;
+                    star = Some((sp, sn + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    p.get(pi..)
+        .is_some_and(|rest| rest.iter().all(|c| *c == '*'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_match_runs_and_single_characters() {
+        let yes = [
+            ("claude-*", "claude-sonnet-4-5"),
+            ("claude-*", "claude-"),
+            ("*", ""),
+            ("gpt-4o*", "gpt-4o"),
+            ("gpt-4o*", "gpt-4o-mini"),
+            ("*-mini", "gpt-4o-mini"),
+            ("a*b*c", "aXbYbZc"),
+            ("o?-mini", "o3-mini"),
+            ("*sonnet*", "claude-3-5-sonnet-latest"),
+        ];
+        for (p, n) in yes {
+            assert!(glob_matches(p, n), "{p} should match {n}");
+        }
+        let no = [
+            ("claude-*", "claude"),
+            ("gpt-4o*", "gpt-4"),
+            ("o?-mini", "o-mini"),
+            ("a*b*c", "aXbYbZ"),
+            ("*-mini", "gpt-4o-mini-2024"),
+        ];
+        for (p, n) in no {
+            assert!(!glob_matches(p, n), "{p} should not match {n}");
+        }
     }
 }

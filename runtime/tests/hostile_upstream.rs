@@ -275,6 +275,8 @@ static NATIVE: Gateway = Gateway {
     auth_keys: &["GW_KEY"],
     providers: &NATIVE_PROVIDERS,
     models: &NATIVE_MODELS,
+    aliases: &[],
+    patterns: &[],
     responses_store: Some(ResponsesStore {
         kv: "RESPONSES",
         ttl_seconds: 600,

@@ -187,6 +187,8 @@ fn gateway(upstream: SocketAddr, timeout_ms: u32) -> &'static Gateway {
         auth_keys: &[],
         providers,
         models,
+        aliases: &[],
+        patterns: &[],
         responses_store: None,
         max_attempts: 1,
         cooldown: apex_runtime::table::Cooldown::DEFAULT,

@@ -149,6 +149,8 @@ static LIMITED: Gateway = Gateway {
     auth_keys: &[],
     providers: &PROVIDERS,
     models: &MODELS,
+    aliases: &[],
+    patterns: &[],
     responses_store: None,
     max_attempts: 3,
     cooldown: Cooldown::DEFAULT,

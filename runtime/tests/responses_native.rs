@@ -77,6 +77,8 @@ const fn with_store(
         auth_keys: &["GW_KEY"],
         providers,
         models,
+        aliases: &[],
+        patterns: &[],
         responses_store: Some(ResponsesStore {
             kv: "RESPONSES",
             ttl_seconds: 600,

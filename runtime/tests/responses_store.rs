@@ -14,6 +14,8 @@ static STORING: Gateway = Gateway {
     auth_keys: &["GW_KEY"],
     providers: &PROVIDERS,
     models: &MODELS,
+    aliases: &[],
+    patterns: &[],
     responses_store: Some(ResponsesStore {
         kv: "RESPONSES",
         ttl_seconds: 3600,

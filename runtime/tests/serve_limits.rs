@@ -48,6 +48,8 @@ fn gateway() -> &'static Gateway {
         auth_keys: &["GATEWAY_KEY"],
         providers: &PROVIDERS,
         models: &MODELS,
+        aliases: &[],
+        patterns: &[],
         responses_store: None,
         max_attempts: 1,
         cooldown: Cooldown::DEFAULT,

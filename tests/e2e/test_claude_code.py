@@ -150,3 +150,25 @@ def test_claude_code_with_an_api_key_gets_a_plain_answer(gateway, upstream, clau
     kinds = [e["type"] for e in stream_events(lines)]
     assert kinds[0] == "message_start" and kinds[-2:] == ["message_delta", "message_stop"], kinds
     assert upstream.requests_with(marker), "the turn reached the upstream"
+
+
+def test_claude_code_with_its_own_model_name_matched_by_a_pattern_completes_a_tool_turn(gateway, upstream, claude_bin, env, marker):
+    """ANTHROPIC_MODEL=claude-sonnet-4-5, as a user leaves it: the config has no such model,
+    only the pattern `claude-*`, whose route sends the name upstream as written."""
+    word = f"pat-{marker}"
+    args = json.dumps({"command": f"echo {word}", "description": "Print a word"})
+    prompt = f"please run: echo {word} [[fake:call=Bash;args={args}]]"
+    names = dict(
+        ANTHROPIC_MODEL="claude-sonnet-4-5",
+        ANTHROPIC_DEFAULT_HAIKU_MODEL="claude-haiku-4-5",
+        ANTHROPIC_SMALL_FAST_MODEL="claude-haiku-4-5",
+    )
+    r, lines = run_claude(claude_bin, gateway, env, marker, prompt, ANTHROPIC_AUTH_TOKEN=GATEWAY_KEY, **names)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+    [result] = [ln for ln in lines if ln.get("type") == "result"]
+    # (For a Claude model name, Claude Code appends its own reminders to the tool result, which
+    # the fake model quotes after the command's output.)
+    assert result["subtype"] == "success" and result["result"].startswith(f"The tool said: {word}"), result
+    sent = [q["body"] for q in upstream.requests_with(word)
+            if q["path"] == "/v1/chat/completions" and q["body"].get("tools")]
+    assert len(sent) == 2 and {s["model"] for s in sent} == {"claude-sonnet-4-5"}, [s["model"] for s in sent]

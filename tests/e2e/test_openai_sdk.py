@@ -15,9 +15,12 @@ import yaml
 from conftest import CONFIG_TEMPLATE, GATEWAY_KEY, secrets
 from harness import LOGS, http
 
-# Every public model the config declares (`models:` in tests/configs/e2e.yaml), read from the
-# config itself so a model added for another test file does not break this one.
-PUBLIC_MODELS = set(yaml.safe_load(CONFIG_TEMPLATE.read_text())["models"])
+# Every name the config gives clients as written (`models:` in tests/configs/e2e.yaml, but its
+# glob patterns, plus every alias), read from the config itself so a model added for another
+# test file does not break this one.
+_MODELS = yaml.safe_load(CONFIG_TEMPLATE.read_text())["models"]
+PUBLIC_MODELS = {n for n in _MODELS if "*" not in n and "?" not in n}
+PUBLIC_MODELS |= {a for m in _MODELS.values() for a in m.get("aliases", [])}
 
 
 def upstream_auth(req: dict) -> str:

@@ -89,6 +89,8 @@ struct Context<'a> {
     providers: Vec<ProviderCtx<'a>>,
     example_model: &'a str,
     example_provider: &'a str,
+    /// Some model name is a glob pattern.
+    has_patterns: bool,
 }
 
 /// The Durable Object of declared limits: its binding in wrangler.toml, its class in lib.rs.
@@ -109,6 +111,7 @@ struct Secret {
 #[derive(Serialize)]
 struct ModelCtx<'a> {
     name: &'a str,
+    aliases: &'a [String],
     strategy: &'static str,
     routes: &'a [super::routing::RouteRouting],
 }
@@ -181,6 +184,7 @@ fn context<'a>(routing: &'a Routing, opts: &'a Options) -> Context<'a> {
             .iter()
             .map(|m| ModelCtx {
                 name: &m.name,
+                aliases: &m.aliases,
                 strategy: strategy_name(m.strategy),
                 routes: &m.routes,
             })
@@ -196,18 +200,24 @@ fn context<'a>(routing: &'a Routing, opts: &'a Options) -> Context<'a> {
                 timeout_ms: p.timeout_ms,
             })
             .collect(),
-        example_model: routing
-            .models
-            .first()
-            .map(|m| m.name.as_str())
-            .unwrap_or("MODEL"),
-        example_provider: routing
-            .models
-            .first()
+        has_patterns: !routing.pattern_order().is_empty(),
+        example_model: example(routing).map(|m| m.name.as_str()).unwrap_or("MODEL"),
+        example_provider: example(routing)
             .and_then(|m| m.routes.first())
             .map(|r| r.provider.as_str())
             .unwrap_or("PROVIDER"),
     }
+}
+
+/// The model the README's examples use: the first a client can name as written (not a
+/// pattern).
+fn example(routing: &Routing) -> Option<&super::routing::ModelRouting> {
+    let concrete = |m: &&super::routing::ModelRouting| !apex_runtime::table::is_pattern(&m.name);
+    routing
+        .models
+        .iter()
+        .find(concrete)
+        .or(routing.models.first())
 }
 
 /// Runtime features: the worker host, one `kind-*` per provider kind in use, and `quotas` when

@@ -126,12 +126,23 @@ fn gateway_tokens(routing: &Routing) -> Result<TokenStream, CodegenError> {
         None => quote! { None },
     };
 
+    let aliases = routing.alias_table().into_iter().map(|(alias, i)| {
+        let i = Literal::u16_unsuffixed(i);
+        quote! { (#alias, #i) }
+    });
+    let patterns = routing
+        .pattern_order()
+        .into_iter()
+        .map(Literal::u16_unsuffixed);
+
     Ok(quote! {
         pub static GATEWAY: Gateway = Gateway {
             name: #name,
             auth_keys: &[#(#auth_keys),*],
             providers: &[#(#providers),*],
             models: &[#(#models),*],
+            aliases: &[#(#aliases),*],
+            patterns: &[#(#patterns),*],
             responses_store: #responses_store,
             max_attempts: #max_attempts,
             cooldown: Cooldown { default_ms: #cooldown_default, max_ms: #cooldown_max },

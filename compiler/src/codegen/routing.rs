@@ -142,6 +142,8 @@ fn is_unlimited(l: &Limits) -> bool {
 pub struct ModelRouting {
     pub name: String,
     pub strategy: Strategy,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
     pub routes: Vec<RouteRouting>,
 }
 
@@ -216,6 +218,7 @@ impl Routing {
                 .map(|(name, m)| ModelRouting {
                     name: name.clone(),
                     strategy: m.strategy,
+                    aliases: m.aliases.clone(),
                     routes: m
                         .routes
                         .iter()
@@ -230,6 +233,32 @@ impl Routing {
                 })
                 .collect(),
         }
+    }
+
+    /// The runtime's alias table: `(alias, index of its model)`, sorted by alias.
+    pub fn alias_table(&self) -> Vec<(&str, u16)> {
+        let mut table: Vec<(&str, u16)> = self
+            .models
+            .iter()
+            .enumerate()
+            .flat_map(|(i, m)| m.aliases.iter().map(move |a| (a.as_str(), i as u16)))
+            .collect();
+        table.sort();
+        table
+    }
+
+    /// The runtime's pattern table: the indices of the models whose name is a pattern, in the
+    /// order they are tried ([`pattern_precedence`]).
+    pub fn pattern_order(&self) -> Vec<u16> {
+        let mut order: Vec<(usize, &str)> = self
+            .models
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| apex_runtime::table::is_pattern(&m.name))
+            .map(|(i, m)| (i, m.name.as_str()))
+            .collect();
+        order.sort_by(|a, b| pattern_precedence(a.1, b.1));
+        order.into_iter().map(|(i, _)| i as u16).collect()
     }
 
     /// Whether any provider, key or route declares limits (the runtime's `quotas` feature).
@@ -320,4 +349,15 @@ pub fn strategy_name(strategy: Strategy) -> &'static str {
         Strategy::Weighted => "weighted",
         Strategy::Priority => "priority",
     }
+}
+
+/// Which of two patterns a name both match goes to: the one with more literal characters
+/// (more specific), then the one with fewer `*`, then the first in name order.
+pub fn pattern_precedence(a: &str, b: &str) -> std::cmp::Ordering {
+    let literal = |p: &str| p.chars().filter(|c| !matches!(c, '*' | '?')).count();
+    let stars = |p: &str| p.chars().filter(|c| *c == '*').count();
+    literal(b)
+        .cmp(&literal(a))
+        .then(stars(a).cmp(&stars(b)))
+        .then(a.cmp(b))
 }

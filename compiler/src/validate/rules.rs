@@ -64,6 +64,7 @@ pub fn check(value: &Value, cx: &mut Context) {
     let providers = check_providers(root, cx);
     check_auth(root, &providers, cx);
     check_models(root, &providers, cx);
+    super::model_names::check(root, cx);
     check_deploy(root, cx);
 }
 

@@ -251,6 +251,8 @@ mod tests {
         auth_keys: &[],
         providers: &PROVIDERS,
         models: &[],
+        aliases: &[],
+        patterns: &[],
         responses_store: None,
         max_attempts: 3,
         cooldown: Bounds::DEFAULT,

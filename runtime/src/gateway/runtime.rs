@@ -38,8 +38,8 @@ impl Runtime {
         log: &mut RequestLog,
     ) -> Result<Resolved<'a>, ApiError> {
         log.model = Some(match self.gateway.model(name) {
-            Some(m) => Cow::Borrowed(m.name),
-            None => Cow::Owned(name.to_owned()),
+            Some(m) if !crate::table::is_pattern(m.name) => Cow::Borrowed(m.name),
+            _ => Cow::Owned(name.to_owned()),
         });
         self.resolve(name)
     }
@@ -47,9 +47,9 @@ impl Runtime {
     /// The routes for a `model` value: a public model, or `model#provider` as far as the
     /// gateway's [`Pinning`] allows.
     pub(crate) fn resolve<'a>(&self, name: &'a str) -> Result<Resolved<'a>, ApiError> {
-        if let Some(i) = self.model_index(name) {
+        if let Some(i) = self.gateway.model_index(name) {
             return self
-                .model_routes(i, |_| true)
+                .model_routes(i, name, |_| true)
                 .ok_or_else(|| ApiError::unknown_model(name));
         }
         let Some((model_name, provider_id)) = name.rsplit_once('#') else {
@@ -68,8 +68,9 @@ impl Runtime {
         }
         // A public model on that provider: only its routes there.
         let pinned = self
+            .gateway
             .model_index(model_name)
-            .and_then(|i| self.model_routes(i, |r| r.provider == p));
+            .and_then(|i| self.model_routes(i, model_name, |r| r.provider == p));
         match (pinned, gateway.pinning) {
             (Some(resolved), _) => Ok(resolved),
             (None, Pinning::Any) => Ok(Resolved {
@@ -88,14 +89,20 @@ impl Runtime {
         }
     }
 
-    /// Model `i`'s routes that `keep` keeps, in its strategy; `None` when none is left.
-    fn model_routes(&self, i: usize, keep: impl Fn(&Route) -> bool) -> Option<Resolved<'static>> {
+    /// Model `i`'s routes that `keep` keeps, in its strategy, for a client that asked for
+    /// `name`; `None` when none is left.
+    fn model_routes<'a>(
+        &self,
+        i: usize,
+        name: &'a str,
+        keep: impl Fn(&Route) -> bool,
+    ) -> Option<Resolved<'a>> {
         let model = self.gateway.models.get(i)?;
-        let targets: Vec<Target<'static>> = model
+        let targets: Vec<Target<'a>> = model
             .routes
             .iter()
             .filter(|r| keep(r))
-            .map(target_of)
+            .map(|r| target_of(r, name))
             .collect();
         if targets.is_empty() {
             return None;
@@ -105,13 +112,6 @@ impl Runtime {
             strategy: model.strategy,
             tick: self.model_tick(i, model.strategy),
         })
-    }
-
-    fn model_index(&self, name: &str) -> Option<usize> {
-        self.gateway
-            .models
-            .binary_search_by(|m| m.name.cmp(name))
-            .ok()
     }
 
     fn model_tick(&self, i: usize, strategy: Strategy) -> u32 {
@@ -124,11 +124,15 @@ impl Runtime {
     }
 }
 
-/// A configured route as the attempt plan sees it.
-fn target_of(r: &'static Route) -> Target<'static> {
+/// A configured route as the attempt plan sees it, for a client that asked for `name`.
+fn target_of<'a>(r: &'static Route, name: &'a str) -> Target<'a> {
     Target {
         provider: r.provider,
-        model: r.model,
+        model: if r.model == crate::table::CLIENT_MODEL {
+            name
+        } else {
+            r.model
+        },
         weight: r.weight,
         max_tokens: r.max_tokens,
         limits: r.limits,

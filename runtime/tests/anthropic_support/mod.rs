@@ -130,6 +130,8 @@ pub static GATEWAY: Gateway = Gateway {
     auth_keys: &["GW_KEY"],
     providers: &PROVIDERS,
     models: &MODELS,
+    aliases: &[],
+    patterns: &[],
     responses_store: None,
     max_attempts: 3,
     cooldown: apex_runtime::table::Cooldown::DEFAULT,

@@ -144,6 +144,8 @@ const fn gateway(
         auth_keys,
         providers: &PROVIDERS,
         models: &MODELS,
+        aliases: &[],
+        patterns: &[],
         responses_store: None,
         max_attempts,
         cooldown: Cooldown::DEFAULT,

@@ -34,9 +34,8 @@ pub fn list_body(gateway: &Gateway) -> Bytes {
     let list = List {
         object: "list",
         data: gateway
-            .models
-            .iter()
-            .map(|m| object(gateway, m.name))
+            .concrete_names()
+            .map(|n| object(gateway, n))
             .collect(),
     };
     serde_json::to_vec(&list)
@@ -44,13 +43,14 @@ pub fn list_body(gateway: &Gateway) -> Bytes {
         .unwrap_or_default()
 }
 
-/// One model (`id` as it is in the path, percent-encoded or not), or the 404.
+/// One model (`id` as it is in the path, percent-encoded or not): any name a request could
+/// use (an alias, a name a pattern matches, as asked), or the 404.
 pub fn one_body(gateway: &'static Gateway, id: &str) -> Result<Bytes, ApiError> {
     let id = crate::wire::percent::decode(id);
-    let model = gateway
-        .model(&id)
-        .ok_or_else(|| ApiError::unknown_model(&id))?;
-    serde_json::to_vec(&object(gateway, model.name))
+    if gateway.model_index(&id).is_none() {
+        return Err(ApiError::unknown_model(&id));
+    }
+    serde_json::to_vec(&object(gateway, &id))
         .map(Bytes::from)
         .map_err(|e| ApiError::server("serialize", e.to_string()))
 }

@@ -146,6 +146,19 @@ pub static GATEWAY: Gateway = Gateway {
     ],
     models: &[
         Model {
+            name: "*",
+            strategy: Strategy::Random,
+            routes: &[
+                Route {
+                    provider: 2, // local
+                    model: "mock-1",
+                    weight: 1,
+                    max_tokens: None,
+                    limits: Limits::NONE,
+                },
+            ],
+        },
+        Model {
             name: "chat",
             strategy: Strategy::Weighted,
             routes: &[
@@ -159,6 +172,32 @@ pub static GATEWAY: Gateway = Gateway {
                 Route {
                     provider: 0, // azure
                     model: "gpt-4o-mini",
+                    weight: 1,
+                    max_tokens: None,
+                    limits: Limits::NONE,
+                },
+            ],
+        },
+        Model {
+            name: "claude-*",
+            strategy: Strategy::Random,
+            routes: &[
+                Route {
+                    provider: 1, // claude
+                    model: "{model}",
+                    weight: 1,
+                    max_tokens: None,
+                    limits: Limits::NONE,
+                },
+            ],
+        },
+        Model {
+            name: "claude-opus-*",
+            strategy: Strategy::Random,
+            routes: &[
+                Route {
+                    provider: 1, // claude
+                    model: "claude-opus-4-1",
                     weight: 1,
                     max_tokens: None,
                     limits: Limits::NONE,
@@ -211,6 +250,8 @@ pub static GATEWAY: Gateway = Gateway {
             ],
         },
     ],
+    aliases: &[("claude-sonnet-4-5-20250929", 4), ("sonnet", 4)],
+    patterns: &[3, 2, 0],
     responses_store: Some(ResponsesStore {
         kv: "STORE_KV",
         ttl_seconds: 600,

@@ -52,6 +52,8 @@ pub static GATEWAY: Gateway = Gateway {
             ],
         },
     ],
+    aliases: &[],
+    patterns: &[],
     responses_store: None,
     max_attempts: 3,
     cooldown: Cooldown {

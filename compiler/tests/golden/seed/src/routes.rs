@@ -152,6 +152,8 @@ pub static GATEWAY: Gateway = Gateway {
             ],
         },
     ],
+    aliases: &[],
+    patterns: &[],
     responses_store: Some(ResponsesStore {
         kv: "RESPONSES_KV",
         ttl_seconds: 86400,
