@@ -24,6 +24,13 @@ pub struct Config {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth: Option<Auth>,
 
+    /// Named clients, each with a gateway key of its own (a laptop's Claude Code, a CI job, a
+    /// friend): which models it may use and its budget. Its key is accepted like `auth.keys`;
+    /// logs name the client, never its key.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("propertyNames" = { "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]*$" }))]
+    pub clients: BTreeMap<String, Client>,
+
     /// Where stored Responses (`POST /v1/responses` with `store: true`) are kept. On Workers
     /// this is a KV namespace; mind the free plan's 1,000 KV writes per day (one per stored
     /// response).
@@ -126,6 +133,26 @@ pub struct Auth {
     /// Keys clients may present, as `Authorization: Bearer <key>` or `x-api-key: <key>`.
     /// Each names a secret (`wrangler secret put NAME`); the key itself is never in this file.
     pub keys: Vec<SecretRef>,
+}
+
+/// One named client of the gateway (see `clients` at the top level).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Client {
+    /// The secret holding this client's gateway key (`wrangler secret put NAME`), sent as
+    /// `Authorization: Bearer <key>` or `x-api-key: <key>`.
+    #[schemars(regex(pattern = r"^[A-Z][A-Z0-9_]*$"))]
+    pub secret: String,
+
+    /// The model names it may ask for; glob patterns allowed (`claude-*`). Default: every
+    /// model. Anything else is refused with 403 in the client's protocol.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub models: Vec<String>,
+
+    /// Its budget: requests and tokens a minute and a (UTC) day, counted like a provider's
+    /// limits; over it, the client gets 429 with `Retry-After`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<Limits>,
 }
 
 /// Settings of `apexc serve`, the gateway as a native process.

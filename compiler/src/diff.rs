@@ -229,6 +229,33 @@ fn gateway_changes(old: &Routing, new: &Routing, out: &mut Vec<RoutingChange>) {
         );
     }
     store_changes(old, new, out);
+    client_changes(old, new, out);
+}
+
+/// Clients added, removed, or given other models or limits (by name; secrets by name only).
+fn client_changes(old: &Routing, new: &Routing, out: &mut Vec<RoutingChange>) {
+    for c in &new.clients {
+        match old.clients.iter().find(|o| o.name == c.name) {
+            None => push(
+                out,
+                Sign::Added,
+                format!("client {} (key {})", c.name, c.secret),
+            ),
+            Some(o) if o != c => push(
+                out,
+                Sign::Changed,
+                format!("client {}: key, models or limits", c.name),
+            ),
+            Some(_) => {}
+        }
+    }
+    for o in old
+        .clients
+        .iter()
+        .filter(|o| !new.clients.iter().any(|c| c.name == o.name))
+    {
+        push(out, Sign::Removed, format!("client {}", o.name));
+    }
 }
 
 fn store_changes(old: &Routing, new: &Routing, out: &mut Vec<RoutingChange>) {
@@ -719,6 +746,7 @@ mod tests {
             format: 1,
             name: "gw".into(),
             auth_keys: vec!["GATEWAY_KEY".into()],
+            clients: Vec::new(),
             max_attempts: 3,
             cooldown: Default::default(),
             provider_pinning: Default::default(),

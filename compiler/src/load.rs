@@ -63,7 +63,8 @@ pub fn secret_names(config: &Config) -> BTreeSet<&str> {
         .values()
         .filter(|p| p.kind != ProviderKind::Mock)
         .flat_map(|p| p.api_keys.iter().map(|k| k.secret.as_str()));
-    auth.chain(providers).collect()
+    let clients = config.clients.values().map(|c| c.secret.as_str());
+    auth.chain(providers).chain(clients).collect()
 }
 
 /// Reads and loads the file at `path`. Diagnostics name the file as `path` was written.

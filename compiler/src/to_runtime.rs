@@ -16,6 +16,12 @@ pub fn gateway(routing: &Routing) -> &'static table::Gateway {
     Box::leak(Box::new(table::Gateway {
         name: leak_str(&routing.name),
         auth_keys: leak_names(routing.auth_keys.iter().map(String::as_str)),
+        clients: leak_slice(routing.clients.iter().map(|c| table::Client {
+            name: leak_str(&c.name),
+            secret: leak_str(&c.secret),
+            models: leak_names(c.models.iter().map(String::as_str)),
+            limits: limits(&c.limits),
+        })),
         providers: leak_slice(routing.providers.iter().map(provider)),
         models: leak_slice(routing.models.iter().map(|m| model(routing, m))),
         aliases: leak_slice(

@@ -10,6 +10,7 @@
 //!
 //! Nothing here prints; diagnostics are pushed into a [`Diagnostics`] set.
 
+mod clients;
 mod context;
 pub mod model_names;
 mod names;

@@ -43,6 +43,7 @@ static MODELS: [Model; 1] = [Model {
 static GATEWAY: Gateway = Gateway {
     name: "bench",
     auth_keys: &[],
+    clients: &[],
     providers: &PROVIDERS,
     models: &MODELS,
     aliases: &[],

@@ -128,6 +128,23 @@ impl ApiError {
     }
 
     /// 403: `model#provider` on a gateway whose config does not allow pinning a provider.
+    /// 403: a named client asked for a model outside its allowlist.
+    pub fn model_not_allowed(client: &crate::table::Client, model: &str) -> Self {
+        ApiError {
+            param: Some("model"),
+            ..Self::new(
+                403,
+                "permission_error",
+                Some("model_not_allowed"),
+                format!(
+                    "this key (client `{}`) may not use model `{model}`; it may use: {}.",
+                    client.name,
+                    client.models.join(", ")
+                ),
+            )
+        }
+    }
+
     pub fn pinning_disabled(name: &str, model: &str) -> Self {
         ApiError {
             param: Some("model"),

@@ -39,6 +39,8 @@ pub struct RequestLog {
     pub wait_ms: u64,
     /// Why the shared quota store could not be used (the request counted per isolate).
     pub quota_fallback: Option<String>,
+    /// The named client that sent it (by its key), if one did.
+    pub client: Option<&'static crate::table::Client>,
 }
 
 impl RequestLog {
@@ -88,6 +90,10 @@ impl fmt::Display for RequestLog {
         }
         if let Some(k) = self.key {
             write!(f, r#","key":{k}"#)?;
+        }
+        if let Some(c) = self.client {
+            f.write_str(r#","client":"#)?;
+            json_string(f, c.name)?;
         }
         if let Some(why) = &self.quota_fallback {
             f.write_str(r#","quota_fallback":"#)?;

@@ -13,8 +13,11 @@
 pub struct Gateway {
     /// Worker name (`name:` in the config).
     pub name: &'static str,
-    /// Secret names of the gateway keys clients must present. Empty: no auth (open gateway).
+    /// Secret names of the gateway keys clients must present. Empty, and no `clients`: no
+    /// auth (open gateway).
     pub auth_keys: &'static [&'static str],
+    /// Named clients, each with a key of its own, the models it may use and its budget.
+    pub clients: &'static [Client],
     /// Providers, sorted by id (the config holds them in a map). Routes refer to them by index.
     pub providers: &'static [Provider],
     /// Public models, **sorted by name** (the router binary-searches this slice). A name with
@@ -199,6 +202,26 @@ pub enum Strategy {
     RoundRobin,
     Weighted,
     Priority,
+}
+
+/// A named client of the gateway (`clients:` in the config).
+#[derive(Debug)]
+pub struct Client {
+    /// What logs and usage call it (never its key).
+    pub name: &'static str,
+    /// The secret holding its gateway key.
+    pub secret: &'static str,
+    /// The model names it may ask for, glob patterns allowed; empty: every model.
+    pub models: &'static [&'static str],
+    /// Its budget, counted like a provider's limits (a UTC day).
+    pub limits: Limits,
+}
+
+impl Client {
+    /// Whether it may ask for `model` (a public name as the client sent it, `#provider` off).
+    pub fn allows(&self, model: &str) -> bool {
+        self.models.is_empty() || self.models.iter().any(|p| glob_matches(p, model))
+    }
 }
 
 /// Stored Responses (`POST /v1/responses` with `store: true`).

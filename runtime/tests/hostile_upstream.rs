@@ -273,6 +273,7 @@ static NATIVE_MODELS: [Model; 1] = [Model {
 static NATIVE: Gateway = Gateway {
     name: "native-gw",
     auth_keys: &["GW_KEY"],
+    clients: &[],
     providers: &NATIVE_PROVIDERS,
     models: &NATIVE_MODELS,
     aliases: &[],

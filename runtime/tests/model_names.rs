@@ -57,6 +57,7 @@ const fn named(patterns: &'static [u16]) -> Gateway {
     Gateway {
         name: "named",
         auth_keys: &[],
+        clients: &[],
         providers: &PROVIDERS,
         models: &MODELS,
         // `sonnet` is another name for `claude-*`; the route passes the name through.

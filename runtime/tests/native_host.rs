@@ -185,6 +185,7 @@ fn gateway(upstream: SocketAddr, timeout_ms: u32) -> &'static Gateway {
     Box::leak(Box::new(Gateway {
         name: "test",
         auth_keys: &[],
+        clients: &[],
         providers,
         models,
         aliases: &[],

@@ -147,6 +147,7 @@ static MODELS: [Model; 7] = [
 static LIMITED: Gateway = Gateway {
     name: "limited",
     auth_keys: &[],
+    clients: &[],
     providers: &PROVIDERS,
     models: &MODELS,
     aliases: &[],

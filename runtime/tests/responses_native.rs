@@ -75,6 +75,7 @@ const fn with_store(
     Gateway {
         name,
         auth_keys: &["GW_KEY"],
+        clients: &[],
         providers,
         models,
         aliases: &[],

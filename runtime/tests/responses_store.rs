@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 static STORING: Gateway = Gateway {
     name: "store-gw",
     auth_keys: &["GW_KEY"],
+    clients: &[],
     providers: &PROVIDERS,
     models: &MODELS,
     aliases: &[],

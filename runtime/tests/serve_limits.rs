@@ -46,6 +46,7 @@ fn gateway() -> &'static Gateway {
     Box::leak(Box::new(Gateway {
         name: "limits",
         auth_keys: &["GATEWAY_KEY"],
+        clients: &[],
         providers: &PROVIDERS,
         models: &MODELS,
         aliases: &[],

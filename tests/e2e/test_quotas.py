@@ -14,6 +14,7 @@ import json
 import time
 import uuid
 
+import anthropic
 import openai
 import pytest
 
@@ -209,3 +210,39 @@ def test_apexc_dev_runs_the_durable_object_locally(worker_gateway):
         time.sleep(0.1)
     assert sum('"msg":"apex request"' in line for line in log) >= 2, "\n".join(log)
     assert not any("quota_fallback" in line for line in log), "\n".join(log)
+
+
+def test_two_clients_get_their_own_models_and_budgets_in_their_protocols(quota_gateway, upstream):
+    s = secrets()
+    base = f"{quota_gateway.url}/v1"
+    laptop = openai.OpenAI(base_url=base, api_key=s["CLIENT_LAPTOP_KEY"], max_retries=0, timeout=60)
+    ci = openai.OpenAI(base_url=base, api_key=s["CLIENT_CI_KEY"], max_retries=0, timeout=60)
+    marker = f"q-clients-{uuid.uuid4().hex[:8]}"
+    say = [{"role": "user", "content": f"hi {marker}"}]
+
+    # The laptop may use chat and claude-*, streamed or not; not embed, in either protocol.
+    assert laptop.chat.completions.create(model="chat", messages=say).choices[0].message.content.startswith("echo")
+    streamed = laptop.chat.completions.create(model="chat", messages=say, stream=True)
+    assert "".join(c.choices[0].delta.content or "" for c in streamed if c.choices).startswith("echo")
+    with pytest.raises(openai.PermissionDeniedError) as e:
+        laptop.embeddings.create(model="embed", input=f"x {marker}")
+    assert e.value.body["code"] == "model_not_allowed"
+    claude = anthropic.Anthropic(base_url=quota_gateway.url, api_key=s["CLIENT_LAPTOP_KEY"], max_retries=0, timeout=60)
+    assert claude.messages.create(model="claude-haiku-4-5", max_tokens=32, messages=say).content[0].text.startswith("echo")
+    with pytest.raises(anthropic.PermissionDeniedError) as e:
+        claude.messages.create(model="q-day", max_tokens=32, messages=say)
+    assert e.value.body["error"]["type"] == "permission_error"
+
+    # CI has 3 requests a day: the 4th is the gateway's 429, streamed or not.
+    assert ci.chat.completions.create(model="chat", messages=say).choices
+    assert list(ci.chat.completions.create(model="chat", messages=say, stream=True))
+    assert ci.chat.completions.create(model="chat", messages=say).choices
+    for stream in (False, True):
+        with pytest.raises(openai.RateLimitError) as e:
+            r = ci.chat.completions.create(model="chat", messages=say, stream=stream)
+            list(r) if stream else None
+        assert e.value.body["code"] == "quota_exhausted"
+        assert 0 < int(e.value.response.headers["retry-after"]) <= 86_400
+    # The others go on; nothing the refusals made reached the upstream.
+    assert laptop.chat.completions.create(model="chat", messages=say).choices
+    assert len(upstream.requests_with(marker)) == 7

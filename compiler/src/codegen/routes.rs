@@ -135,10 +135,17 @@ fn gateway_tokens(routing: &Routing) -> Result<TokenStream, CodegenError> {
         .into_iter()
         .map(Literal::u16_unsuffixed);
 
+    let clients = routing.clients.iter().map(|c| {
+        let (name, secret, models) = (&c.name, &c.secret, &c.models);
+        let limits = limits_tokens(&c.limits);
+        quote! { Client { name: #name, secret: #secret, models: &[#(#models),*], limits: #limits } }
+    });
+
     Ok(quote! {
         pub static GATEWAY: Gateway = Gateway {
             name: #name,
             auth_keys: &[#(#auth_keys),*],
+            clients: &[#(#clients),*],
             providers: &[#(#providers),*],
             models: &[#(#models),*],
             aliases: &[#(#aliases),*],
@@ -218,6 +225,9 @@ fn reset_tokens(r: &ResetRouting) -> TokenStream {
 /// Only the table types this gateway uses, so the generated crate compiles without warnings.
 fn imports(routing: &Routing) -> Vec<proc_macro2::Ident> {
     let mut names = vec!["Cooldown", "Gateway", "Pinning"];
+    if !routing.clients.is_empty() {
+        names.extend(["Client", "Limits"]);
+    }
     if !routing.providers.is_empty() {
         names.extend(["DailyReset", "Kind", "Limits", "Provider"]);
     }
@@ -234,6 +244,7 @@ fn imports(routing: &Routing) -> Vec<proc_macro2::Ident> {
         names.push("Strategy");
     }
     names.sort_unstable();
+    names.dedup();
     names.into_iter().map(|n| format_ident!("{n}")).collect()
 }
 

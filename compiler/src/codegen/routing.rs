@@ -20,8 +20,11 @@ pub struct Routing {
     pub format: u32,
     /// Worker name.
     pub name: String,
-    /// Secret names of the gateway keys. Empty: an open gateway.
+    /// Secret names of the gateway keys. Empty (and no clients): an open gateway.
     pub auth_keys: Vec<String>,
+    /// Named clients, by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clients: Vec<ClientRouting>,
     pub max_attempts: u32,
     /// Cooldown bounds; absent from the record when they are the defaults.
     #[serde(default, skip_serializing_if = "CooldownRouting::is_default")]
@@ -139,6 +142,16 @@ fn is_unlimited(l: &Limits) -> bool {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientRouting {
+    pub name: String,
+    pub secret: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub models: Vec<String>,
+    #[serde(default, skip_serializing_if = "is_unlimited")]
+    pub limits: Limits,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelRouting {
     pub name: String,
     pub strategy: Strategy,
@@ -174,6 +187,16 @@ impl Routing {
                 .as_ref()
                 .map(|a| a.keys.iter().map(|k| k.secret.clone()).collect())
                 .unwrap_or_default(),
+            clients: config
+                .clients
+                .iter()
+                .map(|(name, c)| ClientRouting {
+                    name: name.clone(),
+                    secret: c.secret.clone(),
+                    models: c.models.clone(),
+                    limits: c.limits.unwrap_or_default(),
+                })
+                .collect(),
             max_attempts: config.max_attempts.unwrap_or(config::DEFAULT_MAX_ATTEMPTS),
             cooldown: {
                 let (default_ms, max_ms) = config.cooldown_ms();
@@ -263,9 +286,11 @@ impl Routing {
 
     /// Whether any provider, key or route declares limits (the runtime's `quotas` feature).
     pub fn has_limits(&self) -> bool {
-        self.providers
-            .iter()
-            .any(|p| p.limits.any() || p.key_limits.iter().any(Limits::any))
+        self.clients.iter().any(|c| c.limits.any())
+            || self
+                .providers
+                .iter()
+                .any(|p| p.limits.any() || p.key_limits.iter().any(Limits::any))
             || self
                 .models
                 .iter()

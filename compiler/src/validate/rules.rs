@@ -65,6 +65,7 @@ pub fn check(value: &Value, cx: &mut Context) {
     check_auth(root, &providers, cx);
     check_models(root, &providers, cx);
     super::model_names::check(root, cx);
+    super::clients::check(root, cx);
     check_deploy(root, cx);
 }
 

@@ -249,6 +249,7 @@ mod tests {
     static GW: Gateway = Gateway {
         name: "t",
         auth_keys: &[],
+        clients: &[],
         providers: &PROVIDERS,
         models: &[],
         aliases: &[],

@@ -538,7 +538,7 @@ fn all_resting(engine: &Engine, targets: &[Target<'_>], now: u64) -> Option<Rest
     earliest
 }
 
-/// Every key value the gateway can send anywhere: all providers' keys and the gateway's own.
+/// Every key value the gateway can send anywhere: all providers' keys, the gateway's own and its clients'.
 pub(crate) fn secrets_of<H: Host>(engine: &Engine, host: &H) -> Rc<Secrets> {
     Rc::new(Secrets::new(
         engine
@@ -547,6 +547,7 @@ pub(crate) fn secrets_of<H: Host>(engine: &Engine, host: &H) -> Rc<Secrets> {
             .iter()
             .flat_map(|p| p.api_keys.iter())
             .chain(engine.gateway.auth_keys.iter())
+            .chain(engine.gateway.clients.iter().map(|c| &c.secret))
             .filter_map(|n| host.secret(n)),
     ))
 }

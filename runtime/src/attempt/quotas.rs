@@ -163,10 +163,7 @@ mod with_quotas {
     /// the body is read (see `attempt::metered`).
     pub struct Tap {
         pending: Rc<RefCell<Vec<Settle>>>,
-        scopes: Vec<String>,
-        at_ms: u64,
-        day: i64,
-        estimate: u64,
+        held: Held,
     }
 
     /// A tap for the answer to `held`, when a limit on tokens counts it.
@@ -174,10 +171,7 @@ mod with_quotas {
         let q = quotas.filter(|_| held.counts_tokens)?;
         Some(Tap {
             pending: q.pending.clone(),
-            scopes: held.scopes.clone(),
-            at_ms: held.at_ms,
-            day: held.day,
-            estimate: held.tokens,
+            held: held.clone(),
         })
     }
 
@@ -199,29 +193,23 @@ mod with_quotas {
             let Some(used) = meter.tokens() else { return };
             let delta = i64::try_from(used)
                 .unwrap_or(i64::MAX)
-                .saturating_sub(i64::try_from(self.estimate).unwrap_or(i64::MAX));
+                .saturating_sub(i64::try_from(self.held.tokens).unwrap_or(i64::MAX));
             if delta == 0 {
                 return;
             }
             if let Ok(mut pending) = self.pending.try_borrow_mut() {
-                pending.push(Settle {
-                    scopes: self.scopes,
-                    at_ms: self.at_ms,
-                    day: self.day,
-                    requests: 0,
-                    tokens: delta,
-                    blocked_until: 0,
-                });
+                pending.extend(self.held.settles(&self.held.scopes, 0, delta, 0));
             }
         }
     }
 
-    /// Whether some provider, key or route of `gateway` declares limits.
+    /// Whether some provider, key, route or client of `gateway` declares limits.
     pub fn declared(gateway: &Gateway) -> bool {
-        gateway
-            .providers
-            .iter()
-            .any(|p| p.limits.any() || p.key_limits.iter().any(Limits::any))
+        gateway.clients.iter().any(|c| c.limits.any())
+            || gateway
+                .providers
+                .iter()
+                .any(|p| p.limits.any() || p.key_limits.iter().any(Limits::any))
             || gateway
                 .models
                 .iter()
@@ -235,10 +223,12 @@ mod with_quotas {
     }
 
     /// A reservation an attempt in flight holds.
+    #[derive(Clone)]
     pub struct Held {
-        scopes: Vec<String>,
+        /// The scopes it counted in, the key's first, each with the quota day it counted in
+        /// (a provider's `reset` and a client's UTC day can differ).
+        scopes: Vec<(String, i64)>,
         at_ms: u64,
-        day: i64,
         tokens: u64,
         /// One of its scopes limits tokens: the answer's usage corrects the estimate.
         counts_tokens: bool,
@@ -276,7 +266,7 @@ mod with_quotas {
         let Some(q) = quotas.filter(|_| counted(provider)) else {
             return Pick::Key(left.remove(0), None);
         };
-        let ask = ask_for(provider, target, left, tokens, now);
+        let ask = ask_for(provider, target, left, tokens, now, log.client);
         let earlier = q.take_pending();
         let grant = match q.store.reserve(ask.clone(), earlier.clone()).await {
             Ok(g) => g,
@@ -313,23 +303,15 @@ mod with_quotas {
             Outcome::NotSent => (true, 0),
             Outcome::Spent { ms } => (false, ms.min(day::DAY_MS)),
         };
-        let settle = |scopes: Vec<String>, requests: i64, tokens: i64, blocked_until: u64| Settle {
-            scopes,
-            at_ms: held.at_ms,
-            day: held.day,
-            requests,
-            tokens,
-            blocked_until,
-        };
         let mut settles = q.take_pending();
         if block_ms > 0 {
             // A block is the key's alone (its scope comes first).
-            let key = held.scopes.iter().take(1).cloned().collect();
-            settles.push(settle(key, 0, 0, now.saturating_add(block_ms)));
+            let key = held.scopes.get(..1).unwrap_or_default();
+            settles.extend(held.settles(key, 0, 0, now.saturating_add(block_ms)));
         }
         if give_back {
             let tokens = -i64::try_from(held.tokens).unwrap_or(i64::MAX);
-            settles.push(settle(held.scopes.clone(), -1, tokens, 0));
+            settles.extend(held.settles(&held.scopes, -1, tokens, 0));
         }
         if let Err(why) = q.store.settle(settles.clone()).await {
             log.quota_fallback = Some(why);
@@ -342,23 +324,59 @@ mod with_quotas {
         let counts_tokens = chosen
             .filter_map(|i| ask.scopes.get(*i))
             .any(|s| s.limits.tpm.is_some() || s.limits.tpd.is_some());
+        let scopes = ask
+            .candidates
+            .get(candidate)
+            .into_iter()
+            .flatten()
+            .filter_map(|i| ask.scopes.get(*i))
+            .map(|s| (s.name.clone(), s.day))
+            .collect();
         Held {
-            scopes: ask.scope_names(candidate),
+            scopes,
             at_ms: ask.now_ms,
-            day: ask.scopes.first().map_or(0, |s| s.day),
             tokens: ask.tokens,
             counts_tokens,
         }
     }
 
-    /// One candidate per key of `keys`: the key's scope first, then the account's and the
-    /// upstream model's when they declare limits.
+    impl Held {
+        /// `requests`, `tokens` and a block on `scopes` (some of this reservation's), as
+        /// settlements: one per quota day among them.
+        fn settles(
+            &self,
+            scopes: &[(String, i64)],
+            requests: i64,
+            tokens: i64,
+            blocked_until: u64,
+        ) -> Vec<Settle> {
+            let mut out: Vec<Settle> = Vec::with_capacity(1);
+            for (name, day) in scopes {
+                match out.iter_mut().find(|s| s.day == *day) {
+                    Some(s) => s.scopes.push(name.clone()),
+                    None => out.push(Settle {
+                        scopes: vec![name.clone()],
+                        at_ms: self.at_ms,
+                        day: *day,
+                        requests,
+                        tokens,
+                        blocked_until,
+                    }),
+                }
+            }
+            out
+        }
+    }
+
+    /// One candidate per key of `keys`: the key's scope first, then the account's, the
+    /// upstream model's and the calling client's when they declare limits.
     fn ask_for(
         provider: &Provider,
         target: &Target<'_>,
         keys: &[usize],
         tokens: u64,
         now: u64,
+        client: Option<&crate::table::Client>,
     ) -> Ask {
         let (day, day_ends_ms) = day::day_of(&provider.reset, now);
         let scope = |name: String, limits: Limits| Scope {
@@ -374,6 +392,16 @@ mod with_quotas {
         if target.limits.any() {
             let name = format!("model:{}:{}", provider.id, target.model);
             scopes.push(scope(name, target.limits));
+        }
+        if let Some(c) = client.filter(|c| c.limits.any()) {
+            // A client's budget is a UTC day, whichever provider serves it.
+            let (day, day_ends_ms) = day::day_of(&crate::table::DailyReset::UTC, now);
+            scopes.push(Scope {
+                name: format!("client:{}", c.name),
+                limits: c.limits,
+                day,
+                day_ends_ms,
+            });
         }
         let shared: Vec<usize> = (0..scopes.len()).collect();
         let mut candidates = Vec::with_capacity(keys.len());

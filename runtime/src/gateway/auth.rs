@@ -1,33 +1,52 @@
 //! Gateway authentication: the client presents one of the gateway's keys as
 //! `Authorization: Bearer <key>` or `x-api-key: <key>` (Anthropic clients use the latter).
 //!
+//! A named client (`clients:`) presents its own key the same way; the check says which client
+//! it was, for its model allowlist, its budget and the logs.
+//!
 //! Keys are compared in constant time: the work done depends only on the length of what the
 //! client sent, never on where the first differing byte is or on the configured key's length,
 //! and every configured key is checked even after a match.
 
 use crate::errors::ApiError;
 use crate::host::{Host, HttpRequest};
-use crate::table::Gateway;
+use crate::table::{Client, Gateway};
+
+/// Who is calling: `Some(client)` for a named client's key; `None` for a gateway key (or an
+/// open gateway).
+pub type Caller = Option<&'static Client>;
 
 /// `Ok` when the gateway is open or the request carries one of its keys.
-pub fn check<H: Host>(gateway: &Gateway, host: &H, req: &HttpRequest) -> Result<(), ApiError> {
-    if gateway.auth_keys.is_empty() {
-        return Ok(());
+pub fn check<H: Host>(
+    gateway: &'static Gateway,
+    host: &H,
+    req: &HttpRequest,
+) -> Result<Caller, ApiError> {
+    if gateway.auth_keys.is_empty() && gateway.clients.is_empty() {
+        return Ok(None);
     }
     let bearer = req.header("authorization").and_then(bearer_token);
     let x_api_key = req
         .header("x-api-key")
         .map(str::trim)
         .filter(|k| !k.is_empty());
+    let presented = [bearer, x_api_key];
+    let clients: &'static [Client] = gateway.clients;
     let mut matched = false;
     let mut any_secret = false;
-    for name in gateway.auth_keys {
+    let mut caller: Caller = None;
+    let names = gateway.auth_keys.iter().map(|n| (*n, None));
+    for (name, client) in names.chain(clients.iter().map(|c| (c.secret, Some(c)))) {
         let Some(secret) = host.secret(name) else {
             continue;
         };
         any_secret = true;
-        for presented in [bearer, x_api_key].into_iter().flatten() {
-            matched |= constant_time_eq(presented.as_bytes(), secret.as_bytes());
+        let hit = presented.into_iter().flatten().fold(false, |hit, p| {
+            hit | constant_time_eq(p.as_bytes(), secret.as_bytes())
+        });
+        matched |= hit;
+        if hit && client.is_some() {
+            caller = client;
         }
     }
     if !any_secret {
@@ -43,7 +62,7 @@ pub fn check<H: Host>(gateway: &Gateway, host: &H, req: &HttpRequest) -> Result<
         ));
     }
     if matched {
-        Ok(())
+        Ok(caller)
     } else {
         Err(ApiError::unauthorized(
             bearer.is_some() || x_api_key.is_some(),

@@ -54,7 +54,7 @@ impl Runtime {
         req: HttpRequest,
         log: &mut RequestLog,
     ) -> Result<HttpResponse, ApiError> {
-        auth::check(self.gateway, host, &req)?;
+        log.client = auth::check(self.gateway, host, &req)?;
         let path = path_of(&req.url);
         let route = match Route::of(path) {
             Some((route, _)) if route.allows(&req.method) => route,

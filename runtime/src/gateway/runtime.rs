@@ -41,6 +41,12 @@ impl Runtime {
             Some(m) if !crate::table::is_pattern(m.name) => Cow::Borrowed(m.name),
             _ => Cow::Owned(name.to_owned()),
         });
+        if let Some(client) = log.client {
+            let model = name.rsplit_once('#').map_or(name, |(m, _)| m);
+            if !client.allows(model) {
+                return Err(ApiError::model_not_allowed(client, model));
+            }
+        }
         self.resolve(name)
     }
 

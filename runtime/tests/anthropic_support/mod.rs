@@ -128,6 +128,7 @@ pub static MODELS: [Model; 6] = [
 pub static GATEWAY: Gateway = Gateway {
     name: "anthropic-test",
     auth_keys: &["GW_KEY"],
+    clients: &[],
     providers: &PROVIDERS,
     models: &MODELS,
     aliases: &[],

@@ -142,6 +142,7 @@ const fn gateway(
     Gateway {
         name,
         auth_keys,
+        clients: &[],
         providers: &PROVIDERS,
         models: &MODELS,
         aliases: &[],

@@ -9,6 +9,7 @@ use apex_runtime::table::{
 pub static GATEWAY: Gateway = Gateway {
     name: "codex-gateway",
     auth_keys: &["GATEWAY_KEY"],
+    clients: &[],
     providers: &[
         Provider {
             id: "deepinfra",

@@ -9,6 +9,7 @@ use apex_runtime::table::{
 pub static GATEWAY: Gateway = Gateway {
     name: "every-field",
     auth_keys: &["GW_KEY_1", "GW_KEY_2"],
+    clients: &[],
     providers: &[
         Provider {
             id: "azure",

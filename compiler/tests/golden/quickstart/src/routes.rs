@@ -9,6 +9,7 @@ use apex_runtime::table::{
 pub static GATEWAY: Gateway = Gateway {
     name: "quickstart",
     auth_keys: &[],
+    clients: &[],
     providers: &[
         Provider {
             id: "mock",

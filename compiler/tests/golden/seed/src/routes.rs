@@ -9,6 +9,7 @@ use apex_runtime::table::{
 pub static GATEWAY: Gateway = Gateway {
     name: "apex-ai-proxy",
     auth_keys: &["GATEWAY_KEY"],
+    clients: &[],
     providers: &[
         Provider {
             id: "aliyuncs",
