@@ -484,3 +484,70 @@ fn a_429_one_isolate_got_on_a_route_without_limits_rests_that_key_for_every_isol
         "rested as long as asked, no longer"
     );
 }
+
+/// A shared store whose answers take a while to come back: decided at once, delivered on the
+/// next poll, so other requests of the isolate run in between (as while a Durable Object's
+/// reply travels).
+struct Far(std::sync::Arc<apex_runtime::quota::Local>);
+
+impl apex_runtime::quota::Store for Far {
+    fn reserve(
+        &self,
+        ask: apex_runtime::quota::Ask,
+        earlier: Vec<apex_runtime::quota::Settle>,
+    ) -> apex_runtime::host::LocalFuture<Result<apex_runtime::quota::Grant, String>> {
+        // Decided at once, answered later: the reply is on its way while others run.
+        let grant = self.0.reserve_now(&ask, &earlier);
+        Box::pin(async move {
+            yield_once().await;
+            Ok(grant)
+        })
+    }
+
+    fn settle(
+        &self,
+        settles: Vec<apex_runtime::quota::Settle>,
+    ) -> apex_runtime::host::LocalFuture<Result<(), String>> {
+        self.0.settle_now(&settles);
+        Box::pin(async { Ok(()) })
+    }
+}
+
+async fn yield_once() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            std::task::Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    })
+    .await
+}
+
+#[test]
+fn a_key_that_began_to_rest_while_a_reservation_was_away_is_not_sent_to() {
+    let mut rt = Runtime::new(&LIMITED);
+    let store = std::sync::Arc::new(apex_runtime::quota::Local::default());
+    rt.engine.use_quota_store(std::rc::Rc::new(Far(store)));
+    let host = FakeHost::new();
+    host.then_with(
+        429,
+        &[("retry-after", "30")],
+        r#"{"error":{"message":"slow down"}}"#,
+    );
+    let req = || post("/v1/chat/completions", &chat("unlimited"));
+    // Both reserve; the first is sent and rests the only key; the second must not follow it.
+    let (a, b) = block_on(futures::future::join(
+        rt.handle(&host, req()),
+        rt.handle(&host, req()),
+    ));
+    assert_eq!((a.status, b.status), (429, 429));
+    assert_eq!(
+        host.requests.borrow().len(),
+        1,
+        "the second was sent to a resting key"
+    );
+}

@@ -17,8 +17,9 @@ import uuid
 
 import pytest
 
-from conftest import GATEWAY_KEY, secrets
-from harness import WORK, Proc, free_port, http, wait_port
+from conftest import secrets
+from harness import WORK, Proc, free_port, wait_port
+from test_quotas import chat_at as chat
 
 REDIS_SECRET = "APEX_E2E_REDIS_URL"
 # The server asks for a password, as a shared one should: the URL carries it, and it must
@@ -110,13 +111,6 @@ def fleet(bins, env, e2e_config):
     finally:
         gw.stop()
         redis.stop()
-
-
-def chat(url: str, model: str, marker: str):
-    body = {"model": model, "messages": [{"role": "user", "content": f"hi {marker}"}]}
-    headers = {"authorization": f"Bearer {GATEWAY_KEY}", "content-type": "application/json"}
-    status, head, raw = http("POST", f"{url}/v1/chat/completions", json.dumps(body).encode(), headers, timeout=60)
-    return status, {k.lower(): v for k, v in head.items()}, raw
 
 
 def test_two_processes_share_rpd_3_and_2_and_a_restart_of_both_keeps_them(fleet, upstream):

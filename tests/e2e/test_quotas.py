@@ -85,11 +85,16 @@ def quota_gateway(request, bins, env, e2e_config):
         gw.stop()
 
 
-def chat(gw, model: str, marker: str):
+def chat_at(url: str, model: str, marker: str):
+    """One chat request to the gateway at `url`: status, headers (lower-cased), raw body."""
     body = {"model": model, "messages": [{"role": "user", "content": f"hi {marker}"}]}
     headers = {"authorization": f"Bearer {GATEWAY_KEY}", "content-type": "application/json"}
-    status, head, raw = http("POST", f"{gw.url}/v1/chat/completions", json.dumps(body).encode(), headers, timeout=60)
+    status, head, raw = http("POST", f"{url}/v1/chat/completions", json.dumps(body).encode(), headers, timeout=60)
     return status, {k.lower(): v for k, v in head.items()}, raw
+
+
+def chat(gw, model: str, marker: str):
+    return chat_at(gw.url, model, marker)
 
 
 def keys_used(upstream, marker: str) -> list[str]:

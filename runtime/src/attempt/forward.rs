@@ -60,6 +60,7 @@ pub async fn forward<H: Host, X: Exchange>(
         last: None,
         refused: None,
         exhausted: None,
+        rested: None,
         tap: None,
         secrets: None,
     };
@@ -96,6 +97,8 @@ struct Run<'r, H, X> {
     refused: Option<ApiError>,
     /// The soonest moment a route out of quota has room again, when one was.
     exhausted: Option<Until>,
+    /// The soonest end of a rest that began while this request waited on its reservation.
+    rested: Option<Resting>,
     /// For the attempt in flight, when its reservation counts tokens: what its answer
     /// reports it cost corrects the estimate.
     tap: Option<quotas::Tap>,
@@ -194,12 +197,46 @@ impl<H: Host, X: Exchange> Run<'_, H, X> {
                 }
                 Pick::Nothing => return Step::NextRoute,
             };
+            // Another request may have rested this key or route while the reservation was on
+            // its way to a shared store: then it is not sent to, and the reservation goes back.
+            if let Some((skip, rest)) = self.went_resting(target, n_keys, k) {
+                if let Some(held) = held {
+                    let quotas = self.engine.quotas.as_ref();
+                    quotas::settle(quotas, held, Outcome::NotSent, self.now, self.log).await;
+                }
+                let sooner = self.rested.filter(|r| r.until_ms <= rest.until_ms);
+                self.rested = Some(sooner.unwrap_or(rest));
+                match skip {
+                    Tried::NextRoute => return Step::NextRoute,
+                    _ => continue,
+                }
+            }
             match self.attempt(target, provider, &outbound, k, held).await {
                 Tried::Answer(resp) => return Step::Answer(resp),
                 Tried::NextKey => {}
                 Tried::NextRoute => return Step::NextRoute,
             }
         }
+    }
+
+    /// `Some` when route `target` or its key `k` began to rest since this request looked
+    /// (`NextRoute` for the route, `NextKey` for the key alone), with until when.
+    fn went_resting(
+        &self,
+        target: &Target<'_>,
+        n_keys: usize,
+        k: usize,
+    ) -> Option<(Tried, Resting)> {
+        let cooldowns = &self.engine.cooldowns;
+        if let Some(rest) = cooldowns.route_resting(target.provider, n_keys, self.now) {
+            return Some((Tried::NextRoute, rest));
+        }
+        let until_ms = cooldowns.key_until(target.provider, k);
+        let rest = Resting {
+            until_ms,
+            why: Rest::RateLimited,
+        };
+        (until_ms > self.now).then_some((Tried::NextKey, rest))
     }
 
     /// The key of `left` to try next: not resting, and with room under the declared limits
@@ -493,7 +530,10 @@ impl<H: Host, X: Exchange> Run<'_, H, X> {
         match (self.last, self.exhausted) {
             (Some(last), _) => answers::failed(self.host, last, &failed).await,
             (None, Some(until)) => answers::out_of_quota(&failed, quotas::moment(until), self.now),
-            (None, None) => answers::not_tried(self.refused, &failed),
+            (None, None) => match self.rested {
+                Some(rest) => answers::resting(self.x.model(), rest, self.now),
+                None => answers::not_tried(self.refused, &failed),
+            },
         }
     }
 

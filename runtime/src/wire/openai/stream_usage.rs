@@ -68,9 +68,21 @@ impl Strip {
     fn take(&mut self) -> Bytes {
         let mut out = Vec::new();
         for ev in self.events.drain(..) {
-            if !is_usage_only(&ev.data) {
-                sse::write(&mut out, &ev.event, ev.data.as_bytes());
+            if is_usage_only(&ev.data) {
+                continue;
             }
+            if !ev.event.is_empty() {
+                out.extend_from_slice(b"event: ");
+                out.extend_from_slice(ev.event.as_bytes());
+                out.push(b'\n');
+            }
+            // Data of several lines goes back as several `data:` lines, as it came.
+            for line in ev.data.split('\n') {
+                out.extend_from_slice(b"data: ");
+                out.extend_from_slice(line.as_bytes());
+                out.push(b'\n');
+            }
+            out.push(b'\n');
         }
         Bytes::from(out)
     }
@@ -149,11 +161,13 @@ mod tests {
     fn the_usage_chunk_goes_and_everything_else_stays_whatever_the_cuts() {
         let events = concat!(
             "data: {\"choices\":[{\"delta\":{\"content\":\"usage\"}}],\"usage\":null}\n\n",
+            "event: note\ndata: two\ndata: lines\n\n",
             "data: {\"choices\":[],\"usage\":{\"total_tokens\":9}}\n\n",
             "data: [DONE]\n\n",
         );
         let want = concat!(
             "data: {\"choices\":[{\"delta\":{\"content\":\"usage\"}}],\"usage\":null}\n\n",
+            "event: note\ndata: two\ndata: lines\n\n",
             "data: [DONE]\n\n",
         );
         for cut in 1..events.len() {
