@@ -21,12 +21,12 @@ def test_an_alias_reaches_its_model(client, upstream, marker):
 def test_a_name_a_pattern_matches_goes_upstream_as_the_client_wrote_it(gateway, upstream, marker):
     claude = anthropic.Anthropic(base_url=gateway.url, api_key=GATEWAY_KEY, max_retries=0, timeout=60)
     msg = claude.messages.create(
-        model="claude-sonnet-4-5-20250929", max_tokens=64, messages=[{"role": "user", "content": f"hi {marker}"}]
+        model="claude-house-blend-1", max_tokens=64, messages=[{"role": "user", "content": f"hi {marker}"}]
     )
     assert msg.content[0].text == f"echo: hi {marker}"
-    assert msg.model == "claude-sonnet-4-5-20250929"
+    assert msg.model == "claude-house-blend-1"
     [sent] = upstream.requests_with(marker)
-    assert sent["body"]["model"] == "claude-sonnet-4-5-20250929"
+    assert sent["body"]["model"] == "claude-house-blend-1"
 
 
 def test_the_model_list_shows_aliases_not_patterns_and_a_matched_name_can_be_retrieved(client):
