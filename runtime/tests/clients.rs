@@ -10,13 +10,25 @@ use futures::executor::block_on;
 
 const LAPTOP_KEY: &str = "laptop-key-5555";
 const CI_KEY: &str = "ci-key-6666";
+const DEMO_KEY: &str = "demo-key-7777";
 
-static CLIENTS: [Client; 2] = [
+static CLIENTS: [Client; 3] = [
     Client {
         name: "ci",
         secret: "CI_KEY",
         models: &[],
         limits: Limits::NONE,
+    },
+    Client {
+        name: "demo",
+        secret: "DEMO_KEY",
+        models: &["demo"],
+        limits: Limits {
+            rpm: None,
+            rpd: Some(1),
+            tpm: None,
+            tpd: None,
+        },
     },
     Client {
         name: "laptop",
@@ -54,6 +66,9 @@ const fn gateway_like(g: &'static Gateway) -> Gateway {
 
 fn host() -> FakeHost {
     let host = FakeHost::new();
+    host.secrets
+        .borrow_mut()
+        .insert("DEMO_KEY", DEMO_KEY.to_owned());
     host.secrets
         .borrow_mut()
         .insert("LAPTOP_KEY", LAPTOP_KEY.to_owned());
@@ -142,4 +157,21 @@ fn logs_name_the_client_never_its_key_and_an_unknown_key_is_still_401() {
         as_client("not-a-key", "/v1/chat/completions", &chat("chat-pri")),
     ));
     assert_eq!(resp.status, 401);
+}
+
+#[test]
+fn a_budget_holds_on_a_keyless_route_too() {
+    // The built-in mock provider has no keys, so nothing of its own to count: the client's
+    // budget still does.
+    let rt = Runtime::new(&WITH_CLIENTS);
+    let host = host();
+    let send = || {
+        block_on(rt.handle(
+            &host,
+            as_client(DEMO_KEY, "/v1/chat/completions", &chat("demo")),
+        ))
+        .status
+    };
+    assert_eq!(send(), 200);
+    assert_eq!(send(), 429);
 }

@@ -578,7 +578,8 @@ fn all_resting(engine: &Engine, targets: &[Target<'_>], now: u64) -> Option<Rest
     earliest
 }
 
-/// Every key value the gateway can send anywhere: all providers' keys, the gateway's own and its clients'.
+/// Every key value the gateway can send anywhere: all providers' keys, the gateway's own and
+/// its clients'.
 pub(crate) fn secrets_of<H: Host>(engine: &Engine, host: &H) -> Rc<Secrets> {
     Rc::new(Secrets::new(
         engine

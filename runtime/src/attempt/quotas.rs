@@ -263,7 +263,8 @@ mod with_quotas {
         if left.is_empty() {
             return Pick::Nothing;
         }
-        let Some(q) = quotas.filter(|_| counted(provider)) else {
+        let budget = log.client.is_some_and(|c| c.limits.any());
+        let Some(q) = quotas.filter(|_| budget || counted(provider)) else {
             return Pick::Key(left.remove(0), None);
         };
         let ask = ask_for(provider, target, left, tokens, now, log.client);
