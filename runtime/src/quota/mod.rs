@@ -68,6 +68,14 @@ impl Local {
         out
     }
 
+    /// A copy of the counts as they are now (e.g. to save them).
+    pub fn snapshot(&self) -> Ledger {
+        self.ledger
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     pub fn reserve_now(&self, ask: &Ask, earlier: &[Settle]) -> Grant {
         self.with(|l| {
             earlier.iter().for_each(|s| l.settle(s));

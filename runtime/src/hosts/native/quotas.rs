@@ -15,7 +15,11 @@ use std::sync::Arc;
 pub(super) enum SharedQuotas {
     /// The gateway declares no limits.
     Off,
-    Process(Arc<crate::quota::Local>),
+    /// In the process; the saver (with a state file) writes them while a clone lives.
+    Process {
+        local: Arc<crate::quota::Local>,
+        _saver: Option<Arc<super::quota_file::Saver>>,
+    },
     /// Each thread opens its own connection; keys are prefixed with the gateway's name.
     Redis(super::redis::Url, &'static str),
 }
@@ -32,7 +36,11 @@ pub(super) fn shared(gateway: &'static Gateway, options: &Options) -> io::Result
     if let Some(url) = &options.quota_redis {
         return Ok(SharedQuotas::Redis(url.clone(), gateway.name));
     }
-    super::quota_file::open(options.quota_state.as_deref()).map(SharedQuotas::Process)
+    let opened = super::quota_file::open(options.quota_state.as_deref())?;
+    Ok(SharedQuotas::Process {
+        local: opened.local,
+        _saver: opened.saver,
+    })
 }
 
 #[cfg(not(feature = "quotas"))]
@@ -48,7 +56,7 @@ pub(super) fn install(
     use std::rc::Rc;
     match quotas {
         SharedQuotas::Off => {}
-        SharedQuotas::Process(local) => runtime.engine.use_quota_store(Rc::new(local)),
+        SharedQuotas::Process { local, .. } => runtime.engine.use_quota_store(Rc::new(local)),
         SharedQuotas::Redis(url, gateway) => runtime
             .engine
             .use_quota_store(Rc::new(super::quota_redis::RedisStore::new(url, gateway))),

@@ -51,7 +51,9 @@ pub(super) fn run_thread(
     local.block_on(&rt, async move {
         let listener = tokio::net::TcpListener::from_std(listener)?;
         let shared = Rc::new(Shared {
-            runtime: super::quotas::install(Runtime::new(gateway), quotas),
+            // A clone: `quotas` itself lives as long as this thread (its saver writes the
+            // counts file while any thread serves, and a last time after the last one).
+            runtime: super::quotas::install(Runtime::new(gateway), quotas.clone()),
             host: NativeHost::new(secrets)?.with_log(options.access_log),
             options,
         });
