@@ -175,3 +175,32 @@ fn a_budget_holds_on_a_keyless_route_too() {
     assert_eq!(send(), 200);
     assert_eq!(send(), 429);
 }
+
+#[test]
+fn a_client_with_an_allowlist_lists_and_retrieves_only_what_it_may_use() {
+    let rt = Runtime::new(&WITH_CLIENTS);
+    let host = host();
+    let get_as = |key: &str, path: &str| {
+        let auth = format!("Bearer {key}");
+        block_on(rt.handle(&host, request("GET", path, &[("authorization", &auth)], "")))
+    };
+    let ids = |resp| -> Vec<String> {
+        let v = json_of(resp);
+        v["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        ids(get_as(LAPTOP_KEY, "/v1/models")),
+        vec!["chat-pri".to_string()]
+    );
+    assert!(
+        ids(get_as(CI_KEY, "/v1/models")).len() > 1,
+        "no allowlist: every model"
+    );
+    assert_eq!(get_as(LAPTOP_KEY, "/v1/models/chat-pri").status, 200);
+    assert_eq!(get_as(LAPTOP_KEY, "/v1/models/chat-rand").status, 404);
+}

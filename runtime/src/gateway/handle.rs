@@ -75,8 +75,12 @@ impl Runtime {
             Route::CountTokens => {
                 messages::serve(self, host, Endpoint::CountTokens, &req, log).await
             }
-            Route::ListModels => Ok(json_ok(self.models_body.clone())),
-            Route::GetModel(id) => models::one_body(self.gateway, id).map(json_ok),
+            Route::ListModels => Ok(json_ok(match log.client {
+                // A client with an allowlist sees what it may use.
+                Some(c) if !c.models.is_empty() => models::list_body_for(self.gateway, c),
+                _ => self.models_body.clone(),
+            })),
+            Route::GetModel(id) => models::one_body(self.gateway, id, log.client).map(json_ok),
             Route::CreateResponse => responses::create(self, host, &req, log).await,
             Route::Response(id) => responses::stored(self, host, &req, id, false, log).await,
             Route::ResponseItems(id) => responses::stored(self, host, &req, id, true, log).await,
