@@ -240,6 +240,10 @@ impl Gateway {
     /// The model a client's `name` asks for: its own name, an alias, or else the most specific
     /// pattern that matches it.
     pub fn model_index(&self, name: &str) -> Option<usize> {
+        // `MODEL#PROVIDER` is pinning (no model name holds `#`): not a name a pattern takes.
+        if name.contains('#') {
+            return None;
+        }
         if let Ok(i) = self.models.binary_search_by(|m| m.name.cmp(name)) {
             return Some(i);
         }

@@ -126,3 +126,17 @@ fn without_a_default_an_unknown_name_is_still_unknown() {
     assert_error(resp, 404);
     assert!(host.requests.borrow().is_empty());
 }
+
+#[test]
+fn a_default_pattern_does_not_swallow_model_hash_provider() {
+    // Pinning is off here: `chat#alpha` is refused as pinning, not sent to the `*` route.
+    let host = FakeHost::new();
+    let resp = run(
+        &NAMED,
+        &host,
+        post("/v1/chat/completions", &chat("chat#alpha")),
+    );
+    let err = assert_error(resp, 403);
+    assert_eq!(err["code"], "provider_pinning_disabled");
+    assert!(host.requests.borrow().is_empty());
+}
