@@ -230,6 +230,24 @@ pub struct Limits {
 }
 
 impl Limits {
+    /// `rpm 10, rpd 250` (or `none`), for people: `apexc diff`, the generated README.
+    pub fn describe(&self) -> String {
+        let parts: Vec<String> = [
+            ("rpm", self.rpm.map(u64::from)),
+            ("rpd", self.rpd.map(u64::from)),
+            ("tpm", self.tpm),
+            ("tpd", self.tpd),
+        ]
+        .into_iter()
+        .filter_map(|(name, v)| v.map(|v| format!("{name} {v}")))
+        .collect();
+        if parts.is_empty() {
+            "none".to_owned()
+        } else {
+            parts.join(", ")
+        }
+    }
+
     /// Whether any limit is set.
     pub fn any(&self) -> bool {
         self.rpm.is_some() || self.rpd.is_some() || self.tpm.is_some() || self.tpd.is_some()

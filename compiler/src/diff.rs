@@ -475,20 +475,7 @@ fn provider_brief(p: &ProviderRouting) -> String {
 
 /// `rpm 10, rpd 1000`, or `none`.
 fn limits_text(l: &crate::config::Limits) -> String {
-    let parts: Vec<String> = [
-        ("rpm", l.rpm.map(u64::from)),
-        ("rpd", l.rpd.map(u64::from)),
-        ("tpm", l.tpm),
-        ("tpd", l.tpd),
-    ]
-    .into_iter()
-    .filter_map(|(name, v)| v.map(|v| format!("{name} {v}")))
-    .collect();
-    if parts.is_empty() {
-        "none".to_owned()
-    } else {
-        parts.join(", ")
-    }
+    l.describe()
 }
 
 /// `K1: rpd 3; K2: rpd 2` (secret names, never values).

@@ -87,10 +87,19 @@ struct Context<'a> {
     secrets: Vec<Secret>,
     models: Vec<ModelCtx<'a>>,
     providers: Vec<ProviderCtx<'a>>,
+    clients: Vec<ClientCtx<'a>>,
     example_model: &'a str,
     example_provider: &'a str,
     /// Some model name is a glob pattern.
     has_patterns: bool,
+}
+
+#[derive(Serialize)]
+struct ClientCtx<'a> {
+    name: &'a str,
+    secret: &'a str,
+    models: &'a [String],
+    limits: String,
 }
 
 /// The Durable Object of declared limits: its binding in wrangler.toml, its class in lib.rs.
@@ -201,6 +210,16 @@ fn context<'a>(routing: &'a Routing, opts: &'a Options) -> Context<'a> {
             })
             .collect(),
         has_patterns: !routing.pattern_order().is_empty(),
+        clients: routing
+            .clients
+            .iter()
+            .map(|c| ClientCtx {
+                name: &c.name,
+                secret: &c.secret,
+                models: &c.models,
+                limits: c.limits.describe(),
+            })
+            .collect(),
         example_model: example(routing).map(|m| m.name.as_str()).unwrap_or("MODEL"),
         example_provider: example(routing)
             .and_then(|m| m.routes.first())

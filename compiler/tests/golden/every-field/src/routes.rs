@@ -2,14 +2,32 @@
 // Do not edit: change every-field.yaml and run `apexc build` again (`apexc diff` shows what changes).
 
 use apex_runtime::table::{
-    Cooldown, DailyReset, Gateway, Kind, Limits, Model, Pinning, Provider,
+    Client, Cooldown, DailyReset, Gateway, Kind, Limits, Model, Pinning, Provider,
     ResponsesStore, Route, Strategy,
 };
 
 pub static GATEWAY: Gateway = Gateway {
     name: "every-field",
     auth_keys: &["GW_KEY_1", "GW_KEY_2"],
-    clients: &[],
+    clients: &[
+        Client {
+            name: "ci",
+            secret: "CI_KEY",
+            models: &[],
+            limits: Limits::NONE,
+        },
+        Client {
+            name: "laptop",
+            secret: "LAPTOP_KEY",
+            models: &["chat", "claude-*"],
+            limits: Limits {
+                rpm: None,
+                rpd: Some(500),
+                tpm: None,
+                tpd: Some(2000000),
+            },
+        },
+    ],
     providers: &[
         Provider {
             id: "azure",
