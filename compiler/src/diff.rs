@@ -380,8 +380,8 @@ fn model_diff(old: &ModelRouting, new: &ModelRouting) -> Vec<String> {
                         "route {}/{} limits {} -> {}",
                         r.provider,
                         r.model,
-                        limits_text(&o.limits),
-                        limits_text(&r.limits)
+                        o.limits.describe(),
+                        r.limits.describe()
                     ));
                 }
                 if o.max_tokens != r.max_tokens {
@@ -462,7 +462,7 @@ fn provider_brief(p: &ProviderRouting) -> String {
         let _ = write!(s, ", {n} key{}", if n == 1 { "" } else { "s" });
     }
     if p.limits.any() {
-        let _ = write!(s, ", limits {}", limits_text(&p.limits));
+        let _ = write!(s, ", limits {}", p.limits.describe());
     }
     if !p.key_limits.is_empty() {
         let _ = write!(s, ", key limits {}", key_limits_text(p));
@@ -474,10 +474,6 @@ fn provider_brief(p: &ProviderRouting) -> String {
 }
 
 /// `rpm 10, rpd 1000`, or `none`.
-fn limits_text(l: &crate::config::Limits) -> String {
-    l.describe()
-}
-
 /// `K1: rpd 3; K2: rpd 2` (secret names, never values).
 fn key_limits_text(p: &ProviderRouting) -> String {
     if p.key_limits.is_empty() {
@@ -487,7 +483,7 @@ fn key_limits_text(p: &ProviderRouting) -> String {
         .api_keys
         .iter()
         .zip(&p.key_limits)
-        .map(|(k, l)| format!("{k}: {}", limits_text(l)))
+        .map(|(k, l)| format!("{k}: {}", l.describe()))
         .collect();
     parts.join("; ")
 }
@@ -558,8 +554,8 @@ fn provider_diff(old: &ProviderRouting, new: &ProviderRouting) -> Vec<String> {
     if old.limits != new.limits {
         out.push(format!(
             "limits {} -> {}",
-            limits_text(&old.limits),
-            limits_text(&new.limits)
+            old.limits.describe(),
+            new.limits.describe()
         ));
     }
     if old.key_limits != new.key_limits {
