@@ -17,6 +17,8 @@
 #            (bench/js-proxy-worker.js) in the same workerd: what workerd itself costs (chat paths)
 #   litellm  LiteLLM proxy (PyPI `litellm[proxy]`, venv in target/bench-venv), one worker per core
 #   portkey  Portkey gateway (npm `@portkey-ai/gateway`, in target/bench-node), under Node
+#   nginxproxy  nginx as a plain reverse proxy with a keepalive pool (bench/nginx-proxy.conf.in):
+#            the floor for any native proxy here (chat, chat-stream, embeddings)
 # Paths: OpenAI chat (plain, stream), embeddings, Anthropic /v1/messages → chat upstream with
 # the Claude Code sample body, Responses → chat with the Codex sample body (plain, stream),
 # where the target supports them. Load: apex-loadgen, closed loop at concurrency 16 and 64.
@@ -34,10 +36,11 @@ OUT="$ROOT/target/bench-run"
 mkdir -p "$OUT"
 DURATION="${BENCH_DURATION:-5}"
 WARMUP="${BENCH_WARMUP:-1}"
-TARGETS="${BENCH_TARGETS:-direct apexc workerd jsfloor litellm portkey}"
+TARGETS="${BENCH_TARGETS:-direct apexc nginxproxy workerd jsfloor litellm portkey}"
 SKIP=" ${BENCH_SKIP:-} "
 P_NGINX="${BENCH_PORT_BASE:-18990}"
 P_APEXC=$((P_NGINX + 1)); P_WORKERD=$((P_NGINX + 2)); P_LITELLM=$((P_NGINX + 3)); P_PORTKEY=$((P_NGINX + 4)); P_JSFLOOR=$((P_NGINX + 6))
+P_NGXPROXY=$((P_NGINX + 7))
 UPSTREAM="http://127.0.0.1:$P_NGINX"
 has() { case " $TARGETS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 skip() { case "$SKIP" in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
@@ -114,6 +117,12 @@ if has jsfloor; then
   bash bench/jsfloor.sh "$OUT/jsfloor" "$P_JSFLOOR" "$UPSTREAM" > "$OUT/jsfloor/workerd.log" 2>&1 &
   PIDS+=($!)
 fi
+if has nginxproxy; then
+  mkdir -p "$OUT/nginx-proxy"
+  sed -e "s#@PORT@#$P_NGXPROXY#; s#@UPSTREAM_PORT@#$P_NGINX#; s#@RUN@#$OUT/nginx-proxy#g" bench/nginx-proxy.conf.in > "$OUT/nginx-proxy/nginx.conf"
+  nginx -p "$OUT/nginx-proxy" -c "$OUT/nginx-proxy/nginx.conf" > "$OUT/nginx-proxy/stdout.log" 2>&1 &
+  PIDS+=($!)
+fi
 if has litellm; then
   sed "s#@UPSTREAM@#$UPSTREAM#g" bench/litellm.yaml.in > "$OUT/litellm.yaml"
   (cd "$OUT" && LITELLM_USE_CHAT_COMPLETIONS_URL_FOR_ANTHROPIC_MESSAGES=true LITELLM_LOG=ERROR LITELLM_TELEMETRY=False \
@@ -127,6 +136,7 @@ fi
 has apexc && wait_http "apexc serve" "http://127.0.0.1:$P_APEXC/"
 has workerd && wait_http workerd "http://127.0.0.1:$P_WORKERD/"
 has jsfloor && wait_http jsfloor "http://127.0.0.1:$P_JSFLOOR/"
+has nginxproxy && wait_http "nginx proxy" "http://127.0.0.1:$P_NGXPROXY/plain/v1/models"
 has litellm && wait_http litellm "http://127.0.0.1:$P_LITELLM/health/liveliness"
 has portkey && wait_http portkey "http://127.0.0.1:$P_PORTKEY/"
 
@@ -139,7 +149,7 @@ declare -A EXPECT=([chat]='chat.completion' [chat-stream]='[DONE]' [embeddings]=
 PATHS="${BENCH_PATHS:-chat chat-stream embeddings messages messages-stream responses responses-stream}"
 supports() { # target path
   case "$1" in
-    direct | portkey) case "$2" in chat | chat-stream | embeddings) return 0 ;; *) return 1 ;; esac ;;
+    direct | portkey | nginxproxy) case "$2" in chat | chat-stream | embeddings) return 0 ;; *) return 1 ;; esac ;;
     jsfloor) case "$2" in chat | chat-stream) return 0 ;; *) return 1 ;; esac ;;
     *) return 0 ;;
   esac
@@ -154,6 +164,8 @@ run_cell() { # target path concurrency
     apexc) url="http://127.0.0.1:$P_APEXC${PATH_URL[$p]}"; hdr=(--header "authorization: Bearer bench-gateway-key") ;;
     workerd) url="http://127.0.0.1:$P_WORKERD${PATH_URL[$p]}"; hdr=(--header "authorization: Bearer bench-gateway-key") ;;
     jsfloor) url="http://127.0.0.1:$P_JSFLOOR/?shape=$shape" ;;
+    nginxproxy) url="http://127.0.0.1:$P_NGXPROXY/$shape${PATH_URL[$p]}"; body="$OUT/bodies/direct-$p.json"
+            hdr=(--header "authorization: Bearer bench-upstream-key") ;;
     litellm) url="http://127.0.0.1:$P_LITELLM${PATH_URL[$p]}"; hdr=(--header "authorization: Bearer sk-bench-gateway-key") ;;
     portkey) url="http://127.0.0.1:$P_PORTKEY${PATH_URL[$p]}"; body="$OUT/bodies/direct-$p.json"
              hdr=(--header "x-portkey-provider: openai" --header "authorization: Bearer bench-upstream-key"

@@ -9,9 +9,9 @@ import sys
 
 rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
 cell = {(r["target"], r["path"], r["r"]["concurrency"]): r["r"] for r in rows}
-order_t = ["direct", "apexc", "workerd", "jsfloor", "litellm", "portkey"]
+order_t = ["direct", "nginxproxy", "apexc", "workerd", "jsfloor", "litellm", "portkey"]
 order_p = ["chat", "chat-stream", "embeddings", "messages", "messages-stream", "responses", "responses-stream"]
-names = {"direct": "upstream (nginx)", "apexc": "apexc serve", "workerd": "worker on workerd",
+names = {"direct": "upstream (nginx)", "nginxproxy": "nginx reverse proxy (native floor)", "apexc": "apexc serve", "workerd": "worker on workerd",
          "jsfloor": "10-line JS forwarder on workerd (floor)",
          "litellm": "LiteLLM proxy", "portkey": "Portkey gateway"}
 
