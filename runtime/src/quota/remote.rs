@@ -145,18 +145,23 @@ mod tests {
         assert!(changed.is_empty());
     }
 
-    #[test]
-    fn a_settlement_changes_the_scopes_it_names() {
-        let mut l = Ledger::default();
-        send(&mut l, &reserve());
-        let give_back = Settle {
+    /// What the first reservation of `ask()` gives back (an upstream 429 on key A).
+    fn give_back_first() -> Settle {
+        Settle {
             scopes: vec!["key:A".into(), "provider:p".into()],
             at_ms: 1_000,
             day: 3,
             requests: -1,
             tokens: -5,
             blocked_until: 0,
-        };
+        }
+    }
+
+    #[test]
+    fn a_settlement_changes_the_scopes_it_names() {
+        let mut l = Ledger::default();
+        send(&mut l, &reserve());
+        let give_back = give_back_first();
         let (reply, changed) = send(&mut l, &Message::Settle(vec![give_back]));
         assert_eq!(reply, "null");
         assert_eq!(changed.len(), 2);
@@ -168,14 +173,7 @@ mod tests {
         let mut l = Ledger::default();
         send(&mut l, &reserve());
         // The first request's reservation is given back in the second's message: room again.
-        let give_back = Settle {
-            scopes: vec!["key:A".into(), "provider:p".into()],
-            at_ms: 1_000,
-            day: 3,
-            requests: -1,
-            tokens: -5,
-            blocked_until: 0,
-        };
+        let give_back = give_back_first();
         let message = Message::Reserve {
             ask: ask(),
             earlier: vec![give_back],
