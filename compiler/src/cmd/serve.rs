@@ -110,13 +110,14 @@ pub fn run(args: Args) -> u8 {
             .clone()
             .unwrap_or_else(|| beside(&args.config, ".apexc-state.json")),
     );
-    let store = quota_redis(
+    let env = |n: &str| std::env::var(n).ok();
+    match quota_redis(
         &loaded.config,
         args.state.is_some(),
-        |n| std::env::var(n).ok(),
+        env,
         &file_vars,
-    );
-    match store.map_err(|e| e.replace("{dev_vars}", &dev_vars_path.display().to_string())) {
+        &dev_vars_path,
+    ) {
         Ok(url) => options.quota_redis = url,
         Err(e) => {
             eprintln!("apexc serve: {e}");
@@ -139,14 +140,14 @@ pub fn run(args: Args) -> u8 {
     }
 }
 
-/// The Redis server `serve.quota_store.redis` names, read from its secret; an error names the
-/// secret, never its value.
-/// (`{dev_vars}` in an error stands for the secrets file's path.)
+/// The Redis server `serve.quota_store.redis` names, read from its secret (the environment,
+/// then `file`, read from `dev_vars`); an error names the secret, never its value.
 fn quota_redis(
     config: &crate::config::Config,
     state_given: bool,
     env: impl Fn(&str) -> Option<String>,
     file: &HashMap<String, String>,
+    dev_vars: &Path,
 ) -> Result<Option<native::RedisUrl>, String> {
     let Some(store) = config.serve.as_ref().and_then(|s| s.quota_store.as_ref()) else {
         return Ok(None);
@@ -161,7 +162,8 @@ fn quota_redis(
     let found = resolve_secrets(&names, env, file);
     let Some(url) = found.get(name) else {
         return Err(format!(
-            "serve.quota_store.redis: secret {name} is not set (neither in the environment nor in {{dev_vars}})"
+            "serve.quota_store.redis: secret {name} is not set (neither in the environment nor in {})",
+            dev_vars.display()
         ));
     };
     native::RedisUrl::parse(url)
@@ -229,22 +231,24 @@ mod tests {
         let none = HashMap::new();
         let file: HashMap<String, String> =
             [("R_URL".to_string(), "redis://:pw@h:7000/1".to_string())].into();
-        let url = quota_redis(&cfg, false, |_| None, &file).ok().flatten();
+        let url = quota_redis(&cfg, false, |_| None, &file, Path::new(".dev.vars"))
+            .ok()
+            .flatten();
         assert_eq!(
             url.map(|u| (u.host, u.port, u.db)),
             Some(("h".to_string(), 7000, 1))
         );
 
-        let missing = quota_redis(&cfg, false, |_| None, &none)
+        let missing = quota_redis(&cfg, false, |_| None, &none, Path::new(".dev.vars"))
             .err()
             .unwrap_or_default();
         assert!(missing.contains("R_URL is not set"), "{missing}");
-        let both = quota_redis(&cfg, true, |_| None, &file)
+        let both = quota_redis(&cfg, true, |_| None, &file, Path::new(".dev.vars"))
             .err()
             .unwrap_or_default();
         assert!(both.contains("--state"), "{both}");
         let tls = |_: &str| Some("rediss://:hunter2@h".to_string());
-        let e = quota_redis(&cfg, false, tls, &none)
+        let e = quota_redis(&cfg, false, tls, &none, Path::new(".dev.vars"))
             .err()
             .unwrap_or_default();
         assert!(e.contains("rediss://") && !e.contains("hunter2"), "{e}");
@@ -256,7 +260,7 @@ mod tests {
         .expect("a config")
         .config;
         assert!(matches!(
-            quota_redis(&plain, true, |_| None, &none),
+            quota_redis(&plain, true, |_| None, &none, Path::new(".dev.vars")),
             Ok(None)
         ));
     }

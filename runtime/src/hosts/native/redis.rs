@@ -10,6 +10,7 @@
 //! Plain TCP only: `rediss://` (TLS) is refused with a clear error, so a URL meant for a remote
 //! server is never silently sent in the clear.
 
+use crate::wire::percent::decode;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -82,30 +83,6 @@ impl Url {
             db,
         })
     }
-}
-
-/// `%XX` escapes in a URL's login part (a password with `@` or `:` in it).
-fn decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&byte) = bytes.get(i) {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (byte, hex) {
-            (b'%', Some(b)) => {
-                out.push(b);
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// One reply.
@@ -221,6 +198,9 @@ fn encode(command: &[Vec<u8>], out: &mut Vec<u8>) {
 /// Replies deeper than this are refused (a server never nests ours past 2).
 const MAX_DEPTH: usize = 8;
 
+/// A bulk string longer than this is refused (ours are one scope's counts: a few KiB).
+const MAX_BULK: usize = 1024 * 1024;
+
 /// The first whole reply in `buf` and the bytes it took; `None` when more must be read.
 pub fn parse(buf: &[u8]) -> Result<Option<(Value, usize)>, String> {
     parse_at(buf, 0, 0)
@@ -248,12 +228,17 @@ fn parse_at(buf: &[u8], at: usize, depth: usize) -> Result<Option<(Value, usize)
         b':' => Some((Value::Int(number()?), next)),
         b'$' => match usize::try_from(number()?) {
             Err(_) => Some((Value::Nil, next)),
-            Ok(len) => match buf.get(next..next + len) {
-                Some(bytes) if buf.get(next + len..next + len + 2).is_some() => {
-                    Some((Value::Bytes(bytes.to_vec()), next + len + 2))
+            Ok(len) if len > MAX_BULK => {
+                return Err(format!("redis: a reply of {len} bytes is too large"))
+            }
+            Ok(len) => {
+                let end = next + len;
+                match (buf.get(next..end), buf.get(end..end + 2)) {
+                    (Some(bytes), Some(b"\r\n")) => Some((Value::Bytes(bytes.to_vec()), end + 2)),
+                    (Some(_), Some(_)) => return Err("redis: a bulk reply without its CRLF".into()),
+                    _ => None,
                 }
-                _ => None,
-            },
+            }
         },
         b'*' => match usize::try_from(number()?) {
             Err(_) => Some((Value::Nil, next)),
@@ -342,6 +327,8 @@ mod tests {
             Ok(Some((Value::Error("WRONGTYPE no".into()), 15)))
         );
         assert!(parse(b"?x\r\n").is_err());
+        assert!(parse(b"$9223372036854775807\r\n").is_err());
+        assert!(parse(b"$2\r\nabXY").is_err());
         assert!(
             parse(b"*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n:1\r\n").is_err()
         );
